@@ -1,0 +1,1 @@
+"""DUIS messages: identifiers and namespaces (model), safe parsing (parse), XSD validation (schema)."""
