@@ -1,0 +1,217 @@
+"""XML signatures on DUIS messages, in the profile DCC's signing tool uses (duis.md §9).
+
+Enveloped XML-DSig as the last child of the root; exclusive C14N; ECDSA-SHA256; one Reference URI=""
+with SHA-256; KeyInfo holding only X509Data/X509IssuerSerial. Whitespace-only text nodes are removed
+before signing because DCC's Java validator digests the document without them (§9.3).
+
+Verification selects the certificate by X509SerialNumber from a trust set, accepts only
+ECDSA-SHA256/SHA-256, and ignores validity dates by default: the ZAZ1 test certificates have expired
+and DCC's own tool does not check them either (§9.6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from datetime import datetime, timezone
+
+from cryptography import x509
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
+from signxml.algorithms import CanonicalizationMethod
+from signxml.exceptions import InvalidInput as SignxmlInvalidInput
+from signxml.exceptions import InvalidSignature as SignxmlInvalidSignature
+from signxml.verifier import SignatureConfiguration
+
+from .duis.model import DS_NS, SR_NS, RequestID
+from .duis.parse import local_name, parse_xml
+from .errors import InvalidInput, KeyMaterialMissing, SignatureInvalid
+from .keystore import Identity, Keystore
+
+_DS = f"{{{DS_NS}}}"
+_SIGNER = XMLSigner(
+    signature_algorithm=SignatureMethod.ECDSA_SHA256,
+    digest_algorithm=DigestAlgorithm.SHA256,
+    c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+)
+_EXPECTED = SignatureConfiguration(
+    require_x509=True,
+    signature_methods=frozenset({SignatureMethod.ECDSA_SHA256}),
+    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+    ignore_ambiguous_key_info=True,
+)
+
+
+def _as_tree(document: bytes | str | etree._ElementTree | etree._Element, source: str) -> etree._Element:
+    if isinstance(document, etree._ElementTree):
+        return document.getroot()
+    if isinstance(document, etree._Element):
+        return document
+    return parse_xml(document, source=source).getroot()
+
+
+def _strip_blank_text(root: etree._Element) -> None:
+    """Remove whitespace-only text and tails (for trees that were not parsed with remove_blank_text)."""
+    for element in root.iter():
+        if element.text is not None and not element.text.strip() and len(element):
+            element.text = None
+        if element.tail is not None and not element.tail.strip():
+            element.tail = None
+
+
+def request_id_of(root: etree._Element) -> RequestID:
+    found = root.find(f"{{{SR_NS}}}Header/{{{SR_NS}}}RequestID")
+    if found is None or not (found.text or "").strip():
+        raise InvalidInput("no sr:Header/sr:RequestID: cannot tell who the originator is")
+    return RequestID.parse(found.text)
+
+
+def _key_info(identity: Identity) -> etree._Element:
+    key_info = etree.Element(f"{_DS}KeyInfo", nsmap={"ds": DS_NS})
+    issuer_serial = etree.SubElement(etree.SubElement(key_info, f"{_DS}X509Data"), f"{_DS}X509IssuerSerial")
+    etree.SubElement(issuer_serial, f"{_DS}X509IssuerName").text = identity.issuer_name
+    etree.SubElement(issuer_serial, f"{_DS}X509SerialNumber").text = str(identity.serial)
+    return key_info
+
+
+def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: Keystore | None = None, *,
+         identity: Identity | None = None, source: str = "request") -> bytes:
+    """Sign a DUIS request (or response) and return the serialised signed XML.
+
+    The key is `identity`, else the XML signing key of the RequestID originator in `keystore`.
+    Any existing signature is replaced (DCC's tool does the same, with a warning). The counter is
+    never touched: choose it before signing (duisconf.counters).
+    """
+    root = _as_tree(document, source)
+    if identity is None:
+        if keystore is None:
+            raise KeyMaterialMissing("no keystore and no identity given to sign with")
+        identity = keystore.xml_signing_identity(request_id_of(root).originator)
+    for old in root.findall(f"{_DS}Signature"):
+        root.remove(old)
+    _strip_blank_text(root)
+    signed = _SIGNER.sign(root, key=identity.private_key, key_info=_key_info(identity), always_add_key_value=False)
+    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8", standalone=False)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The outcome of a successful verification: who signed, and the document without its signature."""
+
+    root: etree._Element
+    signer: Identity | None  # None only for a tolerated unsigned error acknowledgement
+
+    @property
+    def signed(self) -> bool:
+        return self.signer is not None
+
+
+class TrustStore:
+    """Certificates a signature may be made with, indexed by serial number."""
+
+    def __init__(self, identities: Iterable[Identity] = ()):
+        self._by_serial: dict[int, Identity] = {}
+        for identity in identities:
+            self.add(identity)
+
+    def add(self, identity: Identity) -> None:
+        self._by_serial[identity.serial] = identity
+
+    def add_certificate(self, cert: x509.Certificate, name: str) -> None:
+        from .keystore import certificate_eui, certificate_role
+
+        self.add(Identity(certificate_eui(cert) or "", name, certificate_role(cert), "digitalSignature", cert))
+
+    def __contains__(self, serial: int) -> bool:
+        return serial in self._by_serial
+
+    def __len__(self) -> int:
+        return len(self._by_serial)
+
+    def get(self, serial: int) -> Identity | None:
+        return self._by_serial.get(serial)
+
+
+def verify(document: bytes | str | etree._ElementTree | etree._Element, trust: TrustStore, *,
+           source: str = "document", allow_unsigned_errors: bool = True,
+           check_validity: bool = False, at: datetime | None = None) -> Verified:
+    """Verify the enveloped signature of a DUIS message against `trust`.
+
+    Raises SignatureInvalid saying which of these it is: no signature; no usable X509SerialNumber;
+    a serial nobody trusted; an algorithm outside the profile; a digest or signature mismatch (tampering);
+    an expired certificate (only with check_validity). Unsigned `sr:Response` error acknowledgements
+    (E-codes) are tolerated, as DCC Boxed sends some (duis.md §3.4).
+    """
+    root = _as_tree(document, source)
+    signatures = root.findall(f"{_DS}Signature")
+    if not signatures:
+        if allow_unsigned_errors and local_name(root) == "Response" and _is_error_ack(root):
+            return Verified(root, None)
+        raise SignatureInvalid(f"{source}: not signed (no ds:Signature element)")
+    if len(signatures) > 1:
+        raise SignatureInvalid(f"{source}: {len(signatures)} ds:Signature elements; DUIS allows one")
+    serials = signatures[0].findall(f".//{_DS}X509SerialNumber")
+    if len(serials) != 1 or not (serials[0].text or "").strip().isdigit():
+        raise SignatureInvalid(f"{source}: the signature carries no usable X509SerialNumber (need exactly one, decimal)")
+    serial = int(serials[0].text.strip())
+    identity = trust.get(serial)
+    if identity is None:
+        raise SignatureInvalid(f"{source}: signed by certificate serial {serial}, which is not trusted")
+    if check_validity:
+        moment = at or datetime.now(timezone.utc)
+        cert = identity.certificate
+        if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
+            raise SignatureInvalid(f"{source}: signer {identity.name} is outside its validity period "
+                                   f"({cert.not_valid_before_utc:%Y-%m-%d}..{cert.not_valid_after_utc:%Y-%m-%d})")
+    try:
+        result = XMLVerifier().verify(root, x509_cert=identity.certificate, expect_config=_expectation(identity))
+    except SignxmlInvalidSignature as exc:
+        raise SignatureInvalid(f"{source}: signature by {identity.name} does not verify: {_reason(exc)}") from None
+    except SignxmlInvalidInput as exc:
+        raise SignatureInvalid(f"{source}: signature is not in the DUIS profile: {exc}") from None
+    unsigned = result.signed_xml
+    if unsigned is None:
+        raise SignatureInvalid(f"{source}: signature covers no data")
+    return Verified(unsigned, identity)
+
+
+@lru_cache(maxsize=256)
+def _expectation(identity: Identity) -> SignatureConfiguration:
+    """The DUIS profile, evaluated at a moment inside the signer's validity period.
+
+    signxml always checks validity dates of the certificate it verifies with; validity is our own,
+    separate check (check_validity), so signxml is told to look at a time the certificate was valid.
+    """
+    cert = identity.certificate
+    return replace(_EXPECTED, verification_time=cert.not_valid_before_utc + (cert.not_valid_after_utc - cert.not_valid_before_utc) / 2)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "Digest mismatch" in text:
+        return "the signed content was changed after signing (digest mismatch)"
+    if "Signature verification failed" in text or "InvalidSignature" in type(exc).__name__:
+        return text or "the signature value does not match"
+    return text
+
+
+def _is_error_ack(root: etree._Element) -> bool:
+    code = root.findtext(f"{{{SR_NS}}}Header/{{{SR_NS}}}ResponseCode") or ""
+    return code.startswith("E")
+
+
+def response_trust(keystore: Keystore, extra: Iterable[x509.Certificate] = ()) -> TrustStore:
+    """Every DCC response-signing certificate in DCC's packages, plus the user's additions."""
+    trust = TrustStore(keystore.dcc_response_certificates())
+    for n, cert in enumerate(extra):
+        trust.add_certificate(cert, f"user-trusted-{n + 1}")
+    return trust
+
+
+def request_trust(keystore: Keystore, extra: Iterable[x509.Certificate] = ()) -> TrustStore:
+    """User (non-DCC) signing certificates: what a DCC-side verifier of requests trusts."""
+    trust = TrustStore(keystore.user_xml_certificates())
+    for n, cert in enumerate(extra):
+        trust.add_certificate(cert, f"user-trusted-{n + 1}")
+    return trust

@@ -1,0 +1,38 @@
+"""Shared fixtures for duisconf's own tests. Tests never touch the user's real state directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from duisconf import paths
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUISCONF_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(scope="session")
+def rtds_dir() -> Path:
+    return paths.rtds_templates_dir()
+
+
+@pytest.fixture(scope="session")
+def rtds(rtds_dir: Path):
+    """Read one of DCC's RTDS request templates (GPL data, used as an oracle, never copied)."""
+
+    def read(stem: str) -> bytes:
+        return (rtds_dir / f"{stem}_REQUEST_DUIS.XML").read_bytes()
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def java() -> str:
+    exe = shutil.which("java")
+    if exe is None:
+        pytest.skip("no Java runtime: DCC's signing tool (the interop oracle) cannot run here")
+    return exe

@@ -1,0 +1,188 @@
+"""Signing and verification in DCC's profile: what a DCC Boxed kit and a User's system rely on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from lxml import etree
+
+from duisconf import paths
+from duisconf.duis.model import DS_NS, SR_NS
+from duisconf.duis.parse import parse_xml
+from duisconf.errors import KeyMaterialMissing, SignatureInvalid
+from duisconf.keystore import Keystore, zaz1
+from duisconf.signing import TrustStore, request_trust, response_trust, sign, verify
+
+DS = f"{{{DS_NS}}}"
+SUPPLIER, SUPPLIER2, NETWORK_OPERATOR = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-03-00-00", "90-B3-D5-1F-30-02-00-00"
+
+
+def _ack(code: str = "I99", signed_by: str | None = None) -> bytes:
+    xml = f"""<sr:Response xmlns:sr="{SR_NS}" schemaVersion="5.1"><sr:Header>
+      <sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000</sr:RequestID>
+      <sr:ResponseCode>{code}</sr:ResponseCode><sr:ResponseDateTime>2026-11-22T10:00:00Z</sr:ResponseDateTime>
+      </sr:Header><sr:Body><sr:ResponseMessage><sr:ServiceReference>4.1</sr:ServiceReference>
+      <sr:ServiceReferenceVariant>4.1.1</sr:ServiceReferenceVariant></sr:ResponseMessage></sr:Body></sr:Response>""".encode()
+    if signed_by is None:
+        return xml
+    identity = next(i for i in zaz1().dcc_response_certificates() if i.name == signed_by)
+    return sign(xml, identity=identity)
+
+
+def test_signature_follows_dccs_profile(rtds):
+    signed = parse_xml(sign(rtds("CCS01_8.11_SUCCESS"), zaz1())).getroot()
+    signature = signed[-1]
+    assert signature.tag == f"{DS}Signature", "the signature is the last child of sr:Request"
+    algorithms = {e.tag.split("}")[1]: e.get("Algorithm") for e in signature.iter() if e.get("Algorithm")}
+    assert algorithms["CanonicalizationMethod"] == "http://www.w3.org/2001/10/xml-exc-c14n#"
+    assert algorithms["SignatureMethod"] == "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+    assert algorithms["DigestMethod"] == "http://www.w3.org/2001/04/xmlenc#sha256"
+    assert signature.find(f"{DS}SignedInfo/{DS}Reference").get("URI") == ""
+    key_info = signature.find(f"{DS}KeyInfo")
+    assert [e.tag.split("}")[1] for e in key_info.iter()] == [
+        "KeyInfo", "X509Data", "X509IssuerSerial", "X509IssuerName", "X509SerialNumber"]
+    assert key_info.findtext(f".//{DS}X509IssuerName") == "CN=Z1,OU=07"
+
+
+def test_whitespace_only_text_is_removed_before_signing(rtds):
+    indented = etree.fromstring(rtds("CCS01_8.11_SUCCESS"))  # parsed keeping the indentation
+    assert any(e.tail and not e.tail.strip() for e in indented.iter())
+    signed = etree.fromstring(sign(indented, zaz1()))
+    assert not any(e.tail and not e.tail.strip() for e in signed.iter())
+    assert not any(len(e) and e.text and not e.text.strip() for e in signed.iter())
+
+
+@pytest.mark.parametrize(
+    "originator, key_name",
+    [(SUPPLIER, "xml-sign-90B3D51F30010000-ds"), (SUPPLIER2, "Z1-supplier2-ds"),
+     (NETWORK_OPERATOR, "xml-sign-90B3D51F30020000-ds"), ("00-DB-12-34-56-78-00-04", "xml-sign-00DB123456780004-ds")],
+)
+def test_key_is_chosen_by_the_requestid_originator(rtds, originator: str, key_name: str):
+    xml = rtds("ECS17b_4.1.1_SINGLE_SUCCESS").replace(SUPPLIER.encode(), originator.encode())
+    verified = verify(sign(xml, zaz1()), request_trust(zaz1()))
+    assert verified.signer.name == key_name
+
+
+def test_unknown_originator_has_no_key(rtds):
+    xml = rtds("ECS17b_4.1.1_SINGLE_SUCCESS").replace(SUPPLIER.encode(), b"11-22-33-44-55-66-77-88")
+    with pytest.raises(KeyMaterialMissing, match="no XML signing key for originator 11-22-33-44-55-66-77-88"):
+        sign(xml, zaz1())
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda x: x.replace(b"<sr:RequestType>Add", b"<sr:RequestType>Remove"),
+        lambda x: x.replace(b'schemaVersion="5.4"', b'schemaVersion="5.3"'),
+        lambda x: x.replace(b":1002<", b":1003<"),
+        lambda x: x.replace(b"<sr:JoinTimePeriod>90</sr:JoinTimePeriod>", b""),
+    ],
+    ids=["text", "attribute", "counter", "removed-element"],
+)
+def test_tampering_with_any_signed_byte_is_detected(rtds, tamper):
+    signed = sign(rtds("CCS01_8.11_SUCCESS"), zaz1())
+    tampered = tamper(signed)
+    assert tampered != signed
+    with pytest.raises(SignatureInvalid, match="changed after signing"):
+        verify(tampered, request_trust(zaz1()))
+
+
+def test_a_forged_signature_value_is_detected(rtds):
+    root = etree.fromstring(sign(rtds("CCS01_8.11_SUCCESS"), zaz1()))
+    value = root.find(f".//{DS}SignatureValue")
+    value.text = ("A" if value.text[0] != "A" else "B") + value.text[1:]
+    with pytest.raises(SignatureInvalid, match="does not verify"):
+        verify(root, request_trust(zaz1()))
+
+
+def _self_signed(tmp_path, name: str = "stranger"):
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "87")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert, cert_path, key_path
+
+
+def test_a_signature_by_anyone_else_is_refused_and_user_trust_admits_them(rtds, tmp_path):
+    cert, cert_path, key_path = _self_signed(tmp_path)
+    store = Keystore()
+    identity = store.add_pem(cert_path, key_path, eui=SUPPLIER)
+    signed = sign(rtds("ECS17b_4.1.1_SINGLE_SUCCESS"), identity=identity)
+    with pytest.raises(SignatureInvalid, match=rf"serial {cert.serial_number}, which is not trusted"):
+        verify(signed, request_trust(zaz1()))
+    assert verify(signed, request_trust(zaz1(), [cert])).signed
+
+
+def test_private_keys_never_show_in_reprs_or_errors(tmp_path):
+    cert, cert_path, key_path = _self_signed(tmp_path)
+    identity = Keystore().add_pem(cert_path, key_path)
+    secret = key_path.read_text().splitlines()[1]
+    assert secret not in repr(identity) and secret not in str(identity)
+    broken = tmp_path / "broken.key"
+    broken.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(KeyMaterialMissing) as failure:
+        _ = Keystore().add_pem(cert_path, broken).private_key
+    assert "not a key" not in str(failure.value)
+
+
+def test_no_usable_serial_is_named(rtds):
+    root = etree.fromstring(sign(rtds("CCS01_8.11_SUCCESS"), zaz1()))
+    serial = root.find(f".//{DS}X509SerialNumber")
+    serial.getparent().remove(serial)
+    with pytest.raises(SignatureInvalid, match="no usable X509SerialNumber"):
+        verify(root, request_trust(zaz1()))
+
+
+def test_unsigned_messages_fail_but_unsigned_error_acknowledgements_are_tolerated():
+    with pytest.raises(SignatureInvalid, match="not signed"):
+        verify(_ack("I99"), response_trust(zaz1()))
+    assert not verify(_ack("E65"), response_trust(zaz1())).signed
+    with pytest.raises(SignatureInvalid, match="not signed"):
+        verify(_ack("E65"), response_trust(zaz1()), allow_unsigned_errors=False)
+
+
+def test_a_real_dcc_boxed_response_verifies():
+    with zipfile.ZipFile(paths.signing_tool_jar()) as jar:
+        boxed = jar.read("message.xml")  # a signed Boxed response shipped in DCC's tool
+    verified = verify(boxed, response_trust(zaz1()))
+    assert verified.signer.name == "Z1-accessControlBroker-ds"
+    assert verified.root.find(f"{DS}Signature") is None
+
+
+@pytest.mark.parametrize("signer", ["dsp-xml-sign-90B3D51F30000002-ds", "dsp-xml-sign-90B3D51F30000002-ds-pre-1.4.1",
+                                    "Z1-accessControlBroker-ds"])
+def test_every_dcc_response_signing_certificate_is_trusted(signer: str):
+    assert verify(_ack("I99", signed_by=signer), response_trust(zaz1())).signer.name == signer
+
+
+def test_a_user_certificate_cannot_sign_a_dcc_response(rtds):
+    xml = _ack("I99")
+    forged = sign(xml, identity=zaz1().xml_signing_identity(SUPPLIER))
+    with pytest.raises(SignatureInvalid, match="not trusted"):
+        verify(forged, response_trust(zaz1()))
+
+
+def test_validity_dates_are_ignored_by_default_and_checked_on_request():
+    with zipfile.ZipFile(paths.signing_tool_jar()) as jar:
+        boxed = jar.read("message.xml")
+    verify(boxed, response_trust(zaz1()))  # Z1-accessControlBroker-ds expired 2025-10-29
+    with pytest.raises(SignatureInvalid, match="outside its validity period"):
+        verify(boxed, response_trust(zaz1()), check_validity=True)
+
+
+def test_trust_store_counts_certificates():
+    trust = response_trust(zaz1())
+    names = {trust.get(i.serial).name for i in zaz1().dcc_response_certificates()}
+    assert "dsp-xml-sign-90B3D51F30000002-ds-pre-1.4.1" in names
+    assert len(TrustStore()) == 0
