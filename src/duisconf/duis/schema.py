@@ -167,7 +167,7 @@ class Schema:
 def _load(path: str | None) -> Schema:
     if path is None:
         main = default_schema_path()
-        return Schema(main, main)
+        return Schema(Path(f"{paths.signing_tool_jar()}!{JAR_SCHEMA}"), main)
     source = Path(path).expanduser().resolve()
     if not source.is_file():
         raise ConfigError(f"schema file not found: {source} (from --schema or DUISCONF_SCHEMA)")

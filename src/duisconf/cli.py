@@ -1,0 +1,209 @@
+"""The `duisconf` command line: render, sign, verify and validate DUIS messages offline.
+
+XML goes to stdout; one line of reason goes to stderr on failure, with an exit code per kind of
+failure (shared with DCC's signing tool where it has one):
+  0 ok · 2 usage · 3 missing key material · 4 invalid input · 5 configuration · 6 DCC package missing
+  10 schema failure · 11 signature failure
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import DuisConfError, InvalidInput
+
+EPILOG = "Exit codes: 0 ok, 2 usage, 3 missing key material, 4 invalid input, 5 configuration, " \
+         "6 DCC package missing, 10 schema failure, 11 signature failure."
+
+
+def _read_input(name: str) -> tuple[bytes, str]:
+    if name == "-":
+        return sys.stdin.buffer.read(), "stdin"
+    try:
+        return Path(name).read_bytes(), name
+    except OSError as exc:
+        raise InvalidInput(f"{name}: cannot read: {exc.strerror}") from None
+
+
+def _write(data: bytes) -> None:
+    sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
+    sys.stdout.flush()
+
+
+def _schema(args: argparse.Namespace):
+    from .duis.schema import load_schema
+
+    return load_schema(args.schema)
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidInput(f"--param {pair!r}: expected NAME=VALUE, e.g. --param InstallCode=0011…")
+        params[name.strip()] = value
+    return params
+
+
+def _signing_identity(args: argparse.Namespace, originator: str):
+    """The user's own key and certificate when given, else the ZAZ1 key of the originator."""
+    if args.key or args.cert:
+        if not (args.key and args.cert):
+            raise InvalidInput("--key and --cert go together (a PKCS#8 private key and its PEM certificate)")
+        from .duis.model import normalise_eui
+        from .keystore import Keystore
+
+        identity = Keystore().add_pem(Path(args.cert), Path(args.key))
+        if identity.eui and identity.eui != normalise_eui(originator):
+            raise InvalidInput(f"{args.cert} is issued to {identity.eui}, but the RequestID originator is {normalise_eui(originator)}")
+        return identity
+    from .keystore import zaz1
+
+    return zaz1().xml_signing_identity(originator)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .duis.parse import parse_xml
+    from .render import CANCELLATION_DATETIME, render_request
+
+    execution = CANCELLATION_DATETIME if args.execution_datetime == "cancel" else args.execution_datetime
+    xml = render_request(args.srv, originator=args.originator, target=args.target, counter=args.counter,
+                         command_variant=args.cv, execution_datetime=execution,
+                         schema_version=args.schema_version, params=_params(args.param))
+    tree = parse_xml(xml, source=f"SRV {args.srv}")
+    if not args.no_validate:
+        _schema(args).validate(tree, source=f"rendered SRV {args.srv}")
+    if args.sign:
+        from .signing import request_id_of, sign
+
+        xml = sign(tree, identity=_signing_identity(args, request_id_of(tree.getroot()).originator))
+    _write(xml)
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from .duis.parse import parse_xml
+    from .signing import request_id_of, sign
+
+    data, source = _read_input(args.file)
+    tree = parse_xml(data, source=source)
+    root = tree.getroot()
+    request_id = request_id_of(root)
+    if args.new_counter:
+        from .counters import default_authority
+        from .duis.model import SR_NS, RequestID
+
+        srv = root.findtext(f"{{{SR_NS}}}Header/{{{SR_NS}}}ServiceReferenceVariant")
+        authority = default_authority()
+        counter = authority.next_utrn(request_id.originator) if srv == "2.2" else authority.next(request_id.originator)
+        request_id = RequestID(request_id.originator, request_id.target, counter)
+        root.find(f"{{{SR_NS}}}Header/{{{SR_NS}}}RequestID").text = str(request_id)
+    _schema(args).validate(tree, source=source)
+    _write(sign(tree, identity=_signing_identity(args, request_id.originator), source=source))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from lxml import etree
+
+    from .duis.parse import local_name, parse_xml
+    from .keystore import load_certificate_file, trusted_paths_from_env, zaz1
+    from .signing import request_trust, response_trust, verify
+
+    data, source = _read_input(args.file)
+    tree = parse_xml(data, source=source)
+    _schema(args).validate(tree, source=source)
+    extra = [c for p in [*map(Path, args.trust), *trusted_paths_from_env()] for c in load_certificate_file(p)]
+    is_request = local_name(tree.getroot()) == "Request"
+    trust = request_trust(zaz1(), extra) if is_request else response_trust(zaz1(), extra)
+    verified = verify(tree, trust, source=source, check_validity=args.check_validity)
+    if verified.signer is None:
+        print(f"{source}: unsigned error acknowledgement (tolerated)", file=sys.stderr)
+    else:
+        print(f"{source}: signature verified: {verified.signer}", file=sys.stderr)
+    _write(etree.tostring(verified.root, xml_declaration=True, encoding="UTF-8"))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .duis.parse import parse_xml
+
+    data, source = _read_input(args.file)
+    schema = _schema(args)
+    schema.validate(parse_xml(data, source=source), source=source)
+    print(f"{source}: valid against DUIS {schema.version} ({schema.source})", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="duisconf", description="DUIS conformance suite tools.", epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"duisconf {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    schema_option = argparse.ArgumentParser(add_help=False)
+    schema_option.add_argument("--schema", metavar="PATH", default=os.environ.get("DUISCONF_SCHEMA"),
+                               help="DUIS XSD to use, e.g. DCC's 'DUIS Schema V5.4.xsd' beside its MMC twin "
+                                    "(env DUISCONF_SCHEMA; default DUIS 5.1 from DCC's signing tool)")
+    key_options = argparse.ArgumentParser(add_help=False)
+    key_options.add_argument("--key", metavar="PEM", help="your own PKCS#8 private key (default: the ZAZ1 key of the originator)")
+    key_options.add_argument("--cert", metavar="PEM", help="the certificate that goes with --key")
+
+    render = commands.add_parser("render", parents=[schema_option, key_options], epilog=EPILOG,
+                                 help="render a request for an SRV from its template")
+    render.add_argument("srv", metavar="SRV", help="service reference variant, e.g. 4.1.1, 8.11")
+    render.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                        help="a body value by its DUIS element name (repeatable)")
+    render.add_argument("--originator", metavar="EUI", help="business originator (default: the RTDS user for the SRV's role)")
+    render.add_argument("--target", metavar="EUI", help="business target (default: the RTDS device, or the DCC)")
+    render.add_argument("--counter", type=int, metavar="N", help="originator counter (default: next from the counter authority)")
+    render.add_argument("--cv", type=int, metavar="N", help="CommandVariant (default: 8 non-device, 4 critical, 1 otherwise)")
+    render.add_argument("--execution-datetime", metavar="ISO|cancel", help="future-date the request; 'cancel' = 3000-12-31T00:00:00Z")
+    render.add_argument("--schema-version", default="5.4", help="root schemaVersion attribute (default 5.4)")
+    render.add_argument("--sign", action="store_true", help="sign the rendered request")
+    render.add_argument("--no-validate", action="store_true", help="skip schema validation of the result")
+    render.set_defaults(func=cmd_render)
+
+    sign = commands.add_parser("sign", parents=[schema_option, key_options], epilog=EPILOG,
+                               help="schema-validate and sign a request (key chosen by the RequestID originator)")
+    sign.add_argument("file", metavar="FILE", help="request XML, or - for stdin")
+    sign.add_argument("--new-counter", action="store_true",
+                      help="replace the counter with the next one from the counter authority (UTRN rule for 2.2); "
+                           "by default the counter is preserved")
+    sign.set_defaults(func=cmd_sign)
+
+    verify = commands.add_parser("verify", parents=[schema_option], epilog=EPILOG,
+                                 help="schema-validate and verify a signed response (or request); print it unsigned")
+    verify.add_argument("file", metavar="FILE", help="signed XML, or - for stdin")
+    verify.add_argument("--trust", action="append", default=[], metavar="PEM",
+                        help="also trust the certificates in this PEM file (repeatable; env DUISCONF_TRUST)")
+    verify.add_argument("--check-validity", action="store_true", help="enforce certificate validity dates (ZAZ1 certificates have expired)")
+    verify.set_defaults(func=cmd_verify)
+
+    validate = commands.add_parser("validate", parents=[schema_option], epilog=EPILOG,
+                                   help="validate XML against the DUIS schema")
+    validate.add_argument("file", metavar="FILE", help="XML, or - for stdin")
+    validate.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DuisConfError as exc:
+        print(f"duisconf: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

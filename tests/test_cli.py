@@ -1,0 +1,89 @@
+"""The command line as a user scripts it: XML on stdout, one-line reasons, distinct exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from duisconf.cli import main
+
+EXE = [sys.executable, "-m", "duisconf.cli"]
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*EXE, *args], input=stdin, capture_output=True, timeout=120)
+
+
+def test_sign_then_verify_through_pipes(rtds):
+    signed = run("sign", "-", stdin=rtds("CCS01_8.11_SUCCESS"))
+    assert signed.returncode == 0, signed.stderr
+    assert b"<ds:SignatureValue>" in signed.stdout
+    verified = run("verify", "-", stdin=signed.stdout)
+    assert verified.returncode == 0, verified.stderr
+    assert b"signature verified: xml-sign-90B3D51F30010000-ds" in verified.stderr
+    assert b"Signature" not in verified.stdout and b"UpdateHANDeviceLog" in verified.stdout
+
+
+def test_sign_preserves_the_counter_unless_asked(rtds, tmp_path: Path):
+    request = tmp_path / "req.xml"
+    request.write_bytes(rtds("CCS01_8.11_SUCCESS"))
+    assert b":1002</sr:RequestID>" in run("sign", str(request)).stdout
+    renewed = run("sign", "--new-counter", str(request)).stdout
+    assert b":1002</sr:RequestID>" not in renewed and b"<sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A2:" in renewed
+
+
+def test_exit_codes_distinguish_the_failures(rtds, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    good = rtds("CCS01_8.11_SUCCESS")
+    cases = {
+        "malformed": (b"<sr:Request", 4, "malformed XML"),
+        "doctype": (b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>', 4, "DOCTYPE"),
+        "schema": (good.replace(b"<sr:RequestType>Add", b"<sr:RequestType>Append"), 10, "RequestType"),
+        "key": (good.replace(b"90-B3-D5-1F-30-01-00-00:", b"11-22-33-44-55-66-77-88:"), 3, "no XML signing key"),
+    }
+    for name, (data, code, reason) in cases.items():
+        path = tmp_path / f"{name}.xml"
+        path.write_bytes(data)
+        assert main(["sign", str(path)]) == code, name
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("duisconf: ") and reason in err and "\n" not in err, (name, err)
+
+    signed = run("sign", "-", stdin=good).stdout
+    tampered = tmp_path / "tampered.xml"
+    tampered.write_bytes(signed.replace(b">Add<", b">Remove<"))
+    assert main(["verify", str(tampered)]) == 11
+    assert "changed after signing" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "missing.xml")]) == 4
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_validate_reports_the_schema_used(rtds, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "ok.xml"
+    path.write_bytes(rtds("ECS17b_4.1.1_SINGLE_SUCCESS"))
+    assert main(["validate", str(path)]) == 0
+    assert "valid against DUIS 5.1" in capsys.readouterr().err
+    assert main(["validate", "--schema", str(tmp_path / "no.xsd"), str(path)]) == 5
+
+
+def test_render_works_with_defaults_alone():
+    rendered = run("render", "8.11", "--counter", "5")
+    assert rendered.returncode == 0, rendered.stderr
+    assert b"<sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A2:5</sr:RequestID>" in rendered.stdout
+    assert b"<sr:UpdateHANDeviceLog>" in rendered.stdout
+
+
+def test_render_sign_pipeline_verifies():
+    rendered = run("render", "4.1.1", "--sign")
+    assert rendered.returncode == 0, rendered.stderr
+    assert run("verify", "-", stdin=rendered.stdout).returncode == 0
+
+
+def test_render_rejects_unknown_srv_and_parameters():
+    unknown = run("render", "9.9")
+    assert unknown.returncode == 4 and b"unknown SRV '9.9'" in unknown.stderr
+    bad = run("render", "8.11", "--param", "Colour=blue")
+    assert bad.returncode == 4 and b"Colour" in bad.stderr
+    invalid = run("render", "8.11", "--param", "RequestType=Append")
+    assert invalid.returncode == 10 and b"RequestType" in invalid.stderr
