@@ -186,3 +186,14 @@ def test_trust_store_counts_certificates():
     names = {trust.get(i.serial).name for i in zaz1().dcc_response_certificates()}
     assert "dsp-xml-sign-90B3D51F30000002-ds-pre-1.4.1" in names
     assert len(TrustStore()) == 0
+
+
+def test_identities_are_selectable_by_eui_role_and_usage():
+    store = zaz1()
+    suppliers = store.find(eui=SUPPLIER, role="Supplier", usage="keyAgreement")
+    assert {i.name for i in suppliers} == {"Z1-supplier-ka", "Z1b-supplier-ka", "Z1-supplierPP-ka", "Z1b-supplierPP-ka"}
+    assert [i.name for i in store.find(eui=SUPPLIER, role=135)] == ["xml-sign-90B3D51F30010000-ds"]
+    assert store.gbcs_signing_identity(SUPPLIER).name == "Z1-supplier-ds"
+    assert any("mdr" in reason for reason in store.skipped), "unusable entries are reported, not dropped silently"
+    with pytest.raises(Exception, match="unknown remote-party role 'Plumber'"):
+        store.find(role="Plumber")

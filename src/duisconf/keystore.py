@@ -181,6 +181,16 @@ class Keystore:
         wanted = normalise_eui(eui) if eui else None
         return [i for i in self._by_serial.values() if wanted is None or i.eui == wanted]
 
+    def find(self, eui: str | None = None, role: int | str | None = None, usage: str | None = None) -> list[Identity]:
+        """Identities by EUI, remote-party role (number or name, e.g. 2 or "Supplier") and usage."""
+        if isinstance(role, str):
+            by_name = {name.lower(): number for number, name in ROLE_NAMES.items()}
+            if role.lower() not in by_name:
+                raise InvalidInput(f"unknown remote-party role {role!r} (expected one of {', '.join(ROLE_NAMES.values())})")
+            role = by_name[role.lower()]
+        return [i for i in self.identities(eui)
+                if (role is None or i.role == role) and (usage is None or i.usage == usage)]
+
     def xml_signing_identity(self, eui: str) -> Identity:
         """The key that signs DUIS XML for an originator (duis.md §9.2).
 
