@@ -273,7 +273,7 @@ def test_a_good_minimal_catalogue_loads(tmp_path: Path) -> None:
         (GOOD.replace('body = "UpdateHANDeviceLog"\n', ""), "body", "is missing"),
         (GOOD.replace("critical = false", 'critical = "no"'), "critical", "must be bool"),
         (GOOD.replace("[1, 2, 3]", "[1, true]"), "command_variants", "int"),
-        (GOOD.replace("[1, 2, 3]", "[1, 10]"), "command_variants", "unknown CommandVariant 10"),
+        (GOOD.replace("[1, 2, 3]", "[1, 9]"), "command_variants", "unknown CommandVariant 9"),
         (GOOD.replace('"DSP"', '"Later"'), "future_dated", "unknown pattern 'Later'"),
         (GOOD.replace('["CHF"]', '["TOASTER"]'), "device_types", "unknown device type 'TOASTER'"),
         (GOOD.replace('device = "CHF" }', 'device = "CHF", mc = 1 }'), "use_cases[0]", "unknown key"),

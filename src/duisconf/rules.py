@@ -22,7 +22,7 @@ from .errors import ConfigError, InvalidInput
 ROLES = ("IS", "ES", "GS", "ED", "GT", "RSA", "OU")
 DEVICE_TYPES = ("ESME", "GSME", "CHF", "GPF", "PPMID", "IHD", "HCALCS", "CAD")
 FUTURE_DATED_PATTERNS = ("Device", "DSP", "DSP & Device", "No")
-COMMAND_VARIANTS = tuple(range(1, 10))
+COMMAND_VARIANTS = tuple(range(1, 9))  # CV 9 exists in the XSD but is internal to the DCC (duis.md §2.1)
 CATALOGUE_FILE = "srv_catalogue.toml"
 # the keys of one [[srv]] table (anything else is a typo worth reporting)
 FIELDS = ("srv", "name", "critical", "on_demand", "future_dated", "dcc_scheduled", "non_device", "roles",
