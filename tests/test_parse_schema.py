@@ -110,3 +110,9 @@ def test_env_variable_selects_the_schema(tmp_path: Path, monkeypatch: pytest.Mon
     main = _publish_like_dcc(tmp_path / "env", "5.3")
     monkeypatch.setenv("DUISCONF_SCHEMA", str(main))
     assert load_schema().version == "5.3"
+
+
+def test_request_body_choice_is_read_from_the_schema():
+    names = load_schema().body_elements()
+    assert {"ReadInstantaneousImportRegisters", "UpdateHANDeviceLog", "SignedPreCommand"} <= set(names)
+    assert len(names) == 130  # one per SRV plus SignedPreCommand (CV 5/6/7)

@@ -155,9 +155,9 @@ class Schema:
         return self.enumeration("ResponseCode")
 
     def body_elements(self) -> tuple[str, ...]:
-        """Names of the elements a request `sr:Body` may hold (its xs:choice)."""
+        """Names of the elements a request `sr:Body` may hold: the xs:choice inside Request's Body."""
         names = self._doc.xpath(
-            "//xs:complexType[@name='Body']//xs:element/@name | //xs:complexType[@name='RequestBody']//xs:element/@name",
+            "//xs:complexType[@name='Request']//xs:element[@name='Body']/xs:complexType/xs:choice/xs:element/@name",
             namespaces={"xs": XS_NS},
         )
         return tuple(str(n) for n in names)
