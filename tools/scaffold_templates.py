@@ -162,7 +162,7 @@ DEFAULTS_BY_NAME: dict[str, str] = {
     "Message": "Hello from duisconf",
 }
 # Device-specific default DeviceID per SRV (the device named in a non-device or HAN body).
-DEVICE_ID_BY_SRV = {"8.14.1": CHF, "8.14.2": CHF, "8.14.3": CHF, "8.14.4": CHF, "12.2": CHF, "8.12.1": CHF}
+DEVICE_ID_BY_SRV = {"8.14.1": CHF, "8.14.2": CHF, "8.14.3": CHF, "8.14.4": CHF, "8.12.1": CHF}
 DEVICE_LIST_BY_SRV = {"11.4": PPMID}
 
 DATE = "2025-01-01"
@@ -1187,6 +1187,9 @@ class Generator:
                 parts.append(f' {name}="{simple_default(simple, name)}"')
         return "".join(parts)
 
+    def _if(self, pad: str, test: str, tag: str) -> None:
+        self.lines.extend([pad + f"{{% if {test} %}}", pad + tag, pad + "{% endif %}"])
+
     def _emit_leaf(self, elem: Elem, leaf: Leaf, pad: str, count: int, inst: int):
         name = elem.name
         is_param = name in self.params
@@ -1198,10 +1201,10 @@ class Generator:
                 return
             if is_param:
                 base = "true" if default_on is None else ("false" if default_on == "false" else f"({default_on})")
-                self.lines.append(pad + f"{{% if p.{name} | default({base}) | flag %}}{tag}{{% endif %}}")
+                self._if(pad, f"p.{name} | default({base}) | flag", tag)
             elif default_on != "false":
                 if default_on:
-                    self.lines.append(pad + f"{{% if {default_on} %}}{tag}{{% endif %}}")
+                    self._if(pad, default_on, tag)
                 else:
                     self.lines.append(pad + tag)
             return
@@ -1222,10 +1225,10 @@ class Generator:
                     test = f"p.{name} is defined and p.{name} | given"
                 else:
                     test = f"(p.{name} is defined and p.{name} | given) or (p.{name} is not defined and ({default_on}))"
-                self.lines.append(pad + f"{{% if {test} %}}{tag}{{% endif %}}")
+                self._if(pad, test, tag)
             elif default_on != "false":
                 if default_on:
-                    self.lines.append(pad + f"{{% if {default_on} %}}{tag}{{% endif %}}")
+                    self._if(pad, default_on, tag)
                 else:
                     self.lines.append(pad + tag)
 
