@@ -1,0 +1,244 @@
+"""The embedded DCC's access control: the checks of rules/access_control.toml, in DUIS order.
+
+`AccessControl.admit` either returns an admitted `DUISRequest` or raises `Rejection` carrying the
+check that failed, its DUIS response code and a reason a tester can act on. The checks are generic;
+what each SRV allows comes from the rules catalogue, the SMI status table and the inventory.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .. import gbcs, paths
+from ..duis.model import DCC_EUI, SR_NS, RequestID
+from ..duis.parse import parse_xml
+from ..duis.schema import Schema
+from ..errors import ConfigError, InvalidInput, SchemaInvalid, SignatureInvalid
+from ..keystore import Keystore
+from ..rules import Catalogue, SRVRule
+from ..signing import TrustStore, verify
+from .state import NETWORK_ROLES, SUPPLIER_ROLES, Device, Inventory, User
+
+_SR = f"{{{SR_NS}}}"
+SERVICE_CVS = {"serviceS": frozenset({1, 3, 5, 7}), "serviceT": frozenset({4}), "serviceD": frozenset({2, 6, 8})}
+UNSUPPORTED_CVS = frozenset({3, 7})  # DCC Boxed supports neither (duis.md §2.1)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    code: str
+    when: str
+    conf: str
+    http: int = 200
+    signed: bool = True
+
+
+def load_checks(path: Path | None = None) -> dict[str, Check]:
+    path = path or paths.rules_dir() / "access_control.toml"
+    try:
+        with open(path, "rb") as handle:
+            rows = tomllib.load(handle)["check"]
+        return {row["name"]: Check(row["name"], row["code"], row["when"], row["conf"], row.get("http", 200),
+                                   row.get("signed", True)) for row in rows}
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc!r}") from None
+
+
+def load_statuses(path: Path | None = None) -> dict[str, frozenset[str] | None]:
+    """SMI status -> SRVs it allows (None = all)."""
+    path = path or paths.rules_dir() / "device_status.toml"
+    try:
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle)["status"]
+        return {status: None if row["allow"] == "*" else frozenset(row["allow"]) for status, row in table.items()}
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc!r}") from None
+
+
+class Rejection(Exception):
+    """A request refused by one of the checks: answered with `check.code`."""
+
+    def __init__(self, check: Check, reason: str, *, request_id: RequestID | None = None, srv: str | None = None):
+        super().__init__(f"{check.code} ({check.name}): {reason}")
+        self.check, self.reason, self.request_id, self.srv = check, reason, request_id, srv
+
+
+@dataclass
+class Transform:
+    """An outstanding CV 4 transform: the pre-command handed out, awaiting its signed CV 5/6 follow-up."""
+
+    request_id: RequestID
+    srv: str
+    body: etree._Element
+    precommand: bytes
+
+
+@dataclass
+class DUISRequest:
+    """An admitted request, with everything the behaviours need."""
+
+    service: str
+    root: etree._Element
+    request_id: RequestID
+    cv: int
+    srv: str
+    rule: SRVRule
+    user: User
+    device: Device | None
+    body: etree._Element  # the single child of sr:Body
+    transform: Transform | None = None  # set for CV 5/6
+    signed_precommand: bytes | None = None
+    execution_datetime: str | None = field(default=None)
+
+
+class AccessControl:
+    def __init__(self, inventory: Inventory, catalogue: Catalogue, schema: Schema, request_trust: TrustStore,
+                 keystore: Keystore, checks: dict[str, Check] | None = None,
+                 statuses: dict[str, frozenset[str] | None] | None = None):
+        self.inventory, self.catalogue, self.schema = inventory, catalogue, schema
+        self.trust, self.keystore = request_trust, keystore
+        self.checks = checks or load_checks()
+        self.statuses = statuses or load_statuses()
+        self.transforms: dict[RequestID, Transform] = {}
+        self._transforms_lock = threading.Lock()
+
+    def reject(self, name: str, reason: str, **context) -> Rejection:
+        return Rejection(self.checks[name], reason, **context)
+
+    # -- the pipeline ---------------------------------------------------------------------------
+    def admit(self, service: str, raw: bytes) -> DUISRequest:
+        try:
+            tree = parse_xml(raw, source="request")
+        except InvalidInput as exc:
+            raise self.reject("well_formed", str(exc)) from None
+        root = tree.getroot()
+        try:
+            self.schema.validate(tree, source="request")
+        except SchemaInvalid as exc:
+            raise self.reject("schema", str(exc)) from None
+        if etree.QName(root).localname != "Request":
+            raise self.reject("schema", f"expected sr:Request, got {etree.QName(root).localname}")
+        header = root.find(_SR + "Header")
+        request_id = RequestID.parse(header.findtext(_SR + "RequestID"))
+        cv = int(header.findtext(_SR + "CommandVariant"))
+        srv = header.findtext(_SR + "ServiceReferenceVariant")
+        context = {"request_id": request_id, "srv": srv}
+
+        try:
+            verified = verify(root, self.trust, source="request", allow_unsigned_errors=False)
+        except SignatureInvalid as exc:
+            raise self.reject("signature", str(exc), **context) from None
+        if verified.signer.eui != request_id.originator:
+            raise self.reject("signature", f"signed by {verified.signer.name} of {verified.signer.eui or 'no EUI'}, "
+                                           f"not by the originator {request_id.originator}", **context)
+        with self.inventory.lock:
+            user = self.inventory.user(request_id.originator)
+            if user is None:
+                raise self.reject("user", f"{request_id.originator} is not a DCC User here", **context)
+            transform = self._transform_for(request_id) if cv in (5, 6) else None
+            if transform is None:
+                if request_id.counter <= user.last_counter:
+                    raise self.reject("counter", f"counter {request_id.counter} is not above {user.last_counter}, "
+                                                 f"the last one seen from {user.eui}", **context)
+                user.last_counter = request_id.counter
+
+        if cv not in SERVICE_CVS[service]:
+            raise self.reject("url", f"CommandVariant {cv} cannot be sent to {service} "
+                                     f"(it takes {', '.join(map(str, sorted(SERVICE_CVS[service])))})", **context)
+        rule = self.catalogue.srv(srv)
+        if cv not in rule.command_variants or cv in UNSUPPORTED_CVS:
+            allowed = sorted(set(rule.command_variants) - UNSUPPORTED_CVS)
+            raise self.reject("command_variant", f"SRV {srv} cannot be sent as CommandVariant {cv} "
+                                                 f"(allowed here: {', '.join(map(str, allowed))})", **context)
+        if rule.non_device != (request_id.target == DCC_EUI):
+            expected = f"the DCC ({DCC_EUI})" if rule.non_device else "a device"
+            raise self.reject("target", f"SRV {srv} must be addressed to {expected}, not {request_id.target}", **context)
+        if not user.roles & set(rule.eligible_roles):
+            raise self.reject("role", f"{user.eui} holds {', '.join(sorted(user.roles)) or 'no role'}; SRV {srv} is for "
+                                      f"{', '.join(rule.eligible_roles) or 'no User role'}", **context)
+
+        body = root.find(_SR + "Body")[0]
+        device = None
+        if not rule.non_device:
+            device = self._device_checks(rule, request_id, user, cv, context)
+        request = DUISRequest(service, root, request_id, cv, srv, rule, user, device, body,
+                              execution_datetime=body.findtext(_SR + "ExecutionDateTime"))
+        if cv in (5, 6):
+            if transform is None:
+                raise self.reject("precommand_signature", f"no outstanding transform (CV 4) for {request_id}", **context)
+            request.transform, request.signed_precommand = transform, self._check_precommand(transform, body, user, context)
+            request.body = transform.body
+            request.execution_datetime = body.findtext(_SR + "ExecutionDateTime") or transform.body.findtext(_SR + "ExecutionDateTime")
+        return request
+
+    def _device_checks(self, rule: SRVRule, request_id: RequestID, user: User, cv: int, context: dict) -> Device:
+        with self.inventory.lock:
+            device = self.inventory.device(request_id.target)
+            if device is None:
+                raise self.reject("device_exists", f"no device {request_id.target} in the inventory", **context)
+            if device.type not in rule.device_types:
+                raise self.reject("device_type", f"SRV {rule.srv} cannot be sent to a {device.type} "
+                                                 f"(it is for {', '.join(rule.device_types)})", **context)
+            allowed = self.statuses.get(device.status, frozenset())
+            if cv not in (5, 6) and allowed is not None and rule.srv not in allowed:
+                raise self.reject("smi_status", f"{device.type} {device.eui} is {device.status}; "
+                                                f"SRV {rule.srv} is not allowed in that SMI status", **context)
+            acting = user.roles & set(rule.eligible_roles)
+            if not self._registered(device, user, acting, rule.srv):
+                raise self.reject("registration", f"{user.eui} is not the registered "
+                                                  f"{self._registration_word(acting)} of {device.type} {device.eui}", **context)
+            return device
+
+    def _registered(self, device: Device, user: User, acting: set[str], srv: str) -> bool:
+        if acting - SUPPLIER_ROLES - NETWORK_ROLES:
+            return True  # OU / RSA act without a registration relationship
+        if acting & SUPPLIER_ROLES:
+            # 6.23 is sent by the gaining supplier, registered from the supply start date.
+            supplier = device.incoming_supplier if srv == "6.23" else device.supplier
+            if supplier == user.eui:
+                return True
+        return bool(acting & NETWORK_ROLES) and device.network_operator == user.eui
+
+    @staticmethod
+    def _registration_word(acting: set[str]) -> str:
+        return "supplier" if acting & SUPPLIER_ROLES else "network operator"
+
+    # -- transforms (critical commands) -----------------------------------------------------------
+    def record_transform(self, request: DUISRequest, precommand: bytes) -> None:
+        with self._transforms_lock:
+            self.transforms[request.request_id] = Transform(request.request_id, request.srv, request.body, precommand)
+
+    def _transform_for(self, request_id: RequestID) -> Transform | None:
+        with self._transforms_lock:
+            return self.transforms.get(request_id)
+
+    def _check_precommand(self, transform: Transform, body: etree._Element, user: User, context: dict) -> bytes:
+        import base64
+
+        if etree.QName(body).localname != "SignedPreCommand":
+            raise self.reject("precommand_signature", "a CV 5/6 request must carry SignedPreCommand", **context)
+        try:
+            signed = base64.b64decode(body.findtext(_SR + "GBCSPayload") or "", validate=True)
+            frame = gbcs.GeneralSigning.decode(signed)
+        except (ValueError, InvalidInput) as exc:
+            raise self.reject("precommand_signature", f"GBCSPayload is not a GBCS signed pre-command: {exc}", **context) from None
+        if frame.signature is None:
+            raise self.reject("precommand_signature", "the pre-command is unsigned (null signature)", **context)
+        original = gbcs.GeneralSigning.decode(transform.precommand)
+        if frame.header != original.header or frame.content != original.content:
+            raise self.reject("precommand_signature", "the signed pre-command differs from the one the transform returned", **context)
+        try:
+            key = self.keystore.gbcs_signing_identity(user.eui).certificate.public_key()
+        except Exception as exc:  # no GBCS certificate known for this user
+            raise self.reject("precommand_signature", str(exc), **context) from None
+        if not gbcs.verify_precommand_signature(signed, key):
+            raise self.reject("precommand_signature", f"the pre-command signature is not by {user.eui}'s GBCS signing key", **context)
+        with self._transforms_lock:
+            self.transforms.pop(transform.request_id, None)
+        return signed

@@ -1,0 +1,194 @@
+"""The embedded DCC emulator's HTTP server: DCC Boxed's three endpoints on one port (default 8079).
+
+Why a threaded stdlib server: DUIS clients (xdist workers) post concurrently, and each request costs a
+few milliseconds of CPU (parse, validate, verify, sign) under the GIL either way; threads keep the code
+synchronous and readable, start and stop in milliseconds, and need no extra dependency. Asynchronous
+messages leave through the Outbox's own worker threads, so a slow Receive Response Service never holds
+up a synchronous reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..duis.model import DCC_EUI, RequestID
+from ..duis.schema import Schema, load_schema
+from ..keystore import Keystore, zaz1
+from ..rules import Catalogue, load_catalogue
+from ..signing import request_trust
+from . import behaviours
+from .access import AccessControl, DUISRequest, Rejection
+from .clock import VirtualClock
+from .delivery import Outbox
+from .responses import ResponseBuilder
+from .state import Inventory
+
+log = logging.getLogger("duisconf.emulator")
+PATHS = {"/api/v1/serviceS": "serviceS", "/api/v1/serviceT": "serviceT", "/api/v1/serviceD": "serviceD"}
+MAX_BODY = 4 * 1024 * 1024  # a DUIS request is kilobytes; refuse anything absurd before reading it
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/xml"
+
+
+class DCCEmulator:
+    """An in-process DCC: `with DCCEmulator(port=0) as dcc: ...` or `start()` / `stop()`."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 8079, inventory: Inventory | None = None,
+                 keystore: Keystore | None = None, schema: Schema | None = None, catalogue: Catalogue | None = None,
+                 receive_url: str | None = None, latency: float = 0.0, clock: VirtualClock | None = None):
+        self.host, self.port = host, port
+        self.keystore = keystore or zaz1()
+        self.schema = schema or load_schema()
+        self.catalogue = catalogue or load_catalogue()
+        self.inventory = inventory or Inventory.reference()
+        self.default_receive_url = receive_url
+        self.latency = latency
+        self.clock = clock or VirtualClock()
+        self.builder = ResponseBuilder(self.keystore, clock=self.clock.now)
+        self.access = AccessControl(self.inventory, self.catalogue, self.schema, request_trust(self.keystore), self.keystore)
+        self.outbox = Outbox(self._receive_url, clock=self.clock.now)
+        self._alert_counter = 0
+        self._counter_lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> DCCEmulator:
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.outbox.start()
+        if self.clock.real_time:
+            self.clock.start_ticker()  # scheduled work (future-dated, DCC schedules) runs as real time passes
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="dcc-emulator", daemon=True)
+        self._thread.start()
+        log.info("DCC emulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        self.clock.stop_ticker()
+        self.outbox.stop()
+
+    def __enter__(self) -> DCCEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _receive_url(self, eui: str) -> str | None:
+        user = self.inventory.user(eui)
+        return (user.receive_url if user and user.receive_url else None) or self.default_receive_url
+
+    def _next_alert_counter(self) -> int:
+        with self._counter_lock:
+            self._alert_counter += 1
+            return self._alert_counter
+
+    # -- requests -------------------------------------------------------------------------------
+    def handle(self, service: str, raw: bytes) -> Reply:
+        """Answer one POST to serviceS / serviceT / serviceD (usable without HTTP, e.g. in tests)."""
+        try:
+            request = self.access.admit(service, raw)
+        except Rejection as rejected:
+            log.info("rejected %s: %s", rejected.request_id or "unparseable request", rejected)
+            return self._rejection(rejected)
+        try:
+            return self._dispatch(request)
+        except Exception:  # an emulator bug must not kill the server or hang the client
+            log.exception("emulator failure on %s", request.request_id)
+            return Reply(500, b"emulator internal error; see its log\n", "text/plain")
+
+    def _rejection(self, rejected: Rejection) -> Reply:
+        check = rejected.check
+        srv = rejected.srv or "8.2"
+        if not check.signed:
+            body = self.builder.unsigned_error(rejected.request_id, check.code, srv)
+        else:
+            body = self.builder.acknowledgement(rejected.request_id, check.code, srv)
+        return Reply(check.http, body)
+
+    def _dispatch(self, request: DUISRequest) -> Reply:
+        cv = request.cv
+        if cv == 4:
+            gbcs_bytes = behaviours.precommand(request)
+            self.access.record_transform(request, gbcs_bytes)
+            return Reply(200, self.builder.precommand(request.request_id, request.srv, gbcs_bytes))
+        if cv in (2, 6):
+            return Reply(200, self.builder.local_command(request.request_id, request.srv, behaviours.precommand(request)))
+        if cv == 8:
+            return self._non_device(request)
+        # CV 1 / 5: acknowledge now, answer later (as the device would, after the WAN round trip)
+        self._execute_later(request)
+        return Reply(200, self.builder.acknowledgement(request.request_id, "I99", request.srv))
+
+    def _non_device(self, request: DUISRequest) -> Reply:
+        reply = behaviours.NON_DEVICE_REPLIES.get(request.srv)
+        if reply is None:
+            return Reply(200, self.builder.non_device(request.request_id, request.srv, None, "I0"))
+        code, payload, outcome = reply(request, self.inventory)
+        self._send_alerts(request, outcome)
+        return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
+
+    def _execute_later(self, request: DUISRequest) -> None:
+        outcome = behaviours.run_device_effect(request, self.inventory)
+        now = self.clock.now()
+        body = self.builder.device_response(request.request_id, request.srv,
+                                            behaviours.device_response_payload(request, outcome, now), outcome.response_code)
+        self.outbox.send((request.user.eui, body, "response", str(request.request_id)), delay=self.latency)
+        self._send_alerts(request, outcome)
+
+    def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
+        now = self.clock.now()
+        recipient = request.user.eui
+        for device, code in outcome.device_alerts:
+            counter = self._next_alert_counter()
+            body = self.builder.device_alert(device, recipient, counter, code,
+                                             behaviours.alert_payload(device, recipient, code, counter, now))
+            self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=self.latency)
+        for code, payload in outcome.dcc_alerts:
+            body = self.builder.dcc_alert(recipient, self._next_alert_counter(), code, payload)
+            self.outbox.send((recipient, body, "dcc-alert", str(request.request_id)), delay=self.latency)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: DCCEmulator
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        service = PATHS.get(self.path.split("?")[0])
+        length = int(self.headers.get("Content-Length") or 0)
+        if service is None:
+            return self._send(Reply(404, f"no DUIS service at {self.path} (use {', '.join(PATHS)})\n".encode(), "text/plain"))
+        if length > MAX_BODY:
+            return self._send(Reply(413, b"request too large for a DUIS message\n", "text/plain"))
+        self._send(self.emulator.handle(service, self.rfile.read(length)))
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # route http.server's chatter to logging
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+__all__ = ["DCCEmulator", "Reply", "DCC_EUI", "RequestID"]
