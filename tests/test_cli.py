@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from duisconf.cli import main
+from identities import self_signed
 
 EXE = [sys.executable, "-m", "duisconf.cli"]
 
@@ -87,3 +88,23 @@ def test_render_rejects_unknown_srv_and_parameters():
     assert bad.returncode == 4 and b"Colour" in bad.stderr
     invalid = run("render", "8.11", "--param", "RequestType=Append")
     assert invalid.returncode == 10 and b"RequestType" in invalid.stderr
+
+
+def test_verify_trusts_extra_certificates_from_option_and_environment(tmp_path: Path):
+    from duisconf.keystore import Keystore
+    from duisconf.signing import sign
+
+    cert, cert_path, key_path = self_signed(tmp_path, "kit")
+    identity = Keystore().add_pem(cert_path, key_path)
+    ack = (b'<sr:Response xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.1"><sr:Header>'
+           b"<sr:ResponseCode>I99</sr:ResponseCode><sr:ResponseDateTime>2026-11-22T10:00:00Z</sr:ResponseDateTime>"
+           b"</sr:Header><sr:Body><sr:ResponseMessage><sr:ServiceReference>8.2</sr:ServiceReference>"
+           b"<sr:ServiceReferenceVariant>8.2</sr:ServiceReferenceVariant></sr:ResponseMessage></sr:Body></sr:Response>")
+    signed = tmp_path / "signed.xml"
+    signed.write_bytes(sign(ack, identity=identity))
+    refused = run("verify", str(signed))
+    assert refused.returncode == 11 and b"not trusted" in refused.stderr
+    assert run("verify", "--trust", str(cert_path), str(signed)).returncode == 0
+    env = subprocess.run([*EXE, "verify", str(signed)], capture_output=True, timeout=60,
+                         env={**__import__("os").environ, "DUISCONF_TRUST": str(cert_path)})
+    assert env.returncode == 0, env.stderr

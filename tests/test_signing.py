@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import zipfile
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from duisconf import paths
@@ -18,6 +13,7 @@ from duisconf.duis.parse import parse_xml
 from duisconf.errors import KeyMaterialMissing, SignatureInvalid
 from duisconf.keystore import Keystore, zaz1
 from duisconf.signing import TrustStore, request_trust, response_trust, sign, verify
+from identities import self_signed
 
 DS = f"{{{DS_NS}}}"
 SUPPLIER, SUPPLIER2, NETWORK_OPERATOR = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-03-00-00", "90-B3-D5-1F-30-02-00-00"
@@ -101,21 +97,8 @@ def test_a_forged_signature_value_is_detected(rtds):
         verify(root, request_trust(zaz1()))
 
 
-def _self_signed(tmp_path, name: str = "stranger"):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "87")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return cert, cert_path, key_path
-
-
 def test_a_signature_by_anyone_else_is_refused_and_user_trust_admits_them(rtds, tmp_path):
-    cert, cert_path, key_path = _self_signed(tmp_path)
+    cert, cert_path, key_path = self_signed(tmp_path)
     store = Keystore()
     identity = store.add_pem(cert_path, key_path, eui=SUPPLIER)
     signed = sign(rtds("ECS17b_4.1.1_SINGLE_SUCCESS"), identity=identity)
@@ -125,7 +108,7 @@ def test_a_signature_by_anyone_else_is_refused_and_user_trust_admits_them(rtds, 
 
 
 def test_private_keys_never_show_in_reprs_or_errors(tmp_path):
-    cert, cert_path, key_path = _self_signed(tmp_path)
+    cert, cert_path, key_path = self_signed(tmp_path)
     identity = Keystore().add_pem(cert_path, key_path)
     secret = key_path.read_text().splitlines()[1]
     assert secret not in repr(identity) and secret not in str(identity)

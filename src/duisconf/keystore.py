@@ -156,18 +156,20 @@ class Keystore:
             cert = x509.load_pem_x509_certificate(Path(certificate).read_bytes())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{certificate}: not a PEM X.509 certificate: {exc}") from None
-        loader = None
+        loader: object = None
         if private_key is not None:
             key_path = Path(private_key)
             if not key_path.is_file():
                 raise KeyMaterialMissing(f"private key file not found: {key_path}")
 
-            def loader(key_path: Path = key_path):  # the path, never the bytes, goes into messages
+            def load_key(key_path: Path = key_path):  # the path, never the bytes, goes into messages
                 data = key_path.read_bytes()
                 try:
                     return load_pem_private_key(data, None) if b"-----BEGIN" in data else load_der_private_key(data, None)
                 except ValueError:
                     raise KeyMaterialMissing(f"{key_path}: not an unencrypted PKCS#8 private key") from None
+
+            loader = load_key
         owner = normalise_eui(eui) if eui else (certificate_eui(cert) or "")
         identity = Identity(owner, name or Path(certificate).stem, certificate_role(cert), "digitalSignature", cert, loader)
         self._by_serial[identity.serial] = identity  # user material overrides a same-serial package entry
