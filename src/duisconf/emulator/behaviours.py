@@ -16,40 +16,69 @@ from datetime import datetime
 from lxml import etree
 
 from .. import gbcs
-from ..duis.model import DCC_EUI, SR_NS, RequestID, eui_bytes
+from ..duis.model import SR_NS, eui_bytes
 from .access import DUISRequest
-from .responses import element
-from .state import Device, Inventory
+from .state import Inventory
 
 _SR = f"{{{SR_NS}}}"
 CANCELLATION = "3000-12-31"
 
 
 @dataclass
+class DeviceAlert:
+    device: str                    # the EUI raising it
+    code: str                      # GBCS alert code, e.g. "8F69"
+    recipient: str | None = None   # None = the user whose request caused it
+    state: dict = field(default_factory=dict)  # reported in the alert's GBCS content
+
+
+@dataclass
+class DCCAlert:
+    code: str                      # DCC alert code, e.g. "N24"
+    payload: etree._Element        # the DCCAlert choice element, e.g. UpdateHANDeviceLogResult
+    recipient: str | None = None   # None = the user whose request caused it
+
+
+@dataclass
 class Outcome:
-    """The asynchronous consequences of one admitted device request."""
+    """The asynchronous consequences of one admitted request.
+
+    For device requests `state` becomes the content of the device's GBCS response; alerts follow it.
+    """
 
     response_code: str = "I0"
-    state: dict = field(default_factory=dict)  # what the device reports back (encoded into the GBCS content)
-    device_alerts: list[tuple[str, str]] = field(default_factory=list)  # (device EUI, alert code)
-    dcc_alerts: list[tuple[str, etree._Element]] = field(default_factory=list)  # (code, DCCAlert payload)
+    state: dict = field(default_factory=dict)
+    device_alerts: list[DeviceAlert] = field(default_factory=list)
+    dcc_alerts: list[DCCAlert] = field(default_factory=list)
+
+    def alert(self, device: str, code: str, recipient: str | None = None, **state: object) -> None:
+        self.device_alerts.append(DeviceAlert(device, code, recipient, dict(state)))
+
+    def dcc_alert(self, code: str, payload: etree._Element, recipient: str | None = None) -> None:
+        self.dcc_alerts.append(DCCAlert(code, payload, recipient))
 
 
 Effect = Callable[[DUISRequest, Inventory, Outcome], None]
+NonDeviceReply = Callable[[DUISRequest, Inventory, Outcome], tuple[str, etree._Element | None]]
 DEVICE_EFFECTS: dict[str, Effect] = {}
-NON_DEVICE_REPLIES: dict[str, Callable[[DUISRequest, Inventory], tuple[str, etree._Element | None, Outcome]]] = {}
+NON_DEVICE_REPLIES: dict[str, NonDeviceReply] = {}
 
 
-def effect(srv: str) -> Callable[[Effect], Effect]:
+def effect(*srvs: str) -> Callable[[Effect], Effect]:
+    """Register what a device SRV does to the device (runs under the inventory lock, when the device
+    executes the command: at once, or at the ExecutionDateTime of a future-dated request)."""
     def register(function: Effect) -> Effect:
-        DEVICE_EFFECTS[srv] = function
+        for srv in srvs:
+            DEVICE_EFFECTS[srv] = function
         return function
     return register
 
 
-def non_device(srv: str):
-    def register(function):
-        NON_DEVICE_REPLIES[srv] = function
+def non_device(*srvs: str) -> Callable[[NonDeviceReply], NonDeviceReply]:
+    """Register a CV 8 reply: returns (response code, payload element or None); alerts go on the outcome."""
+    def register(function: NonDeviceReply) -> NonDeviceReply:
+        for srv in srvs:
+            NON_DEVICE_REPLIES[srv] = function
         return function
     return register
 
@@ -69,6 +98,15 @@ def gbcs_frame(cra: gbcs.CRA, counter: int, originator: str, recipient: str, mes
                                  recipient=eui_bytes(recipient), date_time=gbcs.cosem_datetime(when) if when else None,
                                  message_code=message_code)
     return gbcs.GeneralSigning(header=header, content=body, signature=None).encode()
+
+
+# GBCS message codes of FutureDatedDeviceAlertMessage payloads (duis.md §5.3, §10.3).
+FUTURE_DATED_MESSAGE_CODES = {"11.3": 0x00CA, "6.15.1": 0x00CB, "6.23": 0x00CB}
+
+
+def future_dated_message_code(request: DUISRequest) -> int:
+    gas = request.device is not None and request.device.type in ("GSME", "GPF")
+    return FUTURE_DATED_MESSAGE_CODES.get(request.srv, 0x00CD if gas else 0x00CC)
 
 
 def message_code(request: DUISRequest) -> int:
@@ -99,58 +137,22 @@ def device_response_payload(request: DUISRequest, outcome: Outcome, when: dateti
                       request.request_id.originator, message_code(request), content(outcome.state), when)
 
 
-def alert_payload(device: str, recipient: str, code: str, counter: int, when: datetime) -> bytes:
-    return gbcs_frame(gbcs.CRA.ALERT, counter, device, recipient, 0x1000, content({"alert": code}), when)
+def alert_payload(alert: DeviceAlert, recipient: str, counter: int, when: datetime) -> bytes:
+    """A device alert's GBCS frame: CRA alert, generic alert message code 0x1000 (duis.md §10.3)."""
+    return gbcs_frame(gbcs.CRA.ALERT, counter, alert.device, recipient, 0x1000,
+                      content({"alert": alert.code, **alert.state}), when)
 
 
-# -- effects used by the design-note flows (more arrive with the emulator's device model) ----------
-
-@effect("8.11")
-def update_han_device_log(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    chf = request.device
-    target = request.body.findtext(_SR + "DeviceID")
-    kind = request.body.findtext(_SR + "RequestType")
-    joined = inventory.device(target)
-    if kind == "Add":
-        chf.device_log[RequestID(target, DCC_EUI, 0).originator] = joined.type if joined else "unknown"
-        if joined is not None and joined.status in ("Pending",):
-            joined.status = "Whitelisted"
-        if joined is not None:
-            joined.chf = chf.eui
-    else:
-        eui = RequestID(target, DCC_EUI, 0).originator
-        if chf.device_log.pop(eui, None) is not None:
-            chf.historic_log.append(eui)
-    outcome.state = {"device_log": sorted(chf.device_log)}
-    outcome.device_alerts.append((chf.eui, "8F12"))
-    outcome.dcc_alerts.append(("N24", element("UpdateHANDeviceLogResult", None,
-                                              element("UpdateHANDeviceLogServiceRequestID", str(request.request_id)))))
-
-
-@non_device("8.2")
-def read_inventory(request: DUISRequest, inventory: Inventory):
-    wanted = request.body.findtext(_SR + "DeviceID")
-    mpxn = request.body.findtext(_SR + "MPxN")
+def run_non_device(request: DUISRequest, inventory: Inventory) -> tuple[str, etree._Element | None, Outcome]:
+    outcome = Outcome()
+    reply = NON_DEVICE_REPLIES.get(request.srv)
+    if reply is None:
+        return "I0", None, outcome
     with inventory.lock:
-        if wanted:
-            found = [d for d in [inventory.device(wanted)] if d is not None]
-        elif mpxn:
-            found = [d for d in inventory.devices.values() if d.mpxn == mpxn]
-        else:
-            found = list(inventory.devices.values())[:17]
-        devices = [_inventory_entry(d) for d in found[:17]]
-    if not devices:
-        return "I0", None, Outcome()
-    return "I0", element("DSPInventory", None, *devices), Outcome()
+        code, payload = reply(request, inventory, outcome)
+    return code, payload, outcome
 
 
-def _inventory_entry(device: Device) -> etree._Element:
-    entry = element("Device", None, element("DeviceID", device.eui), element("DeviceType", device.type),
-                    element("DeviceStatus", device.status), element("DeviceManufacturer", device.manufacturer),
-                    element("DeviceModel", device.model), element("SMETSCHTSVersion", device.smets_chts_version),
-                    element("DeviceFirmwareVersion", device.firmware_version))
-    if device.date_commissioned:
-        entry.append(element("DateCommissioned", device.date_commissioned.isoformat()))
-    if device.mpxn and device.type in ("ESME", "GSME"):
-        entry.append(element("ImportMPxN", device.mpxn))
-    return entry
+from . import effects  # noqa: E402,F401  # registers the SRV effects
+
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -139,32 +140,70 @@ class DCCEmulator:
         return Reply(200, self.builder.acknowledgement(request.request_id, "I99", request.srv))
 
     def _non_device(self, request: DUISRequest) -> Reply:
-        reply = behaviours.NON_DEVICE_REPLIES.get(request.srv)
-        if reply is None:
-            return Reply(200, self.builder.non_device(request.request_id, request.srv, None, "I0"))
-        code, payload, outcome = reply(request, self.inventory)
+        code, payload, outcome = behaviours.run_non_device(request, self.inventory)
         self._send_alerts(request, outcome)
         return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
 
     def _execute_later(self, request: DUISRequest) -> None:
+        """Run a CV 1/5 device request now, or hold it for its ExecutionDateTime (duis.md §1.5).
+
+        Device pattern: the device stores the command and answers at once; at the execution time it
+        raises a FutureDatedDeviceAlertMessage, 8F66 (actioned) or 8F67 (not actioned).
+        DSP pattern: the DCC holds the request and releases it to the device at the execution time.
+        Re-sending with ExecutionDateTime 3000-12-31 cancels what is pending for that SRV and device.
+        """
+        when = request.execution_datetime
+        pattern = request.rule.future_dated
+        if not when or pattern == "No":
+            return self._run_now(request)
+        key = f"{request.device.eui}:{request.srv}"
+        if when.startswith(behaviours.CANCELLATION):
+            cancelled = self.clock.cancel(key)
+            self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}))
+            return
+        at = _parse_datetime(when)
+        if pattern in ("Device", "DSP & Device"):
+            self._respond(request, behaviours.Outcome(state={"stored_until": when}))
+            self.clock.schedule(at, lambda: self._run_future_dated(request), key=key, label=f"{request.request_id}")
+        else:  # DSP: held by the DCC, then released to the device
+            self.clock.schedule(at, lambda: self._run_now(request), key=key, label=f"{request.request_id}")
+
+    def _run_now(self, request: DUISRequest) -> None:
+        self._respond(request, behaviours.run_device_effect(request, self.inventory))
+
+    def _run_future_dated(self, request: DUISRequest) -> None:
         outcome = behaviours.run_device_effect(request, self.inventory)
-        now = self.clock.now()
+        code = "8F66" if outcome.response_code == "I0" else "8F67"
+        payload = behaviours.gbcs_frame(behaviours.gbcs.CRA.ALERT, request.request_id.counter, request.request_id.target,
+                                        request.request_id.originator, behaviours.future_dated_message_code(request),
+                                        behaviours.content(outcome.state), self.clock.now())
+        body = self.builder.future_dated_alert(request.request_id, request.srv, code, payload)
+        self.outbox.send((request.user.eui, body, "future-dated-alert", str(request.request_id)), delay=self.latency)
+        self._send_alerts(request, outcome)
+
+    def _respond(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
         body = self.builder.device_response(request.request_id, request.srv,
-                                            behaviours.device_response_payload(request, outcome, now), outcome.response_code)
+                                            behaviours.device_response_payload(request, outcome, self.clock.now()),
+                                            outcome.response_code)
         self.outbox.send((request.user.eui, body, "response", str(request.request_id)), delay=self.latency)
         self._send_alerts(request, outcome)
 
     def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
         now = self.clock.now()
-        recipient = request.user.eui
-        for device, code in outcome.device_alerts:
-            counter = self._next_alert_counter()
-            body = self.builder.device_alert(device, recipient, counter, code,
-                                             behaviours.alert_payload(device, recipient, code, counter, now))
+        for alert in outcome.device_alerts:
+            recipient, counter = alert.recipient or request.user.eui, self._next_alert_counter()
+            body = self.builder.device_alert(alert.device, recipient, counter, alert.code,
+                                             behaviours.alert_payload(alert, recipient, counter, now))
             self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=self.latency)
-        for code, payload in outcome.dcc_alerts:
-            body = self.builder.dcc_alert(recipient, self._next_alert_counter(), code, payload)
+        for alert in outcome.dcc_alerts:
+            recipient = alert.recipient or request.user.eui
+            body = self.builder.dcc_alert(recipient, self._next_alert_counter(), alert.code, alert.payload)
             self.outbox.send((recipient, body, "dcc-alert", str(request.request_id)), delay=self.latency)
+
+
+def _parse_datetime(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class _Handler(BaseHTTPRequestHandler):
