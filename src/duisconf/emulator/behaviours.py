@@ -48,6 +48,7 @@ class Outcome:
 
     response_code: str = "I0"
     state: dict = field(default_factory=dict)
+    now: datetime | None = None  # the moment the device executes the command (the emulator's virtual clock)
     device_alerts: list[DeviceAlert] = field(default_factory=list)
     dcc_alerts: list[DCCAlert] = field(default_factory=list)
 
@@ -121,8 +122,8 @@ def precommand(request: DUISRequest) -> bytes:
                       request.request_id.target, message_code(request), etree.tostring(request.body, method="c14n"))
 
 
-def run_device_effect(request: DUISRequest, inventory: Inventory) -> Outcome:
-    outcome = Outcome()
+def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime | None = None) -> Outcome:
+    outcome = Outcome(now=now)
     with inventory.lock:
         function = DEVICE_EFFECTS.get(request.srv)
         if function is not None:
@@ -143,8 +144,9 @@ def alert_payload(alert: DeviceAlert, recipient: str, counter: int, when: dateti
                       content({"alert": alert.code, **alert.state}), when)
 
 
-def run_non_device(request: DUISRequest, inventory: Inventory) -> tuple[str, etree._Element | None, Outcome]:
-    outcome = Outcome()
+def run_non_device(request: DUISRequest, inventory: Inventory,
+                   now: datetime | None = None) -> tuple[str, etree._Element | None, Outcome]:
+    outcome = Outcome(now=now)
     reply = NON_DEVICE_REPLIES.get(request.srv)
     if reply is None:
         return "I0", None, outcome

@@ -140,7 +140,7 @@ class DCCEmulator:
         return Reply(200, self.builder.acknowledgement(request.request_id, "I99", request.srv))
 
     def _non_device(self, request: DUISRequest) -> Reply:
-        code, payload, outcome = behaviours.run_non_device(request, self.inventory)
+        code, payload, outcome = behaviours.run_non_device(request, self.inventory, self.clock.now())
         self._send_alerts(request, outcome)
         return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
 
@@ -169,10 +169,10 @@ class DCCEmulator:
             self.clock.schedule(at, lambda: self._run_now(request), key=key, label=f"{request.request_id}")
 
     def _run_now(self, request: DUISRequest) -> None:
-        self._respond(request, behaviours.run_device_effect(request, self.inventory))
+        self._respond(request, behaviours.run_device_effect(request, self.inventory, self.clock.now()))
 
     def _run_future_dated(self, request: DUISRequest) -> None:
-        outcome = behaviours.run_device_effect(request, self.inventory)
+        outcome = behaviours.run_device_effect(request, self.inventory, self.clock.now())
         code = "8F66" if outcome.response_code == "I0" else "8F67"
         payload = behaviours.gbcs_frame(behaviours.gbcs.CRA.ALERT, request.request_id.counter, request.request_id.target,
                                         request.request_id.originator, behaviours.future_dated_message_code(request),
