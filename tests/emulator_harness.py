@@ -105,8 +105,10 @@ class Messages:
 
 
 class _Sink(BaseHTTPRequestHandler):
+    arrivals: list[bytes]
+
     def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.arrivals.append(self.rfile.read(int(self.headers["Content-Length"])))
         self.send_response(204)
         self.end_headers()
 
@@ -118,7 +120,8 @@ class Session:
     """An emulator on a free port with a real Receive Response Service and a virtual clock at START."""
 
     def __init__(self, start: datetime = START, **emulator_options: object):
-        self.sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+        self.arrivals: list[bytes] = []  # bodies in the order the Receive Response Service got them
+        self.sink = ThreadingHTTPServer(("127.0.0.1", 0), type("Sink", (_Sink,), {"arrivals": self.arrivals}))
         threading.Thread(target=self.sink.serve_forever, daemon=True).start()
         self.clock = VirtualClock(start)
         self.dcc = DCCEmulator(port=0, receive_url=f"http://127.0.0.1:{self.sink.server_address[1]}/duis",
@@ -179,6 +182,11 @@ class Session:
                 found.roots.append(verified.root)
                 found.kinds.append(record.kind)
         return found
+
+    def arrival_kinds(self, exchange: Exchange) -> list[str]:
+        """Kinds of the messages for this request in the order the receiver got them."""
+        kinds = {m.body: m.kind for m in self.dcc.outbox.history() if m.request_id == exchange.request_id}
+        return [kinds[body] for body in self.arrivals if body in kinds]
 
     def advance(self, delta: timedelta | float) -> None:
         self.clock.advance(delta)

@@ -9,6 +9,7 @@ up a synchronous reply.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import datetime, timezone
@@ -20,10 +21,11 @@ from ..duis.schema import Schema, load_schema
 from ..keystore import Keystore, zaz1
 from ..rules import Catalogue, load_catalogue
 from ..signing import request_trust
-from . import behaviours
+from . import behaviours, control
 from .access import AccessControl, DUISRequest, Rejection
 from .clock import VirtualClock
 from .delivery import Outbox
+from .faults import Effects, FaultSwitchboard
 from .responses import ResponseBuilder
 from .state import Inventory
 
@@ -44,18 +46,21 @@ class DCCEmulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8079, inventory: Inventory | None = None,
                  keystore: Keystore | None = None, schema: Schema | None = None, catalogue: Catalogue | None = None,
-                 receive_url: str | None = None, latency: float = 0.0, clock: VirtualClock | None = None):
+                 receive_url: str | None = None, latency: float = 0.0, clock: VirtualClock | None = None,
+                 control: bool = False):
         self.host, self.port = host, port
         self.keystore = keystore or zaz1()
         self.schema = schema or load_schema()
         self.catalogue = catalogue or load_catalogue()
         self.inventory = inventory or Inventory.reference()
         self.default_receive_url = receive_url
+        self.control_enabled = control
         self.latency = latency
         self.clock = clock or VirtualClock()
         self.builder = ResponseBuilder(self.keystore, clock=self.clock.now)
         self.access = AccessControl(self.inventory, self.catalogue, self.schema, request_trust(self.keystore), self.keystore)
         self.outbox = Outbox(self._receive_url, clock=self.clock.now)
+        self.faults = FaultSwitchboard()
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -96,6 +101,27 @@ class DCCEmulator:
     def _receive_url(self, eui: str) -> str | None:
         user = self.inventory.user(eui)
         return (user.receive_url if user and user.receive_url else None) or self.default_receive_url
+
+    def power_up(self, eui: str, install_code: str | None = None) -> list[dict]:
+        """A physical action: the device is powered up near its hub (joins if whitelisted with a valid code)."""
+        from .effects import installation
+
+        if not hasattr(installation, "power_up"):
+            return []
+        with self.inventory.lock:
+            alerts = installation.power_up(self.inventory, eui, self.clock.now(), install_code)
+            device = self.inventory.device(eui)
+            recipient = device.supplier if device else None
+        sent = []
+        for device_eui, code in alerts:
+            if recipient:
+                counter = self._next_alert_counter()
+                alert = behaviours.DeviceAlert(device_eui, code)
+                body = self.builder.device_alert(device_eui, recipient, counter, code,
+                                                 behaviours.alert_payload(alert, recipient, counter, self.clock.now()))
+                self.outbox.send((recipient, body, "device-alert", None), delay=self.latency)
+            sent.append({"device": device_eui, "code": code})
+        return sent
 
     def _next_alert_counter(self) -> int:
         with self._counter_lock:
@@ -152,24 +178,26 @@ class DCCEmulator:
         DSP pattern: the DCC holds the request and releases it to the device at the execution time.
         Re-sending with ExecutionDateTime 3000-12-31 cancels what is pending for that SRV and device.
         """
+        faults = self.faults.decide(request.srv, request.device.eui if request.device else None)
+        if faults.failure_code:  # the WAN or the device fails: nothing reaches the device
+            return self._respond(request, behaviours.Outcome(response_code=faults.failure_code), faults)
         when = request.execution_datetime
         pattern = request.rule.future_dated
         if not when or pattern == "No":
-            return self._run_now(request)
+            return self._run_now(request, faults)
         key = f"{request.device.eui}:{request.srv}"
         if when.startswith(behaviours.CANCELLATION):
             cancelled = self.clock.cancel(key)
-            self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}))
-            return
+            return self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}), faults)
         at = _parse_datetime(when)
         if pattern in ("Device", "DSP & Device"):
-            self._respond(request, behaviours.Outcome(state={"stored_until": when}))
+            self._respond(request, behaviours.Outcome(state={"stored_until": when}), faults)
             self.clock.schedule(at, lambda: self._run_future_dated(request), key=key, label=f"{request.request_id}")
         else:  # DSP: held by the DCC, then released to the device
-            self.clock.schedule(at, lambda: self._run_now(request), key=key, label=f"{request.request_id}")
+            self.clock.schedule(at, lambda: self._run_now(request, faults), key=key, label=f"{request.request_id}")
 
-    def _run_now(self, request: DUISRequest) -> None:
-        self._respond(request, behaviours.run_device_effect(request, self.inventory, self.clock.now()))
+    def _run_now(self, request: DUISRequest, faults: Effects) -> None:
+        self._respond(request, behaviours.run_device_effect(request, self.inventory, self.clock.now()), faults)
 
     def _run_future_dated(self, request: DUISRequest) -> None:
         outcome = behaviours.run_device_effect(request, self.inventory, self.clock.now())
@@ -181,24 +209,28 @@ class DCCEmulator:
         self.outbox.send((request.user.eui, body, "future-dated-alert", str(request.request_id)), delay=self.latency)
         self._send_alerts(request, outcome)
 
-    def _respond(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
-        body = self.builder.device_response(request.request_id, request.srv,
-                                            behaviours.device_response_payload(request, outcome, self.clock.now()),
-                                            outcome.response_code)
-        self.outbox.send((request.user.eui, body, "response", str(request.request_id)), delay=self.latency)
-        self._send_alerts(request, outcome)
+    def _respond(self, request: DUISRequest, outcome: behaviours.Outcome, faults: Effects | None = None) -> None:
+        faults = faults or Effects()
+        delay = self.latency + faults.delay
+        if not faults.drop_response:
+            body = self.builder.device_response(request.request_id, request.srv,
+                                                behaviours.device_response_payload(request, outcome, self.clock.now()),
+                                                outcome.response_code)
+            self.outbox.send((request.user.eui, body, "response", str(request.request_id)),
+                             delay=delay + faults.response_delay, copies=faults.response_copies)
+        self._send_alerts(request, outcome, delay)
 
-    def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
-        now = self.clock.now()
+    def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome, delay: float | None = None) -> None:
+        now, delay = self.clock.now(), self.latency if delay is None else delay
         for alert in outcome.device_alerts:
             recipient, counter = alert.recipient or request.user.eui, self._next_alert_counter()
             body = self.builder.device_alert(alert.device, recipient, counter, alert.code,
                                              behaviours.alert_payload(alert, recipient, counter, now))
-            self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=self.latency)
+            self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=delay)
         for alert in outcome.dcc_alerts:
             recipient = alert.recipient or request.user.eui
             body = self.builder.dcc_alert(recipient, self._next_alert_counter(), alert.code, alert.payload)
-            self.outbox.send((recipient, body, "dcc-alert", str(request.request_id)), delay=self.latency)
+            self.outbox.send((recipient, body, "dcc-alert", str(request.request_id)), delay=delay)
 
 
 def _parse_datetime(text: str) -> datetime:
@@ -210,7 +242,26 @@ class _Handler(BaseHTTPRequestHandler):
     emulator: DCCEmulator
     protocol_version = "HTTP/1.1"
 
+    def _control(self) -> bool:
+        if not self.path.startswith("/control/"):
+            return False
+        if not self.emulator.control_enabled:
+            self._send(Reply(404, b"control plane disabled (start the emulator with control enabled)\n", "text/plain"))
+            return True
+        length = int(self.headers.get("Content-Length") or 0)
+        status, document = control.handle(self.emulator, self.command, self.path, self.rfile.read(min(length, MAX_BODY)))
+        self._send(Reply(status, json.dumps(document).encode(), "application/json"))
+        return True
+
+    def do_GET(self) -> None:  # noqa: N802
+        if not self._control():
+            self._send(Reply(404, b"DUIS services take POST\n", "text/plain"))
+
+    do_PUT = do_DELETE = do_GET  # noqa: N815
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        if self._control():
+            return
         service = PATHS.get(self.path.split("?")[0])
         length = int(self.headers.get("Content-Length") or 0)
         if service is None:
