@@ -141,6 +141,39 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_emulator(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .emulator.config import EmulatorConfig, load_config
+    from .emulator.server import DCCEmulator
+
+    config = load_config(Path(args.config)) if args.config else EmulatorConfig()
+    for name in ("host", "port", "receive_url", "latency"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    config.control = config.control or args.control
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    emulator = DCCEmulator(host=config.host, port=config.port, inventory=config.inventory(),
+                           receive_url=config.receive_url, latency=config.latency, control=config.control)
+    try:
+        emulator.start()
+    except OSError as exc:
+        raise InvalidInput(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+    print(f"DCC emulator on {emulator.url}/api/v1/serviceS|serviceT|serviceD"
+          + (f"; control plane on {emulator.url}/control/" if config.control else ""), file=sys.stderr, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duisconf", description="DUIS conformance suite tools.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"duisconf {__version__}")
@@ -189,6 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="validate XML against the DUIS schema")
     validate.add_argument("file", metavar="FILE", help="XML, or - for stdin")
     validate.set_defaults(func=cmd_validate)
+
+    emulator = commands.add_parser("emulator", epilog=EPILOG,
+                                   help="run the embedded DCC emulator standalone (a DCC Boxed look-alike)")
+    emulator.add_argument("--config", metavar="FILE", help="TOML file: [emulator], [[users]], [[devices]]")
+    emulator.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, help="port (default 8079, as DCC Boxed)")
+    emulator.add_argument("--receive-url", metavar="URL",
+                          help="Receive Response Service for every user that has none configured")
+    emulator.add_argument("--latency", type=float, metavar="SECONDS", help="delay before asynchronous messages leave")
+    emulator.add_argument("--control", action="store_true", help="enable the JSON control plane under /control/")
+    emulator.set_defaults(func=cmd_emulator)
     return parser
 
 
