@@ -241,6 +241,9 @@ def _parse_datetime(text: str) -> datetime:
 class _Handler(BaseHTTPRequestHandler):
     emulator: DCCEmulator
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm meets the
+    # client's delayed ACK on keep-alive connections and every reply stalls ~40 ms (measured: 39 req/s).
+    disable_nagle_algorithm = True
 
     def _control(self) -> bool:
         if not self.path.startswith("/control/"):
