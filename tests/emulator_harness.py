@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -28,6 +27,7 @@ from duisconf.duis.schema import load_schema
 from duisconf.emulator.clock import VirtualClock
 from duisconf.emulator.server import DCCEmulator
 from duisconf.keystore import zaz1
+from duisconf.payloads import reported_state
 from duisconf.render import render_request
 from duisconf.signing import response_trust, sign, verify
 
@@ -42,13 +42,9 @@ _counters = itertools.count(2_000_000_000_000)
 
 
 def decode_state(root: etree._Element) -> dict:
-    """The emulator's reported device state inside a message's GBCSPayload (JSON content, see behaviours.content)."""
+    """The emulator's reported device state inside a message's GBCSPayload (duisconf.payloads)."""
     text = root.findtext(f".//{SR}GBCSPayload")
-    if not text:
-        return {}
-    frame = gbcs.decode(base64.b64decode(text))
-    inner = frame.inner if isinstance(frame, gbcs.GeneralCiphering) else frame
-    return json.loads(inner.content or b"{}")
+    return (reported_state(text) or {}) if text else {}
 
 
 @dataclass
