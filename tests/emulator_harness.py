@@ -96,6 +96,10 @@ class Messages:
         return decode_state(next(r for r in self._of("device-alert") if r.findtext(f".//{SR}AlertCode") == code))
 
     @property
+    def scheduled(self) -> list[etree._Element]:
+        return self._of("scheduled")
+
+    @property
     def future_dated(self) -> list[str]:
         return [r.findtext(f".//{SR}FutureDatedAlertCode") for r in self._of("future-dated-alert")]
 

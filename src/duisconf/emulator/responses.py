@@ -100,6 +100,12 @@ class ResponseBuilder:
         payload = element("GBCSPayload", base64.b64encode(gbcs).decode()) if gbcs is not None else None
         return self._envelope(code, self._message(srv, payload), request_id=request_id, response_id=request_id.swapped())
 
+    def scheduled_message(self, created_by: RequestID, srv: str, gbcs: bytes, schedule_id: int) -> bytes:
+        """One run of a DCC schedule: the scheduled SRV's result and the DSPScheduleID it belongs to."""
+        payload = element("DSPScheduledMessage", None, element("GBCSPayload", base64.b64encode(gbcs).decode()),
+                          element("DSPScheduleID", schedule_id))
+        return self._envelope("I0", self._message(srv, payload), request_id=created_by)
+
     def future_dated_alert(self, request_id: RequestID, srv: str, alert_code: str, gbcs: bytes,
                            instruction: int = 1, total: int = 1) -> bytes:
         """8F66 (actioned) / 8F67 (not actioned) for a Device-pattern future-dated command."""

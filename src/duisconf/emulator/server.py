@@ -27,6 +27,7 @@ from .clock import VirtualClock
 from .delivery import Outbox
 from .faults import Effects, FaultSwitchboard
 from .responses import ResponseBuilder
+from .schedules import DCCSchedules
 from .state import Inventory
 
 log = logging.getLogger("duisconf.emulator")
@@ -61,6 +62,7 @@ class DCCEmulator:
         self.access = AccessControl(self.inventory, self.catalogue, self.schema, request_trust(self.keystore), self.keystore)
         self.outbox = Outbox(self._receive_url, clock=self.clock.now)
         self.faults = FaultSwitchboard()
+        self.schedules = DCCSchedules(self)
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -166,6 +168,9 @@ class DCCEmulator:
         return Reply(200, self.builder.acknowledgement(request.request_id, "I99", request.srv))
 
     def _non_device(self, request: DUISRequest) -> Reply:
+        if request.srv in ("5.1", "5.2", "5.3"):  # DCC schedules are the DCC's own business
+            code, payload = self.schedules.handle(request)
+            return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
         code, payload, outcome = behaviours.run_non_device(request, self.inventory, self.clock.now())
         self._send_alerts(request, outcome)
         return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
