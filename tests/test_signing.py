@@ -180,3 +180,17 @@ def test_identities_are_selectable_by_eui_role_and_usage():
     assert any("mdr" in reason for reason in store.skipped), "unusable entries are reported, not dropped silently"
     with pytest.raises(Exception, match="unknown remote-party role 'Plumber'"):
         store.find(role="Plumber")
+
+
+def test_every_srv_signed_by_duisconf_verifies_with_signxml():
+    """Our signer composes C14N and ECDSA itself; signxml, an independent implementation, checks it."""
+    from duisconf.render import render_request
+    from duisconf.rules import load_catalogue
+
+    failures = []
+    for rule in load_catalogue().all():
+        try:
+            verify(sign(render_request(rule.srv, counter=1), zaz1()), request_trust(zaz1()), source=rule.srv)
+        except Exception as exc:  # collect every SRV, not just the first
+            failures.append(f"{rule.srv}: {exc}")
+    assert not failures, "\n".join(failures)

