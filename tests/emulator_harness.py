@@ -137,23 +137,27 @@ class Session:
         self.sink.shutdown()
         self.sink.server_close()
 
+    def send_critical_locally(self, srv: str, **kwargs: object) -> Exchange:
+        """A critical SRV for local delivery: CV 4 transform, then the signed pre-command as CV 6."""
+        return self.send(srv, follow_up_cv=6, **kwargs)
+
     def send(self, srv: str, *, originator: str = SUPPLIER, target: str | None = None, cv: int | None = None,
              execution_datetime: str | datetime | None = None, params: dict | None = None,
-             precommand_signer: str | None = None) -> Exchange:
+             precommand_signer: str | None = None, follow_up_cv: int = 5) -> Exchange:
         """Render, sign and send an SRV through the emulator's handler, as the User's system would."""
         counter = next(_counters)
         xml = render_request(srv, originator=originator, target=target, command_variant=cv, counter=counter,
                              execution_datetime=execution_datetime, params=params)
         request = sign(xml, zaz1())
         cv = int(parse_xml(request).getroot().findtext(f"{SR}Header/{SR}CommandVariant"))
-        service = {1: "serviceS", 2: "serviceD", 4: "serviceT", 8: "serviceD"}.get(cv, "serviceS")
+        service = {1: "serviceS", 2: "serviceD", 3: "serviceS", 4: "serviceT", 8: "serviceD"}.get(cv, "serviceS")
         first = self._post(service, request)
         request_id = first.findtext(f"{SR}Header/{SR}RequestID") or ""
         if cv != 4 or first.findtext(f"{SR}Header/{SR}ResponseCode") != "I0":
             return Exchange(request_id, first)
         precommand = base64.b64decode(first.findtext(f".//{SR}PreCommand/{SR}GBCSPayload"))
         key = zaz1().gbcs_signing_identity(precommand_signer or originator).private_key
-        follow_up = render_request(srv, originator=originator, target=target, command_variant=5, counter=counter,
+        follow_up = render_request(srv, originator=originator, target=target, command_variant=follow_up_cv, counter=counter,
                                    execution_datetime=execution_datetime, params=params)
         root = parse_xml(follow_up).getroot()
         body = root.find(f"{SR}Body")
@@ -161,7 +165,8 @@ class Session:
         signed_precommand = etree.SubElement(body, f"{SR}SignedPreCommand")
         etree.SubElement(signed_precommand, f"{SR}GBCSPayload").text = base64.b64encode(
             gbcs.sign_precommand(precommand, key)).decode()
-        return Exchange(request_id, self._post("serviceS", sign(root, zaz1())), first)
+        service = "serviceD" if follow_up_cv == 6 else "serviceS"
+        return Exchange(request_id, self._post(service, sign(root, zaz1())), first)
 
     def _post(self, service: str, request: bytes) -> etree._Element:
         reply = self.dcc.handle(service, request)

@@ -141,7 +141,7 @@ class AccessControl:
             user = self.inventory.user(request_id.originator)
             if user is None:
                 raise self.reject("user", f"{request_id.originator} is not a DCC User here", **context)
-            transform = self._transform_for(request_id) if cv in (5, 6) else None
+            transform = self._transform_for(request_id) if cv in (5, 6, 7) else None
             if transform is None:
                 if request_id.counter <= user.last_counter:
                     raise self.reject("counter", f"counter {request_id.counter} is not above {user.last_counter}, "

@@ -159,8 +159,9 @@ class DCCEmulator:
             gbcs_bytes = behaviours.precommand(request)
             self.access.record_transform(request, gbcs_bytes)
             return Reply(200, self.builder.precommand(request.request_id, request.srv, gbcs_bytes))
-        if cv in (2, 6):
-            return Reply(200, self.builder.local_command(request.request_id, request.srv, behaviours.precommand(request)))
+        if cv in (2, 6):  # for local delivery: the command itself; CV 6 carries the user's signed pre-command
+            command = request.signed_precommand if cv == 6 else behaviours.precommand(request)
+            return Reply(200, self.builder.local_command(request.request_id, request.srv, command))
         if cv == 8:
             return self._non_device(request)
         # CV 1 / 5: acknowledge now, answer later (as the device would, after the WAN round trip)
