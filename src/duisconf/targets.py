@@ -1,0 +1,189 @@
+"""Targets: what the suite talks to, as data in targets/*.toml.
+
+    kind = "emulator"   the embedded DCC emulator, started for the session (default)
+    kind = "dccboxed"   a DCC Boxed kit on the LAN
+    kind = "dcc"        a DCC test environment (TLS client certificate, your own keys)
+
+A target file is validated on load; every error names the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from . import paths
+from .duis.model import normalise_eui
+from .errors import ConfigError, InvalidInput
+
+KINDS = ("emulator", "dccboxed", "dcc")
+ROLES = ("IS", "ES", "GS", "ED", "GT", "RSA", "OU")
+DEVICE_TYPES = ("ESME", "GSME", "CHF", "GPF", "PPMID", "IHD", "HCALCS", "CAD")
+TIMEOUT_KEYS = ("acknowledgement", "on_demand", "future_dated", "alert", "quiet")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait, per response pattern (a timeout is inconclusive, never a plain failure)."""
+
+    acknowledgement: float = 10.0
+    on_demand: float = 30.0
+    future_dated: float = 60.0
+    alert: float = 30.0
+    quiet: float = 2.0
+
+
+@dataclass(frozen=True)
+class Receiver:
+    host: str = "127.0.0.1"
+    port: int = 0
+    path: str = "/duis"
+    public_url: str | None = None  # what the target POSTs to, when it differs from where we listen
+
+
+@dataclass(frozen=True)
+class UserKey:
+    certificate: Path
+    private_key: Path
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str
+    source: Path
+    base_url: str | None = None          # dccboxed / dcc: where serviceS|T|D live
+    schema: Path | None = None
+    emulator_port: int = 0
+    emulator_latency: float = 0.0
+    receiver: Receiver = field(default_factory=Receiver)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    users: dict[str, str] = field(default_factory=dict)       # role code -> EUI
+    devices: dict[str, str] = field(default_factory=dict)     # device type -> EUI
+    keys: dict[str, UserKey] = field(default_factory=dict)    # EUI -> own key material (else ZAZ1)
+    tls_client_certificate: Path | None = None
+    tls_client_key: Path | None = None
+    tls_ca: Path | None = None
+
+    def service_url(self, service: str) -> str:
+        if not self.base_url:
+            raise InvalidInput(f"target {self.name}: no base_url (the emulator's is known only once it runs)")
+        return f"{self.base_url.rstrip('/')}/api/v1/{service}"
+
+
+def targets_dir() -> Path:
+    return paths.PROJECT_ROOT / "targets"
+
+
+def resolve(name_or_path: str) -> Path:
+    """A target by name (targets/NAME.toml) or by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise ConfigError(f"target file not found: {candidate}")
+        return candidate
+    path = targets_dir() / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in targets_dir().glob("*.toml")))
+        raise ConfigError(f"no target named {name_or_path!r} (known: {known}; or give a path to a .toml file)")
+    return path
+
+
+class _Reader:
+    """Typed access to one table of a target file, with errors that name the file and key."""
+
+    def __init__(self, source: Path, table: str, data: dict, allowed: tuple[str, ...]):
+        self.source, self.table, self.data = source, table, data
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: [{table}] must be a table")
+        unknown = set(data) - set(allowed)
+        if unknown:
+            raise ConfigError(f"{source}: [{table}] unknown key(s) {', '.join(sorted(unknown))} (expected {', '.join(allowed)})")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: object = None) -> object:
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))):
+            expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+            raise ConfigError(f"{self.source}: [{self.table}] {key} = {value!r}: expected {expected}")
+        return value
+
+    def path(self, key: str) -> Path | None:
+        value = self.get(key, str)
+        if not value:
+            return None
+        path = (self.source.parent / str(value)).resolve()
+        if not path.exists():
+            raise ConfigError(f"{self.source}: [{self.table}] {key} = {value!r}: no such file ({path})")
+        return path
+
+    def url(self, key: str, required: bool = False) -> str | None:
+        value = self.get(key, str)
+        if not value:
+            if required:
+                raise ConfigError(f"{self.source}: [{self.table}] {key} is required (e.g. http://dccboxed:8079)")
+            return None
+        parsed = urlparse(str(value))
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(f"{self.source}: [{self.table}] {key} = {value!r}: expected an http(s) URL")
+        return str(value)
+
+
+def load_target(name_or_path: str) -> Target:
+    source = resolve(name_or_path)
+    try:
+        data = tomllib.loads(source.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls")
+    unknown = set(data) - set(tables)
+    if unknown:
+        raise ConfigError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (expected {', '.join(tables)})")
+    head = _Reader(source, "target", data.get("target", {}), ("name", "kind", "base_url", "schema"))
+    kind = head.get("kind", str, "emulator")
+    if kind not in KINDS:
+        raise ConfigError(f"{source}: [target] kind = {kind!r}: expected one of {', '.join(KINDS)}")
+    base_url = head.url("base_url", required=kind != "emulator")
+
+    emulator = _Reader(source, "emulator", data.get("emulator", {}), ("port", "latency"))
+    receiver_table = _Reader(source, "receiver", data.get("receiver", {}), ("host", "port", "path", "public_url"))
+    receiver = Receiver(receiver_table.get("host", str, "127.0.0.1"), int(receiver_table.get("port", int, 0)),
+                        str(receiver_table.get("path", str, "/duis")), receiver_table.url("public_url"))
+    if kind != "emulator" and receiver.public_url is None and receiver.host in ("127.0.0.1", "localhost"):
+        raise ConfigError(f"{source}: [receiver] public_url is required for a {kind} target: the address the kit must "
+                          "POST responses to (e.g. http://192.168.0.5:8080/duis), reachable from the kit")
+    timeouts_table = _Reader(source, "timeouts", data.get("timeouts", {}), TIMEOUT_KEYS)
+    timeouts = Timeouts(**{k: float(timeouts_table.get(k, (int, float), getattr(Timeouts, k))) for k in TIMEOUT_KEYS})
+    for key in TIMEOUT_KEYS:
+        if getattr(timeouts, key) <= 0:
+            raise ConfigError(f"{source}: [timeouts] {key} must be positive")
+
+    users = _euis(source, "users", data.get("users", {}), ROLES)
+    devices = _euis(source, "devices", data.get("devices", {}), DEVICE_TYPES)
+    keys = {}
+    for eui, entry in data.get("keys", {}).items():
+        table = _Reader(source, f"keys.\"{eui}\"", entry, ("certificate", "private_key"))
+        certificate, private_key = table.path("certificate"), table.path("private_key")
+        if certificate is None or private_key is None:
+            raise ConfigError(f"{source}: [keys.\"{eui}\"] needs certificate and private_key (PEM files)")
+        keys[_eui(source, "keys", eui, eui)] = UserKey(certificate, private_key)
+    tls = _Reader(source, "tls", data.get("tls", {}), ("client_certificate", "client_key", "ca"))
+    return Target(str(head.get("name", str, source.stem)), str(kind), source, base_url, head.path("schema"),
+                  int(emulator.get("port", int, 0)), float(emulator.get("latency", (int, float), 0.0)),
+                  receiver, timeouts, users, devices, keys,
+                  tls.path("client_certificate"), tls.path("client_key"), tls.path("ca"))
+
+
+def _eui(source: Path, table: str, key: str, value: object) -> str:
+    try:
+        return normalise_eui(str(value))
+    except InvalidInput:
+        raise ConfigError(f"{source}: [{table}] {key} = {value!r}: expected an EUI-64 like 90-B3-D5-1F-30-01-00-00") from None
+
+
+def _euis(source: Path, table: str, data: dict, allowed: tuple[str, ...]) -> dict[str, str]:
+    _Reader(source, table, data, allowed)
+    return {key: _eui(source, table, key, value) for key, value in data.items()}
