@@ -1,0 +1,227 @@
+"""The Receive Response Service a test run hosts: a real HTTP server the target POSTs asynchronous
+responses, device alerts and DCC alerts to.
+
+Every inbound message is schema-validated and signature-verified, then kept in arrival order. Waiting
+steps claim what they wait for: "the response to this RequestID", "N alerts with code X", "nothing more
+within T". A message that fails validation or verification, arrives twice, or is never claimed is not
+dropped: it is a finding for the scenario to report. Correlation is on the full RequestID, compared
+case-insensitively (duis.md §3.4). A wait that runs out raises TargetTimeout — inconclusive, never a
+plain failure of the target.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lxml import etree
+
+from .duis.model import SR_NS
+from .duis.parse import local_name, parse_xml
+from .duis.schema import Schema
+from .errors import DuisConfError
+from .signing import TrustStore, verify
+
+_SR = f"{{{SR_NS}}}"
+MAX_BODY = 4 * 1024 * 1024
+
+
+class TargetTimeout(DuisConfError):
+    """The target did not send what a step waited for within its timeout (verdict: inconclusive)."""
+
+
+@dataclass
+class Inbound:
+    """One message the target POSTed to us."""
+
+    seq: int
+    received_at: float              # time.monotonic()
+    body: bytes
+    root: etree._Element | None     # the verified document without its signature (None if unusable)
+    problem: str | None = None      # why it could not be used (schema, signature, not DUIS)
+    claimed: bool = False
+
+    def _header(self, name: str) -> str | None:
+        if self.root is None:
+            return None
+        text = self.root.findtext(f"{_SR}Header/{_SR}{name}")
+        return text.upper() if text and name in ("RequestID", "ResponseID") else text
+
+    @property
+    def request_id(self) -> str | None:
+        return self._header("RequestID")
+
+    @property
+    def response_id(self) -> str | None:
+        return self._header("ResponseID")
+
+    @property
+    def code(self) -> str | None:
+        return self._header("ResponseCode")
+
+    @property
+    def kind(self) -> str:
+        if self.root is None:
+            return "unusable"
+        body = self.root.find(f"{_SR}Body")
+        first = local_name(body[0]) if body is not None and len(body) else ""
+        if first == "DeviceAlertMessage":
+            return "device-alert"
+        if first == "DCCAlertMessage":
+            return "dcc-alert"
+        if self.root.find(f".//{_SR}FutureDatedDeviceAlertMessage") is not None:
+            return "future-dated-alert"
+        if self.root.find(f".//{_SR}DSPScheduledMessage") is not None:
+            return "scheduled"
+        return "response"
+
+    @property
+    def alert_code(self) -> str | None:
+        if self.root is None:
+            return None
+        return (self.root.findtext(f".//{_SR}AlertCode") or self.root.findtext(f".//{_SR}DCCAlertCode")
+                or self.root.findtext(f".//{_SR}FutureDatedAlertCode"))
+
+    @property
+    def source_device(self) -> str | None:
+        """For device alerts: the device EUI (first part of the ResponseID)."""
+        return self.response_id.split(":")[0] if self.response_id else None
+
+
+@dataclass
+class Finding:
+    """Something the target sent that no step asked for, or that could not be trusted."""
+
+    what: str
+    inbound: Inbound
+
+
+class ReceiveResponseService:
+    def __init__(self, trust: TrustStore, schema: Schema, *, host: str = "127.0.0.1", port: int = 0,
+                 path: str = "/duis", public_url: str | None = None):
+        self.trust, self.schema = trust, schema
+        self.host, self.port, self.path = host, port, path
+        self.public_url = public_url
+        self._inbound: list[Inbound] = []
+        self._seen_bodies: dict[bytes, int] = {}
+        self.findings: list[Finding] = []
+        self._cond = threading.Condition()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> ReceiveResponseService:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                if self.path.split("?")[0] != service.path or length > MAX_BODY:
+                    self._answer(404 if length <= MAX_BODY else 413)
+                    return
+                usable = service.accept(self.rfile.read(length))
+                self._answer(204 if usable else 400)  # as DCC's Node-RED receiver answers
+
+            def _answer(self, status: int) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, name="receive-response-service", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ReceiveResponseService:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The address the target must POST to."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return self.public_url or f"http://{host}:{self.port}{self.path}"
+
+    # -- inbound -----------------------------------------------------------------------------------
+    def accept(self, body: bytes) -> bool:
+        """Validate, verify and keep one inbound message; returns whether it was usable."""
+        root, problem = None, None
+        try:
+            tree = parse_xml(body, source="inbound message")
+            self.schema.validate(tree, source="inbound message")
+            root = verify(tree, self.trust, source="inbound message").root
+        except DuisConfError as exc:
+            problem = str(exc)
+        with self._cond:
+            message = Inbound(len(self._inbound) + 1, time.monotonic(), body, root, problem)
+            self._inbound.append(message)
+            if problem:
+                self.findings.append(Finding(f"unverifiable message: {problem}", message))
+            elif body in self._seen_bodies:
+                self.findings.append(Finding(f"duplicate of message #{self._seen_bodies[body]}", message))
+                message.claimed = True  # a duplicate is reported, never handed to a step as new
+            else:
+                self._seen_bodies[body] = message.seq
+            self._cond.notify_all()
+        return problem is None
+
+    def messages(self) -> list[Inbound]:
+        with self._cond:
+            return list(self._inbound)
+
+    # -- waiting -----------------------------------------------------------------------------------
+    def claim(self, matches: Callable[[Inbound], bool], timeout: float, awaited: str) -> Inbound:
+        """The first unclaimed usable message that matches, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for message in self._inbound:
+                    if not message.claimed and message.root is not None and matches(message):
+                        message.claimed = True
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TargetTimeout(f"no {awaited} within {timeout:g} s")
+                self._cond.wait(remaining)
+
+    def response(self, request_id: str, timeout: float, *, kinds: tuple[str, ...] = ("response",)) -> Inbound:
+        wanted = request_id.upper()
+        return self.claim(lambda m: m.request_id == wanted and m.kind in kinds, timeout,
+                          f"{'/'.join(kinds)} for RequestID {request_id}")
+
+    def alerts(self, code: str, count: int, timeout: float, *, device: str | None = None) -> list[Inbound]:
+        wanted_device = device.upper() if device else None
+
+        def matches(m: Inbound) -> bool:
+            return (m.kind in ("device-alert", "dcc-alert") and (m.alert_code or "").upper() == code.upper()
+                    and (wanted_device is None or m.source_device == wanted_device))
+
+        return [self.claim(matches, timeout, f"alert {code}" + (f" from {device}" if device else ""))
+                for _ in range(count)]
+
+    def nothing_more(self, within: float, matches: Callable[[Inbound], bool] = lambda m: True) -> list[Inbound]:
+        """Wait `within` seconds; return every unclaimed usable message that arrived and matches."""
+        time.sleep(within)
+        with self._cond:
+            return [m for m in self._inbound if not m.claimed and m.root is not None and matches(m)]
+
+    def unclaimed(self) -> list[Inbound]:
+        with self._cond:
+            return [m for m in self._inbound if not m.claimed and m.root is not None]
