@@ -5,3 +5,4 @@ Importing this package registers every effect in behaviours.DEVICE_EFFECTS / NON
 
 from . import installation  # noqa: F401
 from . import supplier  # noqa: F401
+from . import firmware, alcs  # noqa: F401
