@@ -209,6 +209,15 @@ def test_commission_outside_tolerance_leaves_the_clock_and_the_meter_uncommissio
         assert status(dcc, NEW_ESME) == "InstalledNotCommissioned"
 
 
+def test_commission_before_the_device_joined_the_han_gets_no_response_e21():
+    with Session() as dcc:
+        prenotify(dcc, NEW_ESME)
+        whitelist(dcc, NEW_ESME)
+        messages = dcc.messages(dcc.send("8.1.1", target=NEW_ESME, params={"CurrentDateTime": START.isoformat()}))
+        assert messages.response_code == "E21" and messages.device_alerts == []
+        assert status(dcc, NEW_ESME) == "Whitelisted"
+
+
 def test_synchronise_clock_adjusts_within_tolerance_and_refuses_outside():
     with Session() as dcc:
         dcc.inventory.device(ESME).data["clock_offset_s"] = -20.0

@@ -29,6 +29,8 @@ Device SRVs: `outcome.state` is the JSON content of the device's response (behav
   6.11   {"clock_adjusted": bool, "clock_offset_s": float}   (offset = device clock - CurrentDateTime)
   8.7.x  {"joined": bool, "other": EUI, "joined_devices": [EUI…]}
   8.8.x  {"unjoined": bool, "other": EUI, "joined_devices": [EUI…]}
+  A device request to a Pending / Whitelisted device (not on the SMHAN) -> asynchronous E21; through a
+  hub installed without SM WAN -> asynchronous E20 (state {"status": …} / {"sm_wan": false}).
   Device alerts carry {"alert": code, …} (behaviours.alert_payload); 8F12 / 8071 add "device_log".
 
 Device data keys: CHF `sm_wan` (bool); any device `clock_offset_s` (device clock drift in seconds),
@@ -58,6 +60,7 @@ DCC_ALERT_CODES = {
     "DeviceLogRestored": "N25",        # code not in public sources (conf U)
 }
 IN_SERVICE = ("InstalledNotCommissioned", "Commissioned")  # on the SMHAN (joined) [I]
+NOT_ON_HAN = ("Pending", "Whitelisted")  # known to the SMI, not (yet) joined to any SMHAN [I]
 METERS = ("ESME", "GSME")
 TYPE1_NON_METERS = ("GPF", "PPMID", "HCALCS")
 
@@ -101,10 +104,13 @@ def wan_unavailable(inventory: Inventory, device: Device | None) -> bool:
 
 
 def _unreachable(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> bool:
-    """E20 'DCC cannot establish communications with the Device' (duis.md §4.2, V) for a no-WAN hub [I]."""
+    """E20 'DCC cannot establish communications with the Device' (duis.md §4.2, V) for a no-WAN hub [I];
+    E21 'no response from the Device' for a device not yet on the SMHAN (Pending / Whitelisted) [I]."""
     if wan_unavailable(inventory, request.device):
-        outcome.response_code = "E20"
-        outcome.state = {"sm_wan": False}
+        outcome.response_code, outcome.state = "E20", {"sm_wan": False}
+        return True
+    if request.device is not None and request.device.status in NOT_ON_HAN:
+        outcome.response_code, outcome.state = "E21", {"status": request.device.status}
         return True
     return False
 
@@ -232,7 +238,7 @@ def update_inventory(request: DUISRequest, inventory: Inventory, outcome: Outcom
     device = _body_device(request, inventory)
     if device is None:
         return "E19", None
-    change = request.body[1]
+    change = next(child for child in request.body if etree.QName(child).localname != "DeviceID")
     kind = etree.QName(change).localname
     if kind in ("UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH"):
         if (kind == "UpdateDeviceStatusCH") != (device.type in HUB_TYPES):
