@@ -218,6 +218,19 @@ def test_after_change_of_supplier_only_the_gaining_suppliers_utrns_above_its_flo
         assert dcc.messages(dcc.send("4.3", originator=SUPPLIER2, target=ESME)).state["meter_balance"] == 500
 
 
+def test_utrn_above_the_credit_limits_is_refused():
+    with Session() as dcc:
+        prepayment_mode(dcc)
+        dcc.messages(dcc.send("2.1", target=ESME, params={"MaxCreditThreshold": "2000", "MaxMeterBalance": "3000"}))
+        counter = ((next(emulator_harness._counters) >> 32) + 1) << 32
+        too_much = dcc.messages(top_up(dcc, make_utrn(SUPPLIER, ESME, counter, 2500)))
+        assert too_much.device_alerts == ["8F5B"] and too_much.state["meter_balance"] == 0
+        ok = dcc.messages(top_up(dcc, make_utrn(SUPPLIER, ESME, counter + (1 << 32), 2000)))
+        assert ok.state["accepted"] is True
+        over = dcc.messages(top_up(dcc, make_utrn(SUPPLIER, ESME, counter + (2 << 32), 1500)))
+        assert over.device_alerts == ["8F47"] and over.state["meter_balance"] == 2000
+
+
 # -- supply -------------------------------------------------------------------------------------
 def test_supply_disable_arm_enable_and_read():
     with Session() as dcc:

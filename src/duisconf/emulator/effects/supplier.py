@@ -52,6 +52,9 @@ UTRNs (2.2) — duisconf's own encoding, NOT the GBCS one (real UTRNs carry a tr
       S is not the tag of the device's CURRENT supplier          -> 8F63 not authentic
       D is not this device's tag                                 -> 8F64 not for this device
       counter <= the current supplier's top-up floor, or used    -> 8F51 duplicate
+      V > MaxCreditThreshold (2.1)                               -> 8F5B exceeds maximum credit
+      meter balance + V > MaxMeterBalance (2.1)                  -> 8F47 would exceed maximum balance
+    A refused UTRN is not recorded as used and credits nothing.
     So after 6.23 the losing supplier's UTRNs are rejected with 8F63, and counters at or below the
     gaining supplier's SupplierPrepaymentTopUpFloorSeqNumber with 8F51.
 """
@@ -274,6 +277,11 @@ def check_utrn(device: Device, utrn: str, request_counter: int) -> tuple[str | N
         return "8F64", counter, value
     if counter <= prepay["topup_floor"] or counter in prepay["used_utrns"]:
         return "8F51", counter, value
+    limits = prepay["configuration"]
+    if value > limits.get("MaxCreditThreshold", value):
+        return "8F5B", counter, value
+    if prepay["meter_balance"] + value > limits.get("MaxMeterBalance", prepay["meter_balance"] + value):
+        return "8F47", counter, value
     return None, counter, value
 
 
