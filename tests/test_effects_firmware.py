@@ -158,3 +158,26 @@ def test_hcalcs_receives_firmware_through_11_1_but_the_catalogue_has_no_11_3_for
         assert dcc.messages(exchange).device_alerts == ["8F72"]
         # rules/srv_catalogue.toml lists 11.3 for ESME and GSME only: activation is refused with E11
         assert dcc.send("11.3", target=HCALCS, params={"FirmwareHash": HASH}).code == "E11"
+
+
+def test_mixed_delivery_across_the_device_list_reports_each_outcome():
+    with Session() as dcc:
+        dcc.inventory.device(GSME).data["firmware_fault"] = "transfer"          # e.g. battery-constrained GSME
+        dcc.inventory.device(HCALCS).data["firmware_fault"] = "verification"
+        exchange = update(dcc, f"{ESME},{GSME},{HCALCS}")
+        assert exchange.code == "I0"
+        messages = dcc.messages(exchange)
+        assert sorted(messages.device_alerts) == ["8F1C", "8F72"]
+        transfer = {r.findtext(f".//{SR}TargetDeviceID"): r.findtext(f".//{SR}CommsHubTransferStatus")
+                    for r in messages.roots if r.find(f".//{SR}CSPFirmwareDeliveryStatus") is not None}
+        assert transfer == {ESME: "Success", GSME: "Failure", HCALCS: "Success"}
+        activation = dcc.send("11.3", target=GSME, params={"FirmwareHash": HASH})  # the image never arrived
+        assert dcc.messages(activation).state["activated"] is False
+
+
+def test_read_inventory_shows_the_activated_version():
+    with Session() as dcc:
+        update(dcc, ESME)
+        dcc.messages(dcc.send("11.3", target=ESME, params={"FirmwareHash": HASH}))
+        inventory = dcc.send("8.2", params={"DeviceID": ESME}).sync
+        assert inventory.findtext(f".//{SR}DeviceFirmwareVersion") == "2.0.0"

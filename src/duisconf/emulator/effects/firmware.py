@@ -11,7 +11,7 @@ Reported state (JSON content of the GBCS payloads, see behaviours.content):
   11.2 response            {"firmware_version": "<executing version>"}
   11.3 response / 8F66     {"activated": true, "firmware_version": "<new version>", "firmware_hash": "<hash>"}
   11.3 wrong hash / 8F67   {"activated": false, "firmware_version": "<unchanged>", "firmware_hash": "<hash>"}
-  device alert 8F72        {"firmware_version": "<distributed version>", "firmware_hash": "<hash>"}
+  device alert 8F72 / 8F1C {"firmware_version": "<distributed version>", "firmware_hash": "<hash>"}
   device alert 8F43        {"firmware_version": "<new version>", "previous_version": "<old version>"}
 
 Confidence (design-notes tags):
@@ -28,6 +28,9 @@ Confidence (design-notes tags):
     codes are read as split by meter type, not by outcome). SECMP0007 only says "ESME / GSME firmware
     delivered / failed"; confirm against the DUIS alert table.
   - 8F72 on successful verification, 8F43 on a change of executing version [V codes, GP; I sequence].
+  - Simulated faults (a physical condition set on the inventory, like a battery-constrained GSME):
+    device.data["firmware_fault"] = "transfer" -> CommsHubTransferStatus Failure and no image;
+    "verification" -> delivered (Success) but the device raises 8F1C and discards the image [I].
   - Wrong hash [I]: the device refuses to activate and the version is unchanged. Future-dated: 8F67.
     Immediate: ResponseCode I0 with "activated": false in the device's GBCS response, because DUIS
     response codes report the DCC's processing (authorisation, validation, communications) and no public
@@ -110,25 +113,30 @@ def firmware_image(request: DUISRequest) -> bytes:
         return b""
 
 
-def distribute(request: DUISRequest, device: Device, outcome: Outcome, image: bytes, version: str) -> str:
+def distribute(request: DUISRequest, device: Device, outcome: Outcome, image: bytes, version: str) -> None:
     """The CSP / CH deliver the image, the device verifies it (8F72) and keeps it for activation."""
-    digest = image_hash(image)
-    images(device)[digest] = version
-    outcome.alert(device.eui, "8F72", firmware_version=version, firmware_hash=digest)
+    fault, digest = device.data.get("firmware_fault"), image_hash(image)
     code = DELIVERY_ALERTS.get(device.type)
     if code is not None:
-        outcome.dcc_alert(code, delivery_status(request, device, version, outcome))
-    return digest
+        outcome.dcc_alert(code, delivery_status(request, device, version, outcome, delivered=fault != "transfer"))
+    if fault == "transfer":
+        return
+    if fault == "verification":
+        outcome.alert(device.eui, "8F1C", firmware_version=version, firmware_hash=digest)
+        return
+    images(device)[digest] = version
+    outcome.alert(device.eui, "8F72", firmware_version=version, firmware_hash=digest)
 
 
-def delivery_status(request: DUISRequest, device: Device, version: str, outcome: Outcome) -> etree._Element:
+def delivery_status(request: DUISRequest, device: Device, version: str, outcome: Outcome,
+                    delivered: bool = True) -> etree._Element:
     return element("CSPFirmwareDeliveryStatus", None,
                    element("UpdateFirmwareRequestID", str(request.request_id)),
                    element("CommsHubDeviceID", device.chf or device.eui),
                    element("TargetDeviceID", device.eui),
                    element("FirmwareVersion", version),
                    element("TimeStamp", xml_datetime(outcome.now)),
-                   element("CommsHubTransferStatus", "Success"))
+                   element("CommsHubTransferStatus", "Success" if delivered else "Failure"))
 
 
 @non_device("11.1")
