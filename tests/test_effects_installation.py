@@ -10,6 +10,7 @@ import pytest
 from emulator_harness import CHF, ESME, GPF, GSME, OPERATOR, PPMID, SR, START, SUPPLIER, Session
 
 from duisconf.emulator.effects.installation import DCC_ALERT_CODES, power_up
+from duisconf.emulator.state import Device
 
 NEW_ESME, NEW_CHF, NEW_GPF, NEW_PPMID = (f"00-DB-12-34-56-78-91-A{n}" for n in (0, 2, 3, 4))
 CODE = "00112233445566778899AABBCCDDEEFF"
@@ -179,6 +180,9 @@ def test_historic_log_keeps_fifteen_entries_oldest_overwritten():
             last = whitelist(dcc, eui, kind="Remove")
         assert len(last.state["historic_log"]) == 15
         assert last.state["historic_log"][0] == others[1] and last.state["historic_log"][-1] == others[-1]
+        dcc.inventory.add_device(Device(others[0], "IHD", status="Whitelisted", supplier=dcc.inventory.user(SUPPLIER).eui))
+        whitelist(dcc, others[0])  # overwritten in the historic log: the install code is needed from the start
+        assert power_up(dcc.inventory, others[0], dcc.clock.now(), install_code="AB" * 16) == [(CHF, "8F48")]
 
 
 # -- 8.1.1 / 6.11 ------------------------------------------------------------------------------------
@@ -304,3 +308,26 @@ def test_read_inventory_by_mpxn_lists_the_meters_of_the_supply():
         reply = dcc.send("8.2", params={"MPxN": "1312345678111"}).sync
         ids = {d.findtext(f"{SR}DeviceID") for d in reply.iter(f"{SR}Device")}
         assert ESME in ids and GSME not in ids
+
+
+# -- design note §4.1 end to end -------------------------------------------------------------------
+
+def test_install_and_commission_flow_new_hub_meter_and_ppmid():
+    """12.2 → 12.1 → 8.14.1 → 8.11 → power-up → 8.1.1 → 8.11 PPMID → power-up → 8.7.1 (design-notes §4.1)."""
+    with Session() as dcc:
+        add_new_hub(dcc)
+        for eui, kind in ((NEW_ESME, "ESME"), (NEW_PPMID, "PPMID")):
+            assert prenotify(dcc, eui, kind).code == "I0"
+        assert dcc.send("12.1", params={"UPRN": "100023336956"}).sync.findtext(f".//{SR}CoverageAvailability") == "true"
+        assert dcc.send("8.14.1", params={"DeviceID": NEW_CHF}).code == "I0"
+        assert whitelist(dcc, NEW_ESME, chf=NEW_CHF).dcc_alerts == ["N24"]
+        chf = dcc.inventory.device(NEW_CHF).eui
+        assert dcc.dcc.power_up(NEW_ESME) == [{"device": chf, "code": "8183"}]  # the emulator's physical step
+        commissioned = dcc.messages(dcc.send("8.1.1", target=NEW_ESME, params={"CurrentDateTime": START.isoformat()}))
+        assert "8F69" in commissioned.device_alerts and status(dcc, NEW_ESME) == "Commissioned"
+        whitelist(dcc, NEW_PPMID, chf=NEW_CHF)
+        assert dcc.dcc.power_up(NEW_PPMID) == [{"device": chf, "code": "8183"}]
+        joined = dcc.messages(dcc.send("8.7.1", target=NEW_ESME, params={"OtherDeviceID": NEW_PPMID}))
+        assert joined.device_alerts == ["8F49"] and status(dcc, NEW_PPMID) == "Commissioned"
+        log = dcc.messages(dcc.send("8.9", target=NEW_CHF)).state["device_log"]
+        assert set(log) == {dcc.inventory.device(e).eui for e in (NEW_GPF, NEW_ESME, NEW_PPMID)}
