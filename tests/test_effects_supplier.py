@@ -153,6 +153,16 @@ def test_payment_mode_balance_configuration_debt_and_reads():
         assert dcc.messages(dcc.send("1.6", target=ESME, params={"PaymentMode": "Credit"})).state["payment_mode"] == "Credit"
 
 
+def test_future_dated_payment_mode_change_applies_at_the_execution_time():
+    with Session() as dcc:
+        pending = dcc.send("1.6", target=ESME, params={"PaymentMode": "Prepayment"}, execution_datetime=LATER)
+        assert dcc.messages(pending).state == {"stored_until": LATER}
+        assert dcc.messages(dcc.send("6.2.9", target=ESME)).state == {"payment_mode": "Credit"}
+        dcc.advance(timedelta(hours=6))
+        assert dcc.messages(pending).future_dated == ["8F66"]
+        assert dcc.messages(dcc.send("6.2.9", target=ESME)).state == {"payment_mode": "Prepayment"}
+
+
 def test_emergency_credit_only_below_the_threshold():
     with Session() as dcc:
         prepayment_mode(dcc)
