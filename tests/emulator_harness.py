@@ -143,9 +143,11 @@ class Session:
 
     def send(self, srv: str, *, originator: str = SUPPLIER, target: str | None = None, cv: int | None = None,
              execution_datetime: str | datetime | None = None, params: dict | None = None,
-             precommand_signer: str | None = None, follow_up_cv: int = 5) -> Exchange:
-        """Render, sign and send an SRV through the emulator's handler, as the User's system would."""
-        counter = next(_counters)
+             precommand_signer: str | None = None, follow_up_cv: int = 5, counter: int | None = None) -> Exchange:
+        """Render, sign and send an SRV through the emulator's handler, as the User's system would.
+
+        `counter` overrides the harness's increasing counter (2.2 needs the UTRN counter)."""
+        counter = counter if counter is not None else next(_counters)
         xml = render_request(srv, originator=originator, target=target, command_variant=cv, counter=counter,
                              execution_datetime=execution_datetime, params=params)
         request = sign(xml, zaz1())
