@@ -181,3 +181,9 @@ def test_read_inventory_shows_the_activated_version():
         dcc.messages(dcc.send("11.3", target=ESME, params={"FirmwareHash": HASH}))
         inventory = dcc.send("8.2", params={"DeviceID": ESME}).sync
         assert inventory.findtext(f".//{SR}DeviceFirmwareVersion") == "2.0.0"
+
+
+def test_the_template_default_hash_names_an_image_every_device_starts_with():
+    with Session() as dcc:
+        messages = dcc.messages(dcc.send("11.3", target=ESME))
+        assert messages.state["activated"] is True and version_of(dcc, ESME) == "00000000"

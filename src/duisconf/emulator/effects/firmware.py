@@ -63,12 +63,10 @@ DELIVERY_ALERTS = {"ESME": "N60", "HCALCS": "N60", "GSME": "N61"}  # [U] see the
 UPDATE_FIRMWARE_TYPES = frozenset({"ESME", "GSME", "HCALCS"})
 UPDATE_PPMID_FIRMWARE_TYPES = frozenset({"PPMID"})
 WARNING_LISTS = ("InvalidDeviceIDList", "NotCommissionedDeviceIDList", "NotApplicableFirmwareDeviceIDList")
-# Images the RTDS "SUCCESS" activation templates presume already distributed: the CS06 11.3 templates'
-# hash and duisconf's own 11.3 template default. Their version is the one the RTDS 11.1 template names.
-PRESUMED_IMAGES = {
-    "AA758690730934FF0685AA758690730934FF0685657788990011223344556677": "00000000",
-    "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF": "00000000",
-}
+# Every device starts with one image already distributed: the one whose hash is duisconf's 11.3 template
+# default, so that an 11.3 sent with default parameters succeeds, as the RTDS "…_11.3_…_SUCCESS"
+# templates expect of a reference kit (the emulator's own choice; any other hash needs an 11.1 first).
+PRESUMED_IMAGES = {"00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF": "00000000"}
 
 
 def images(device: Device) -> dict[str, str]:
