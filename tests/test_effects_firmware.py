@@ -151,13 +151,15 @@ def test_update_ppmid_firmware_rejects_meters_with_w110401():
         assert version_of(dcc, ESME) == "1.0.0" and version_of(dcc, PPMID) == "P2"
 
 
-def test_hcalcs_receives_firmware_through_11_1_but_the_catalogue_has_no_11_3_for_it():
+def test_hcalcs_firmware_is_distributed_with_11_1_and_activated_with_11_3():
     with Session() as dcc:
         exchange = update(dcc, HCALCS, version="H2")
         assert exchange.code == "I0"
         assert dcc.messages(exchange).device_alerts == ["8F72"]
-        # rules/srv_catalogue.toml lists 11.3 for ESME and GSME only: activation is refused with E11
-        assert dcc.send("11.3", target=HCALCS, params={"FirmwareHash": HASH}).code == "E11"
+        activation = dcc.send("11.3", target=HCALCS, params={"FirmwareHash": HASH})
+        assert activation.code == "I99"
+        assert "8F43" in dcc.messages(activation).device_alerts
+        assert version_of(dcc, HCALCS) == "H2"
 
 
 def test_mixed_delivery_across_the_device_list_reports_each_outcome():
@@ -183,7 +185,7 @@ def test_read_inventory_shows_the_activated_version():
         assert inventory.findtext(f".//{SR}DeviceFirmwareVersion") == "2.0.0"
 
 
-def test_the_template_default_hash_names_an_image_every_device_starts_with():
+def test_activation_without_a_distributed_image_changes_nothing():
     with Session() as dcc:
-        messages = dcc.messages(dcc.send("11.3", target=ESME))
-        assert messages.state["activated"] is True and version_of(dcc, ESME) == "00000000"
+        messages = dcc.messages(dcc.send("11.3", target=ESME))  # the template's own hash: never distributed
+        assert messages.state["activated"] is False and version_of(dcc, ESME) == "1.0.0"

@@ -63,15 +63,11 @@ DELIVERY_ALERTS = {"ESME": "N60", "HCALCS": "N60", "GSME": "N61"}  # [U] see the
 UPDATE_FIRMWARE_TYPES = frozenset({"ESME", "GSME", "HCALCS"})
 UPDATE_PPMID_FIRMWARE_TYPES = frozenset({"PPMID"})
 WARNING_LISTS = ("InvalidDeviceIDList", "NotCommissionedDeviceIDList", "NotApplicableFirmwareDeviceIDList")
-# Every device starts with one image already distributed: the one whose hash is duisconf's 11.3 template
-# default, so that an 11.3 sent with default parameters succeeds, as the RTDS "…_11.3_…_SUCCESS"
-# templates expect of a reference kit (the emulator's own choice; any other hash needs an 11.1 first).
-PRESUMED_IMAGES = {"00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF": "00000000"}
 
 
 def images(device: Device) -> dict[str, str]:
     """The images distributed to the device: upper-case hex SHA-256 -> FirmwareVersion."""
-    return device.data.setdefault("firmware_images", dict(PRESUMED_IMAGES))
+    return device.data.setdefault("firmware_images", {})
 
 
 def image_hash(image: bytes) -> str:
