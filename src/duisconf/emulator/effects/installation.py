@@ -32,6 +32,12 @@ Device SRVs: `outcome.state` is the JSON content of the device's response (behav
   A device request to a Pending / Whitelisted device (not on the SMHAN) -> asynchronous E21; through a
   hub installed without SM WAN -> asynchronous E20 (state {"status": …} / {"sm_wan": false}).
   Device alerts carry {"alert": code, …} (behaviours.alert_payload); 8F12 / 8071 add "device_log".
+  Alerts: 8.11 8F12 + N24; 8.1.1 8145 (clock changed) or 81C6, then 8F69 (a GSME: 8071 from its GPF) and
+  DeviceStatusChangeEvent/MeterIdentity to the network operator; 6.11 8145 / 81C6 (8F0C never, see
+  `_set_clock`); 8.7.x 8F49 / 8F48; 8.8.x 8F4B / 8F4A; 8.12.1 8F12 and 8.12.2 8071, each + DeviceLogRestored.
+
+Physical step (not a DUIS message): `power_up(inventory, eui, now, install_code)` -> [(EUI, alert)]:
+8183 from the CHF when the device joins its SMHAN (-> InstalledNotCommissioned), 8F48 when it cannot.
 
 Device data keys: CHF `sm_wan` (bool); any device `clock_offset_s` (device clock drift in seconds),
 `install_code` (the code the device physically carries), `join_window` ({chf, install_code, opens,
