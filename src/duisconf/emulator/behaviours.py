@@ -18,7 +18,7 @@ from lxml import etree
 from .. import gbcs
 from ..duis.model import SR_NS, eui_bytes
 from .access import DUISRequest
-from .state import Inventory
+from .state import Device, Inventory
 
 _SR = f"{{{SR_NS}}}"
 CANCELLATION = "3000-12-31"
@@ -122,9 +122,28 @@ def precommand(request: DUISRequest) -> bytes:
                       request.request_id.target, message_code(request), etree.tostring(request.body, method="c14n"))
 
 
+NOT_ON_HAN = ("Pending", "Whitelisted")  # known to the SMI, not (yet) joined to any SMHAN [I]
+
+
+def unreachable(inventory: Inventory, device: Device) -> tuple[str, dict] | None:
+    """Why the DCC cannot get a command to the device, as the asynchronous response code says it:
+    E20 "cannot establish communications" behind a hub installed without SM WAN (8.14.2), E21 "no
+    response from the Device" for a device not yet on the SMHAN (duis.md §4.2; triggers [I])."""
+    chf = device if device.type == "CHF" else inventory.device(device.chf) if device.chf else None
+    if chf is not None and chf.data.get("sm_wan") is False:
+        return "E20", {"sm_wan": False}
+    if device.status in NOT_ON_HAN:
+        return "E21", {"status": device.status}
+    return None
+
+
 def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime | None = None) -> Outcome:
     outcome = Outcome(now=now)
     with inventory.lock:
+        blocked = unreachable(inventory, request.device) if request.device is not None else None
+        if blocked is not None:  # the command never reaches the device: no effect, no alerts
+            outcome.response_code, outcome.state = blocked
+            return outcome
         function = DEVICE_EFFECTS.get(request.srv)
         if function is not None:
             function(request, inventory, outcome)

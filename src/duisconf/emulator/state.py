@@ -67,6 +67,7 @@ class Inventory:
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
         self.devices: dict[str, Device] = {}
+        self.data: dict[str, Any] = {}  # DCC-side facts that belong to no device (e.g. premises without WAN coverage)
 
     def add_user(self, user: User) -> User:
         with self.lock:

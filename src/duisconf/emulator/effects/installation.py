@@ -66,7 +66,6 @@ DCC_ALERT_CODES = {
     "DeviceLogRestored": "N25",        # code not in public sources (conf U)
 }
 IN_SERVICE = ("InstalledNotCommissioned", "Commissioned")  # on the SMHAN (joined) [I]
-NOT_ON_HAN = ("Pending", "Whitelisted")  # known to the SMI, not (yet) joined to any SMHAN [I]
 METERS = ("ESME", "GSME")
 TYPE1_NON_METERS = ("GPF", "PPMID", "HCALCS")
 
@@ -99,26 +98,6 @@ def _hub_gpf(inventory: Inventory, chf: Device) -> Device | None:
         if device.type == "GPF" and (device.eui in chf.device_log or device.chf == chf.eui):
             return device
     return None
-
-
-def wan_unavailable(inventory: Inventory, device: Device | None) -> bool:
-    """True when the device's hub was installed without SM WAN (8.14.2): the DCC cannot reach it."""
-    if device is None:
-        return False
-    chf = device if device.type == "CHF" else inventory.device(device.chf) if device.chf else None
-    return chf is not None and chf.data.get("sm_wan") is False
-
-
-def _unreachable(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> bool:
-    """E20 'DCC cannot establish communications with the Device' (duis.md §4.2, V) for a no-WAN hub [I];
-    E21 'no response from the Device' for a device not yet on the SMHAN (Pending / Whitelisted) [I]."""
-    if wan_unavailable(inventory, request.device):
-        outcome.response_code, outcome.state = "E20", {"sm_wan": False}
-        return True
-    if request.device is not None and request.device.status in NOT_ON_HAN:
-        outcome.response_code, outcome.state = "E21", {"status": request.device.status}
-        return True
-    return False
 
 
 # -- 12.2 / 12.1: before the visit ----------------------------------------------------------------
@@ -154,7 +133,7 @@ def request_wan_matrix(request: DUISRequest, inventory: Inventory, outcome: Outc
     """I0 + DSPWANMatrix: the SM WAN coverage answer for a premises (values are the emulator's own, U)."""
     uprn = _text(request, "UPRN")
     premises = uprn or f"{_text(request, 'PostCode')}|{_text(request, 'AddressIdentifier')}"
-    settings = getattr(inventory, "data", {})
+    settings = inventory.data
     covered = premises not in set(settings.get("no_wan_coverage", ()))
     echo = etree.fromstring(etree.tostring(request.body))
     echo.tag = _SR + "Request"
@@ -283,8 +262,6 @@ def _delete(inventory: Inventory, device: Device) -> None:
 @effect("8.11")
 def update_han_device_log(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     """Add / Remove a device on the CHF whitelist (CCS01 / CCS02); CS14 alert 8F12 and DCC alert N24 follow."""
-    if _unreachable(request, inventory, outcome):
-        return
     chf = request.device
     eui = normalise_eui(_text(request, "DeviceID"))
     if _text(request, "RequestType") == "Add":
@@ -387,8 +364,6 @@ def _set_clock(request: DUISRequest, outcome: Outcome) -> tuple[bool, float]:
 
 @effect("6.11")
 def synchronise_clock(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    if _unreachable(request, inventory, outcome):
-        return
     adjusted, difference = _set_clock(request, outcome)
     outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference}
 
@@ -398,8 +373,6 @@ def commission_device(request: DUISRequest, inventory: Inventory, outcome: Outco
     """Set the clock; within tolerance -> Commissioned, alert 8F69, DeviceStatusChangeEvent/MeterIdentity to
     the network operator [I]. Outside tolerance the device stays uncommissioned; the response code stays I0
     (the device answered; no public source gives a failure code for it) and 81C6 tells why [U]."""
-    if _unreachable(request, inventory, outcome):
-        return
     device = request.device
     adjusted, difference = _set_clock(request, outcome)
     if adjusted:
@@ -427,8 +400,6 @@ def _joined(device: Device) -> dict[str, str]:
 def join(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     """Join OtherDeviceID to the target: both must be on the same CHF's SMHAN [I]; 8F49 / 8F48 [V codes].
     A PPMID / HCALCS / IHD on the HAN becomes Commissioned when joined to its meter [U]."""
-    if _unreachable(request, inventory, outcome):
-        return
     device = request.device
     other = inventory.device(_text(request, "OtherDeviceID") or "")
     ok = (other is not None and other.eui != device.eui and device.chf is not None
@@ -445,8 +416,6 @@ def join(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
 @effect("8.8.1", "8.8.2")
 def unjoin(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     """Unjoin OtherDeviceID: 8F4B when it was joined, 8F4A when it was not [V codes, I trigger]."""
-    if _unreachable(request, inventory, outcome):
-        return
     device = request.device
     eui = normalise_eui(_text(request, "OtherDeviceID"))
     ok = _joined(device).pop(eui, None) is not None
@@ -461,8 +430,6 @@ def unjoin(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None
 
 @effect("8.9")
 def read_device_log(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    if _unreachable(request, inventory, outcome):
-        return
     device = request.device
     log = dict(device.device_log) if device.type in HUB_TYPES else dict(_joined(device))
     if device.type == "GPF":
@@ -481,8 +448,6 @@ def restore_han_device_log(request: DUISRequest, inventory: Inventory, outcome: 
     """CCS03: the new CHF takes over the old CHF's device log (its own GPF kept, the old GPF dropped); the
     devices move to it; 8F12 and DCC alert DeviceLogRestored/CHFDeviceLog [V shapes, I trigger]. An unknown
     OldCHFID answers E19 asynchronously [U]."""
-    if _unreachable(request, inventory, outcome):
-        return
     new, old = request.device, inventory.device(_text(request, "OldCHFID"))
     if old is None:
         outcome.response_code, outcome.state = "E19", {"restored_from": None}
@@ -503,8 +468,6 @@ def restore_han_device_log(request: DUISRequest, inventory: Inventory, outcome: 
 def restore_gpf_device_log(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     """GCS59: the new GPF takes over the old GPF's device log; gas devices move to it; 8071 and DCC alert
     DeviceLogRestored/GPFDeviceLog [V shapes, I trigger]. Unknown OldGPFID -> asynchronous E19 [U]."""
-    if _unreachable(request, inventory, outcome):
-        return
     new, old = request.device, inventory.device(_text(request, "OldGPFID"))
     if old is None:
         outcome.response_code, outcome.state = "E19", {"restored_from": None}
