@@ -187,10 +187,79 @@ def test_every_srv_signed_by_duisconf_verifies_with_signxml():
     from duisconf.render import render_request
     from duisconf.rules import load_catalogue
 
+    cert = zaz1().xml_signing_identity("90-B3-D5-1F-30-01-00-00").certificate
     failures = []
     for rule in load_catalogue().all():
-        try:
-            verify(sign(render_request(rule.srv, counter=1), zaz1()), request_trust(zaz1()), source=rule.srv)
-        except Exception as exc:  # collect every SRV, not just the first
-            failures.append(f"{rule.srv}: {exc}")
-    assert not failures, "\n".join(failures)
+        xml = render_request(rule.srv, originator="90-B3-D5-1F-30-01-00-00", counter=1)
+        signed = sign(xml, zaz1())
+        if not _signxml_accepts(signed, cert):
+            failures.append(rule.srv)
+    assert not failures, f"signxml refuses duisconf's signature for SRVs {failures}"
+
+
+def _signxml_accepts(document: bytes, cert) -> bool:
+    """signxml, the independent oracle, in DUIS's profile (validity dates out of the question)."""
+    from signxml import DigestAlgorithm, SignatureMethod, XMLVerifier
+    from signxml.verifier import SignatureConfiguration
+
+    middle = cert.not_valid_before_utc + (cert.not_valid_after_utc - cert.not_valid_before_utc) / 2
+    config = SignatureConfiguration(require_x509=True, signature_methods=frozenset({SignatureMethod.ECDSA_SHA256}),
+                                    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+                                    ignore_ambiguous_key_info=True, verification_time=middle)
+    try:
+        XMLVerifier().verify(document, x509_cert=cert, expect_config=config)
+        return True
+    except Exception:
+        return False
+
+
+def _duisconf_accepts(document: bytes, trust) -> bool:
+    try:
+        verify(document, trust)
+        return True
+    except SignatureInvalid:
+        return False
+
+
+def test_duisconf_and_signxml_agree_on_valid_and_tampered_documents(rtds):
+    with zipfile.ZipFile(paths.signing_tool_jar()) as jar:
+        boxed = jar.read("message.xml")
+    requests_trust, responses_trust = request_trust(zaz1()), response_trust(zaz1())
+    signed = [(sign(rtds(stem), zaz1()), requests_trust) for stem in
+              ("CCS01_8.11_SUCCESS", "ECS17b_4.1.1_SINGLE_SUCCESS", "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS")]
+    signed.append((boxed, responses_trust))
+    tamperings = [
+        lambda x: x,
+        lambda x: x.replace(b"</sr:RequestID>", b"1</sr:RequestID>", 1),
+        lambda x: x.replace(b'schemaVersion="5', b'schemaVersion="4', 1),
+        lambda x: x.replace(b"<ds:DigestValue>", b"<ds:DigestValue>AAAA", 1),
+        lambda x: x.replace(b"<ds:SignatureValue>", b"<ds:SignatureValue>AAAA", 1),
+        lambda x: x.replace(b"ecdsa-sha256", b"ecdsa-sha384", 1),
+        lambda x: x.replace(b"xmlenc#sha256", b"xmldsig-more#sha384", 1),
+    ]
+    disagreements = []
+    for n, (document, trust) in enumerate(signed):
+        serial = int(document.split(b"X509SerialNumber>")[1].split(b"<")[0])
+        cert = trust.get(serial).certificate
+        for t, tamper in enumerate(tamperings):
+            candidate = tamper(document)
+            ours, theirs = _duisconf_accepts(candidate, trust), _signxml_accepts(candidate, cert)
+            if ours != theirs:
+                disagreements.append(f"document {n}, tampering {t}: duisconf {ours}, signxml {theirs}")
+            if t == 0:
+                assert ours, f"document {n} should verify"
+            elif candidate != document:
+                assert not ours, f"document {n}, tampering {t} was accepted"
+    assert not disagreements, "\n".join(disagreements)
+
+
+def test_signature_placement_and_reference_rules_are_enforced(rtds):
+    root = etree.fromstring(sign(rtds("CCS01_8.11_SUCCESS"), zaz1()))
+    signature = root[-1]
+    root.insert(0, signature)  # a signature that is not the last child
+    with pytest.raises(SignatureInvalid, match="must be the last child"):
+        verify(root, request_trust(zaz1()))
+    root = etree.fromstring(sign(rtds("CCS01_8.11_SUCCESS"), zaz1()))
+    root[-1].find(f"{DS}SignedInfo/{DS}Reference").set("URI", "#body")
+    with pytest.raises(SignatureInvalid, match='exactly one Reference with URI=""'):
+        verify(root, request_trust(zaz1()))
