@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from emulator_harness import CHF, ESME, GPF, GSME, OPERATOR, PPMID, SR, START, SUPPLIER, Session
 
-from duisconf.emulator.effects.installation import DCC_ALERT_CODES, power_up
+from duisconf.emulator.behaviours import dcc_alert_code
+from duisconf.emulator.effects.installation import power_up
 from duisconf.emulator.state import Device
 
 NEW_ESME, NEW_CHF, NEW_GPF, NEW_PPMID = (f"00-DB-12-34-56-78-91-A{n}" for n in (0, 2, 3, 4))
 CODE = "00112233445566778899AABBCCDDEEFF"
-STATUS_CHANGE, LOG_RESTORED = DCC_ALERT_CODES["DeviceStatusChangeEvent"], DCC_ALERT_CODES["DeviceLogRestored"]
+STATUS_CHANGE, LOG_RESTORED = dcc_alert_code("DeviceStatusChangeEvent"), dcc_alert_code("DeviceLogRestored")
 
 
 def status(dcc: Session, eui: str) -> str | None:

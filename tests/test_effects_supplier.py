@@ -10,7 +10,8 @@ import pytest
 
 import emulator_harness
 from duisconf.duis.parse import parse_xml
-from duisconf.emulator.effects.supplier import DCC_ALERT_CODES, make_utrn, register_change_of_supplier
+from duisconf.emulator.behaviours import dcc_alert_code
+from duisconf.emulator.effects.supplier import make_utrn, register_change_of_supplier
 from duisconf.keystore import zaz1
 from duisconf.render import render_request
 from duisconf.signing import sign
@@ -61,9 +62,9 @@ def test_change_of_supplier_moves_the_device_to_the_gaining_supplier():
         assert messages.state["supplier"] == SUPPLIER2 and messages.state["losing_supplier"] == SUPPLIER
         assert messages.state["topup_floor"] == FLOOR and messages.state["credentials"]["Supplier"]["floor"] == 7
         assert messages.device_alerts == ["8F70"]
-        gaining = messages.dcc_alert(DCC_ALERT_CODES["ChangeOfSupplier"])
+        gaining = messages.dcc_alert(dcc_alert_code("ChangeOfSupplier"))
         assert gaining.findtext(f".//{SR}ChangeOfSupplierServiceRequestID") == exchange.request_id
-        losing = messages.dcc_alert(DCC_ALERT_CODES["DeviceChangeOfSupplier"])
+        losing = messages.dcc_alert(dcc_alert_code("DeviceChangeOfSupplier"))
         assert losing.findtext(f".//{SR}DeviceChangeOfSupplier/{SR}DeviceID") == ESME
         assert losing.findtext(f".//{SR}DeviceType") == "ESME"
         assert losing.findtext(f"{SR}Header/{SR}ResponseID").split(":")[1] == SUPPLIER  # sent to the losing one
@@ -84,7 +85,7 @@ def test_future_dated_change_of_supplier_takes_effect_at_the_execution_time():
         dcc.advance(timedelta(hours=6))
         messages = dcc.messages(exchange)
         assert messages.future_dated == ["8F66"] and "8F70" in messages.device_alerts
-        assert DCC_ALERT_CODES["ChangeOfSupplier"] in messages.dcc_alerts
+        assert dcc_alert_code("ChangeOfSupplier") in messages.dcc_alerts
         assert dcc.send("6.2.9", originator=SUPPLIER, target=ESME).code == "E4"
         assert dcc.send("6.2.9", originator=SUPPLIER2, target=ESME).code == "I99"
 
@@ -105,7 +106,7 @@ def test_change_of_supplier_on_the_gas_meter():
     with Session() as dcc:
         messages = dcc.messages(change_of_supplier(dcc, target=GSME))
         assert messages.state["supplier"] == SUPPLIER2
-        assert messages.dcc_alert(DCC_ALERT_CODES["DeviceChangeOfSupplier"]).findtext(f".//{SR}DeviceType") == "GSME"
+        assert messages.dcc_alert(dcc_alert_code("DeviceChangeOfSupplier")).findtext(f".//{SR}DeviceType") == "GSME"
 
 
 # -- credentials --------------------------------------------------------------------------------

@@ -9,14 +9,17 @@ registered by SRV in `DEVICE_EFFECTS`; everything else about an SRV comes from t
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from lxml import etree
 
-from .. import gbcs
+from .. import gbcs, paths
 from ..duis.model import SR_NS, eui_bytes
+from ..errors import ConfigError
 from .access import DUISRequest
 from .state import Device, Inventory
 
@@ -63,6 +66,25 @@ Effect = Callable[[DUISRequest, Inventory, Outcome], None]
 NonDeviceReply = Callable[[DUISRequest, Inventory, Outcome], tuple[str, etree._Element | None]]
 DEVICE_EFFECTS: dict[str, Effect] = {}
 NON_DEVICE_REPLIES: dict[str, NonDeviceReply] = {}
+
+
+@lru_cache(maxsize=1)
+def _dcc_alert_codes() -> dict:
+    path = paths.rules_dir() / "dcc_alert_codes.toml"
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)["payload"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc!r}") from None
+
+
+def dcc_alert_code(payload_type: str, device_type: str | None = None) -> str | None:
+    """The DCC alert code for a DCCAlert payload type (rules/dcc_alert_codes.toml); None if it has none."""
+    row = _dcc_alert_codes().get(payload_type)
+    if row is None:
+        return None
+    code = row["code"]
+    return code.get(device_type) if isinstance(code, dict) else code
 
 
 def effect(*srvs: str) -> Callable[[Effect], Effect]:

@@ -52,14 +52,13 @@ from lxml import etree
 from ...duis.model import SR_NS, normalise_eui
 from ...errors import InvalidInput
 from ..access import DUISRequest
-from ..behaviours import Outcome, effect, non_device
+from ..behaviours import Outcome, dcc_alert_code, effect, non_device
 from ..responses import device_id_list, element, xml_datetime
 from ..state import Device, Inventory
 
 _SR = f"{{{SR_NS}}}"
 REFUSED_IMMEDIATELY = "I0"   # response code of an immediate 11.3 whose hash matches no image (see above)
 NOT_ACTIONED = "E21"         # never sent: any non-I0 code makes the server raise 8F67 for a future-dated 11.3
-DELIVERY_ALERTS = {"ESME": "N60", "HCALCS": "N60", "GSME": "N61"}  # [U] see the module docstring
 UPDATE_FIRMWARE_TYPES = frozenset({"ESME", "GSME", "HCALCS"})
 UPDATE_PPMID_FIRMWARE_TYPES = frozenset({"PPMID"})
 WARNING_LISTS = ("InvalidDeviceIDList", "NotCommissionedDeviceIDList", "NotApplicableFirmwareDeviceIDList")
@@ -110,7 +109,7 @@ def firmware_image(request: DUISRequest) -> bytes:
 def distribute(request: DUISRequest, device: Device, outcome: Outcome, image: bytes, version: str) -> None:
     """The CSP / CH deliver the image, the device verifies it (8F72) and keeps it for activation."""
     fault, digest = device.data.get("firmware_fault"), image_hash(image)
-    code = DELIVERY_ALERTS.get(device.type)
+    code = dcc_alert_code("CSPFirmwareDeliveryStatus", device.type)
     if code is not None:
         outcome.dcc_alert(code, delivery_status(request, device, version, outcome, delivered=fault != "transfer"))
     if fault == "transfer":

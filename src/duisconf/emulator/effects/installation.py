@@ -52,7 +52,7 @@ from lxml import etree
 
 from ...duis.model import SR_NS, normalise_eui
 from ..access import DUISRequest
-from ..behaviours import Outcome, effect, non_device
+from ..behaviours import Outcome, dcc_alert_code, effect, non_device
 from ..responses import element
 from ..state import Device, Inventory
 
@@ -60,11 +60,6 @@ _SR = f"{{{SR_NS}}}"
 
 # DCC alert code per DCCAlert payload type. N24 <-> UpdateHANDeviceLogResult is observed in DCC's test
 # data (duis.md §5.1, V); the others: code not in public sources (conf U), chosen here and used consistently.
-DCC_ALERT_CODES = {
-    "UpdateHANDeviceLogResult": "N24",
-    "DeviceStatusChangeEvent": "N12",  # code not in public sources (conf U)
-    "DeviceLogRestored": "N25",        # code not in public sources (conf U)
-}
 IN_SERVICE = ("InstalledNotCommissioned", "Commissioned")  # on the SMHAN (joined) [I]
 METERS = ("ESME", "GSME")
 TYPE1_NON_METERS = ("GPF", "PPMID", "HCALCS")
@@ -89,7 +84,7 @@ def _status_change(device_eui: str, change: etree._Element) -> etree._Element:
 
 
 def _dcc_alert(outcome: Outcome, payload: etree._Element, recipient: str | None = None) -> None:
-    outcome.dcc_alert(DCC_ALERT_CODES[etree.QName(payload).localname], payload, recipient)
+    outcome.dcc_alert(dcc_alert_code(etree.QName(payload).localname), payload, recipient)
 
 
 def _hub_gpf(inventory: Inventory, chf: Device) -> Device | None:

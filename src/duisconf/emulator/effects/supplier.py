@@ -11,7 +11,7 @@ Change of Supplier (6.23, pattern "DSP & Device") [I effect; U DCC alert codes]
     Response state: {"supplier", "losing_supplier", "credentials": {"Supplier": CRED}, "topup_floor"}.
     Alerts: device 8F70 to the gaining supplier; DCC alert ChangeOfSupplier(ChangeOfSupplierServiceRequestID
     = the 6.23 RequestID) to the gaining supplier; DCC alert ChangeOfSupplier/DeviceChangeOfSupplier
-    (DeviceID, DeviceType, MPxNs/ImportMPxN) to the losing supplier. Codes: DCC_ALERT_CODES.
+    (DeviceID, DeviceType, MPxNs/ImportMPxN) to the losing supplier. Codes: rules/dcc_alert_codes.toml.
     CRED = {"floor": int|None, "topup_floor": int|None, "certificates": [certificate element names]}.
 6.15.1 Update Security Credentials (KRP), 6.21 Request Handover [I]
     credentials[RemotePartyRole] := CRED; for role Supplier a top-up floor also sets "topup_floor".
@@ -67,7 +67,7 @@ from lxml import etree
 
 from ...duis.model import SR_NS, normalise_eui
 from ..access import DUISRequest
-from ..behaviours import Outcome, effect
+from ..behaviours import Outcome, dcc_alert_code, effect
 from ..responses import element
 from ..state import Device, Inventory
 
@@ -75,10 +75,6 @@ _SR = f"{{{SR_NS}}}"
 
 # DCC alert codes for the Change of Supplier notifications.
 # code not in public sources (conf U)
-DCC_ALERT_CODES = {
-    "ChangeOfSupplier": "N16",        # to the gaining supplier: the CoS request completed
-    "DeviceChangeOfSupplier": "N17",  # to the losing supplier: the device has a new supplier
-}
 
 EMERGENCY_CREDIT_THRESHOLD = 100  # default, pence (conf U: duisconf's choice)
 EMERGENCY_CREDIT_LIMIT = 500      # default, pence (conf U: duisconf's choice)
@@ -165,7 +161,7 @@ def update_security_credentials_cos(request: DUISRequest, inventory: Inventory, 
 
 def notify_change_of_supplier(request: DUISRequest, device: Device, losing: str | None, outcome: Outcome) -> None:
     """DCC alerts: ChangeOfSupplier to the gaining supplier, DeviceChangeOfSupplier to the losing one."""
-    outcome.dcc_alert(DCC_ALERT_CODES["ChangeOfSupplier"], element(
+    outcome.dcc_alert(dcc_alert_code("ChangeOfSupplier"), element(
         "ChangeOfSupplier", None, element("ChangeOfSupplierServiceRequestID", str(request.request_id))))
     if losing and losing != request.user.eui:
         mpxn = _text(request.body, "ImportMPxN") or device.mpxn
@@ -173,7 +169,7 @@ def notify_change_of_supplier(request: DUISRequest, device: Device, losing: str 
                          element("DeviceType", device.type))
         if mpxn:
             notice.append(element("MPxNs", None, element("ImportMPxN", mpxn)))
-            outcome.dcc_alert(DCC_ALERT_CODES["DeviceChangeOfSupplier"],
+            outcome.dcc_alert(dcc_alert_code("DeviceChangeOfSupplier"),
                               element("ChangeOfSupplier", None, notice), recipient=losing)
 
 
