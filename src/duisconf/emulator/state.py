@@ -123,6 +123,7 @@ class Inventory:
                                         gpf=devices["GPF"] if kind == "GSME" else None, mpxn=mpxn.get(kind),
                                         date_commissioned=date(2026, 1, 1)))
         for eui, kind in ids.get("further_devices", {}).items():
-            inventory.add_device(Device(eui, kind, supplier=supplier, network_operator=operator, chf=chf,
+            hub = None if kind == "CHF" else chf  # a further CHF is a hub of its own (e.g. the one being replaced)
+            inventory.add_device(Device(eui, kind, supplier=supplier, network_operator=operator, chf=hub,
                                         mpxn=mpxn.get(kind), date_commissioned=date(2026, 1, 1)))
         return inventory
