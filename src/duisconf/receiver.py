@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from lxml import etree
 
@@ -23,6 +23,7 @@ from .duis.model import SR_NS
 from .duis.parse import local_name, parse_xml
 from .duis.schema import Schema
 from .errors import DuisConfError
+from .httpserver import BackgroundServer
 from .signing import TrustStore, verify
 
 _SR = f"{{{SR_NS}}}"
@@ -109,7 +110,7 @@ class ReceiveResponseService:
         self._seen_bodies: dict[bytes, int] = {}
         self.findings: list[Finding] = []
         self._cond = threading.Condition()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._server: BackgroundServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> ReceiveResponseService:
@@ -135,17 +136,13 @@ class ReceiveResponseService:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, name="receive-response-service", daemon=True).start()
+        self._server = BackgroundServer(Handler, self.host, self.port, "receive-response-service")
+        self.port = self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        if self._server is not None:
+            self._server.stop()
 
     def __enter__(self) -> ReceiveResponseService:
         return self.start()

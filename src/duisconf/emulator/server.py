@@ -14,10 +14,11 @@ import logging
 import threading
 from datetime import datetime, timezone
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from ..duis.model import DCC_EUI, RequestID
 from ..duis.schema import Schema, load_schema
+from ..httpserver import BackgroundServer
 from ..keystore import Keystore, zaz1
 from ..rules import Catalogue, load_catalogue
 from ..signing import request_trust
@@ -65,28 +66,21 @@ class DCCEmulator:
         self.schedules = DCCSchedules(self)
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> DCCEmulator:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
+        self._server = BackgroundServer(type("Handler", (_Handler,), {"emulator": self}), self.host, self.port, "dcc-emulator")
+        self.port = self._server.start()
         self.outbox.start()
         if self.clock.real_time:
             self.clock.start_ticker()  # scheduled work (future-dated, DCC schedules) runs as real time passes
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="dcc-emulator", daemon=True)
-        self._thread.start()
         log.info("DCC emulator listening on %s", self.url)
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        if self._server is not None:
+            self._server.stop()
         self.clock.stop_ticker()
         self.outbox.stop()
 
