@@ -44,6 +44,8 @@ def predict(request_id: RequestID, cv: int, srv: str) -> str:
     acting = roles & set(rule.eligible_roles)
     if not acting:
         return "E2"
+    if srv == "8.13":
+        return "E081301"  # the template returns a device response to a local command this fresh DCC never issued
     if rule.non_device:
         return SUCCESS[cv]
     if request_id.target == DCC_EUI:

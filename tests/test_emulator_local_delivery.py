@@ -37,3 +37,16 @@ def test_cv3_and_cv7_are_not_supported():
     with Session() as dcc:
         assert dcc.send("4.1.1", target=ESME, cv=3).code == "E12"
         assert dcc.send("8.1.1", target=ESME, cv=4, follow_up_cv=7).code == "E12"
+
+
+def test_return_local_command_response_completes_a_locally_delivered_command():
+    with Session() as dcc:
+        local = dcc.send("11.2", target=ESME, cv=2)
+        assert local.code == "I0"
+        device_response = base64.b64encode(local_command(local).encode()).decode()  # what the HHT brings back
+        returned = dcc.send("8.13", params={"OriginalRequestID": local.request_id, "DeviceGBCSResponse": device_response})
+        assert returned.code == "I0"
+        messages = dcc.messages(local)
+        assert messages.response_code == "I0" and messages.state["firmware_version"]
+        assert dcc.send("8.13", params={"OriginalRequestID": local.request_id,
+                                         "DeviceGBCSResponse": device_response}).code == "E081301", "only once"

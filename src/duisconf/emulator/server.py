@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from ..duis.model import DCC_EUI, RequestID
+from ..duis.model import DCC_EUI, SR_NS, RequestID
 from ..duis.schema import Schema, load_schema
 from ..httpserver import BackgroundServer
 from ..keystore import Keystore, zaz1
@@ -34,6 +34,9 @@ from .state import Inventory
 log = logging.getLogger("duisconf.emulator")
 PATHS = {"/api/v1/serviceS": "serviceS", "/api/v1/serviceT": "serviceT", "/api/v1/serviceD": "serviceD"}
 MAX_BODY = 4 * 1024 * 1024  # a DUIS request is kilobytes; refuse anything absurd before reading it
+# 8.13 naming no local command this user was given: an SRV-specific code of the E0813xx range, whose
+# meaning is not in public sources (conf U) until DUIS is read.
+UNKNOWN_LOCAL_COMMAND = "E081301"
 
 
 @dataclass
@@ -64,6 +67,7 @@ class DCCEmulator:
         self.outbox = Outbox(self._receive_url, clock=self.clock.now)
         self.faults = FaultSwitchboard()
         self.schedules = DCCSchedules(self)
+        self.local_commands: dict[str, DUISRequest] = {}  # CV 2/6 RequestID -> request, until its 8.13
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
         self._server: BackgroundServer | None = None
@@ -155,6 +159,8 @@ class DCCEmulator:
             return Reply(200, self.builder.precommand(request.request_id, request.srv, gbcs_bytes))
         if cv in (2, 6):  # for local delivery: the command itself; CV 6 carries the user's signed pre-command
             command = request.signed_precommand if cv == 6 else behaviours.precommand(request)
+            with self._counter_lock:
+                self.local_commands[str(request.request_id)] = request  # awaiting its 8.13 return
             return Reply(200, self.builder.local_command(request.request_id, request.srv, command))
         if cv == 8:
             return self._non_device(request)
@@ -162,7 +168,21 @@ class DCCEmulator:
         self._execute_later(request)
         return Reply(200, self.builder.acknowledgement(request.request_id, "I99", request.srv))
 
+    def _return_local_command_response(self, request: DUISRequest) -> Reply:
+        """8.13: the device's response to a command delivered locally (CV 2/6) comes back through the
+        User. The DCC matches it to the local command it issued, the command's effect is applied (the
+        device did execute it) and the response goes to the user as for a WAN delivery."""
+        original_id = (request.body.findtext(f"{{{SR_NS}}}OriginalRequestID") or "").upper()
+        with self._counter_lock:
+            original = self.local_commands.pop(original_id, None)
+        if original is None or original.user.eui != request.user.eui:
+            return Reply(200, self.builder.non_device(request.request_id, request.srv, None, UNKNOWN_LOCAL_COMMAND))
+        self._respond(original, behaviours.run_device_effect(original, self.inventory, self.clock.now()))
+        return Reply(200, self.builder.non_device(request.request_id, request.srv, None, "I0"))
+
     def _non_device(self, request: DUISRequest) -> Reply:
+        if request.srv == "8.13":
+            return self._return_local_command_response(request)
         if request.srv in ("5.1", "5.2", "5.3"):  # DCC schedules are the DCC's own business
             code, payload = self.schedules.handle(request)
             return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
