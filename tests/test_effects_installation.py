@@ -226,6 +226,9 @@ def test_commission_before_the_device_joined_the_han_gets_no_response_e21():
 def test_synchronise_clock_adjusts_within_tolerance_and_refuses_outside():
     with Session() as dcc:
         dcc.inventory.device(ESME).data["clock_offset_s"] = -20.0
+        too_far = dcc.messages(dcc.send("6.11", target=ESME, params={"CurrentDateTime": START.isoformat()}))
+        assert too_far.device_alerts == ["8F0C"] and too_far.state["clock_adjusted"] is False, "a step over 10 s"
+        dcc.inventory.device(ESME).data["clock_offset_s"] = -8.0
         within = dcc.messages(dcc.send("6.11", target=ESME, params={"CurrentDateTime": START.isoformat()}))
         assert within.device_alerts == ["8145"] and within.state["clock_adjusted"] is True
         assert dcc.inventory.device(ESME).data["clock_offset_s"] == 0.0

@@ -33,8 +33,8 @@ Device SRVs: `outcome.state` is the JSON content of the device's response (behav
   hub installed without SM WAN -> asynchronous E20 (state {"status": …} / {"sm_wan": false}).
   Device alerts carry {"alert": code, …} (behaviours.alert_payload); 8F12 / 8071 add "device_log".
   Alerts: 8.11 8F12 + N24; 8.1.1 8145 (clock changed) or 81C6, then 8F69 (a GSME: 8071 from its GPF) and
-  DeviceStatusChangeEvent/MeterIdentity to the network operator; 6.11 8145 / 81C6 (8F0C never, see
-  `_set_clock`); 8.7.x 8F49 / 8F48; 8.8.x 8F4B / 8F4A; 8.12.1 8F12 and 8.12.2 8071, each + DeviceLogRestored.
+  DeviceStatusChangeEvent/MeterIdentity to the network operator; 6.11 8145 / 81C6, or 8F0C for a step
+  over 10 s (`_set_clock`); 8.7.x 8F49 / 8F48; 8.8.x 8F4B / 8F4A; 8.12.1 8F12 and 8.12.2 8071, each + DeviceLogRestored.
 
 Physical step (not a DUIS message): `power_up(inventory, eui, now, install_code)` -> [(EUI, alert)]:
 8183 from the CHF when the device joins its SMHAN (-> InstalledNotCommissioned), 8F48 when it cannot.
@@ -339,10 +339,14 @@ def _may_join(window: dict, device: Device, now: datetime, install_code: str | N
 
 # -- 8.1.1 / 6.11: commissioning and the clock -----------------------------------------------------
 
-def _set_clock(request: DUISRequest, outcome: Outcome) -> tuple[bool, float]:
+SYNCHRONISE_MAX_STEP_S = 10  # 8F0C "clock not adjusted (adjustment > 10 s)" (duis.md §5.2) [V code, I trigger]
+
+
+def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None = None) -> tuple[bool, float]:
     """GBCS ECS70 / GCS28 set clock: the device adopts the time if CurrentDateTime is within TolerancePeriod
-    of its own clock (8145), else leaves it (81C6) [V codes, I trigger]. 8F0C ('adjustment > 10 s') is not
-    raised here: the command's tolerance explicitly allows larger steps (RTDS uses 60 s / 3600 s) [U]."""
+    of its own clock (8145), else leaves it (81C6) [V codes, I trigger]. A routine synchronisation (6.11)
+    also refuses to step the clock by more than `max_step_s` (8F0C); commissioning (8.1.1) may step it
+    as far as the tolerance allows (RTDS uses 60 s / 3600 s) [I]."""
     device = request.device
     offset = float(device.data.get("clock_offset_s", 0.0))
     device_clock = _now(outcome) + timedelta(seconds=offset)
@@ -350,6 +354,9 @@ def _set_clock(request: DUISRequest, outcome: Outcome) -> tuple[bool, float]:
     difference = (device_clock - wanted).total_seconds()
     if abs(difference) > int(_text(request, "TolerancePeriod")):
         outcome.alert(device.eui, "81C6", offset_s=difference)
+        return False, difference
+    if max_step_s is not None and abs(offset) > max_step_s:
+        outcome.alert(device.eui, "8F0C", offset_s=offset)
         return False, difference
     device.data["clock_offset_s"] = 0.0
     if offset:
@@ -359,7 +366,7 @@ def _set_clock(request: DUISRequest, outcome: Outcome) -> tuple[bool, float]:
 
 @effect("6.11")
 def synchronise_clock(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    adjusted, difference = _set_clock(request, outcome)
+    adjusted, difference = _set_clock(request, outcome, max_step_s=SYNCHRONISE_MAX_STEP_S)
     outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference}
 
 
