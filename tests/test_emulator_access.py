@@ -46,11 +46,14 @@ def answered(reply, code: str) -> None:
     load_schema().validate(parse_xml(reply.body), source="reply")
 
 
-def test_well_formed_and_schema_failures_get_an_unsigned_error_and_http_400(dcc: DCCEmulator):
-    for raw in (b"<sr:Request", b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>', request("4.1.1").replace(b"<sr:CommandVariant>1", b"<sr:CommandVariant>12")):
+def test_well_formed_and_schema_failures_get_a_signed_e100_and_http_400(dcc: DCCEmulator):
+    schema_invalid = request("4.1.1").replace(b"<sr:CommandVariant>1", b"<sr:CommandVariant>12")
+    for raw in (b"<sr:Request", b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>', schema_invalid):
         reply = dcc.handle("serviceS", raw)
         assert reply.status == 400 and code_of(reply) == "E100"
-        assert b"Signature" not in reply.body
+        assert verify(reply.body, response_trust(zaz1())).signed
+    named = parse_xml(dcc.handle("serviceS", schema_invalid).body).getroot()
+    assert named.findtext(f".//{SR}ServiceReferenceVariant") == "4.1.1", "the reply names the SRV it could read"
 
 
 def test_unsigned_request_is_refused_with_e1(dcc: DCCEmulator):

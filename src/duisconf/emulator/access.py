@@ -36,7 +36,6 @@ class Check:
     when: str
     conf: str
     http: int = 200
-    signed: bool = True
 
 
 def load_checks(path: Path | None = None) -> dict[str, Check]:
@@ -44,8 +43,8 @@ def load_checks(path: Path | None = None) -> dict[str, Check]:
     try:
         with open(path, "rb") as handle:
             rows = tomllib.load(handle)["check"]
-        return {row["name"]: Check(row["name"], row["code"], row["when"], row["conf"], row.get("http", 200),
-                                   row.get("signed", True)) for row in rows}
+        return {row["name"]: Check(row["name"], row["code"], row["when"], row["conf"], row.get("http", 200))
+                for row in rows}
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc!r}") from None
 
@@ -121,7 +120,7 @@ class AccessControl:
         try:
             self.schema.validate(tree, source="request")
         except SchemaInvalid as exc:
-            raise self.reject("schema", str(exc)) from None
+            raise self.reject("schema", str(exc), srv=self._readable_srv(root)) from None
         if etree.QName(root).localname != "Request":
             raise self.reject("schema", f"expected sr:Request, got {etree.QName(root).localname}")
         header = root.find(_SR + "Header")
@@ -176,6 +175,11 @@ class AccessControl:
             request.body = transform.body
             request.execution_datetime = body.findtext(_SR + "ExecutionDateTime") or transform.body.findtext(_SR + "ExecutionDateTime")
         return request
+
+    def _readable_srv(self, root: etree._Element) -> str | None:
+        """The SRV a schema-invalid request names, when it is one (so the error reply can say it)."""
+        srv = (root.findtext(f"{_SR}Header/{_SR}ServiceReferenceVariant") or "").strip()
+        return srv if srv in self.catalogue else None
 
     def _device_checks(self, rule: SRVRule, request_id: RequestID, user: User, cv: int, context: dict) -> Device:
         with self.inventory.lock:

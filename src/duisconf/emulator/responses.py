@@ -50,7 +50,7 @@ class ResponseBuilder:
 
     # -- envelope -----------------------------------------------------------------------------
     def _envelope(self, code: str, body: etree._Element, *, request_id: RequestID | None = None,
-                  response_id: RequestID | None = None, signed: bool = True) -> bytes:
+                  response_id: RequestID | None = None) -> bytes:
         root = etree.Element(_SR + "Response", nsmap={"sr": SR_NS}, schemaVersion=self.schema_version)
         header = etree.SubElement(root, _SR + "Header")
         if request_id is not None:
@@ -60,8 +60,6 @@ class ResponseBuilder:
         etree.SubElement(header, _SR + "ResponseCode").text = code
         etree.SubElement(header, _SR + "ResponseDateTime").text = xml_datetime(self.clock())
         etree.SubElement(root, _SR + "Body").append(body)
-        if not signed:
-            return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
         return sign(root, identity=self.signer, source="response")
 
     @staticmethod
@@ -76,10 +74,6 @@ class ResponseBuilder:
     def acknowledgement(self, request_id: RequestID | None, code: str, srv: str) -> bytes:
         """I99 acknowledgement or an error code: body = SR + SRV only."""
         return self._envelope(code, self._message(srv), request_id=request_id)
-
-    def unsigned_error(self, request_id: RequestID | None, code: str, srv: str) -> bytes:
-        """An unsigned error acknowledgement, as DCC Boxed sends for requests it cannot process (duis.md §3.4)."""
-        return self._envelope(code, self._message(srv), request_id=request_id, signed=False)
 
     def precommand(self, request_id: RequestID, srv: str, gbcs: bytes, gbcs_version: str = "4.0") -> bytes:
         payload = element("PreCommand", None, element("GBCSVersion", gbcs_version),

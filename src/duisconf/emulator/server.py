@@ -143,13 +143,9 @@ class DCCEmulator:
             return Reply(500, b"emulator internal error; see its log\n", "text/plain")
 
     def _rejection(self, rejected: Rejection) -> Reply:
-        check = rejected.check
-        srv = rejected.srv or "8.2"
-        if not check.signed:
-            body = self.builder.unsigned_error(rejected.request_id, check.code, srv)
-        else:
-            body = self.builder.acknowledgement(rejected.request_id, check.code, srv)
-        return Reply(check.http, body)
+        # A DUIS reply must name an SRV; when the request named none we could read, 8.2 stands in.
+        body = self.builder.acknowledgement(rejected.request_id, rejected.check.code, rejected.srv or "8.2")
+        return Reply(rejected.check.http, body)
 
     def _dispatch(self, request: DUISRequest) -> Reply:
         cv = request.cv
