@@ -1,0 +1,144 @@
+"""Sending DUIS requests to a target the way a User's system does, keeping everything as evidence.
+
+`DUISClient.send` renders the SRV's request, takes the originator counter from the counter authority
+and holds the originator's lock until the synchronous reply is in (the DCC checks counters in arrival
+order, so parallel workers must not overtake each other), signs, POSTs to the service for the
+CommandVariant, then checks the reply: schema, DCC signature, RequestID echo. A critical SRV is one
+call: CV 4 to the Transform service, the pre-command signed with the originator's GBCS key, then CV 5
+(or CV 6 for local delivery) with the same RequestID. A target that cannot be reached raises
+TargetUnavailable: inconclusive, never a failure of the target.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import requests
+from lxml import etree
+
+from . import gbcs
+from .counters import CounterAuthority
+from .duis.model import SR_NS, RequestID
+from .duis.parse import parse_xml
+from .duis.schema import Schema
+from .errors import DuisConfError
+from .keystore import Keystore
+from .render import render_request
+from .signing import TrustStore, request_id_of, sign, verify
+
+_SR = f"{{{SR_NS}}}"
+SERVICE_FOR_CV = {1: "serviceS", 3: "serviceS", 5: "serviceS", 7: "serviceS", 4: "serviceT", 2: "serviceD", 6: "serviceD", 8: "serviceD"}
+
+
+class TargetUnavailable(DuisConfError):
+    """The target did not answer at the HTTP level (refused, reset, timed out): inconclusive."""
+
+
+class TargetReplyInvalid(DuisConfError):
+    """The target answered with something that is not a valid, DCC-signed DUIS reply to our request."""
+
+
+@dataclass
+class Leg:
+    """One POST and its synchronous reply."""
+
+    service: str
+    request: bytes              # the signed request as sent
+    status: int
+    reply: bytes
+    root: etree._Element        # the verified reply without its signature
+    seconds: float
+
+    @property
+    def code(self) -> str:
+        return self.root.findtext(f"{_SR}Header/{_SR}ResponseCode") or ""
+
+
+@dataclass
+class Exchange:
+    """A service request and everything it produced synchronously (both legs for a critical SRV)."""
+
+    srv: str
+    request_id: RequestID
+    rendered: bytes
+    legs: list[Leg] = field(default_factory=list)
+
+    @property
+    def final(self) -> Leg:
+        return self.legs[-1]
+
+    @property
+    def code(self) -> str:
+        return self.final.code
+
+
+class DUISClient:
+    def __init__(self, base_url: str, *, keystore: Keystore, trust: TrustStore, schema: Schema,
+                 counters: CounterAuthority, timeout: float = 10.0, verify_tls: bool | str = True,
+                 client_certificate: tuple[str, str] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.keystore, self.trust, self.schema, self.counters = keystore, trust, schema, counters
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.verify = verify_tls
+        if client_certificate:
+            self.session.cert = client_certificate
+
+    def send(self, srv: str, *, originator: str, target: str | None = None, cv: int | None = None,
+             params: dict | None = None, execution_datetime: str | datetime | None = None,
+             local_delivery: bool = False, sign_precommand: bool = True) -> Exchange:
+        from .rules import load_catalogue
+
+        rule = load_catalogue().srv(srv)
+        cv = cv or rule.default_cv
+        with self.counters.reserve(originator, utrn=(srv == "2.2")) as counter:
+            rendered = render_request(srv, originator=originator, target=target, counter=counter, command_variant=cv,
+                                      execution_datetime=execution_datetime, params=params)
+            exchange = Exchange(srv, request_id_of(parse_xml(rendered).getroot()), rendered)
+            exchange.legs.append(self.post(SERVICE_FOR_CV[cv], sign(rendered, self.keystore), exchange.request_id))
+            if cv == 4 and exchange.code == "I0" and sign_precommand:
+                follow_up = self._signed_precommand_request(exchange, originator, target, counter, params,
+                                                            execution_datetime, 6 if local_delivery else 5)
+                exchange.legs.append(self.post(SERVICE_FOR_CV[6 if local_delivery else 5], follow_up, exchange.request_id))
+        return exchange
+
+    def _signed_precommand_request(self, exchange: Exchange, originator: str, target: str | None, counter: int,
+                                   params: dict | None, execution_datetime, cv: int) -> bytes:
+        text = exchange.final.root.findtext(f".//{_SR}PreCommand/{_SR}GBCSPayload")
+        if not text:
+            raise TargetReplyInvalid(f"{exchange.srv}: the transform answered I0 without a PreCommand")
+        key = self.keystore.gbcs_signing_identity(originator).private_key
+        signed = gbcs.sign_precommand(base64.b64decode(text), key)
+        xml = render_request(exchange.srv, originator=originator, target=target, counter=counter, command_variant=cv,
+                             execution_datetime=execution_datetime, params=params)
+        root = parse_xml(xml).getroot()
+        body = root.find(f"{_SR}Body")
+        body.remove(body[0])
+        signed_precommand = etree.SubElement(body, f"{_SR}SignedPreCommand")
+        if execution_datetime is not None:
+            etree.SubElement(signed_precommand, f"{_SR}ExecutionDateTime").text = (
+                execution_datetime if isinstance(execution_datetime, str) else execution_datetime.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        etree.SubElement(signed_precommand, f"{_SR}GBCSPayload").text = base64.b64encode(signed).decode()
+        return sign(root, self.keystore)
+
+    def post(self, service: str, signed: bytes, request_id: RequestID | None = None) -> Leg:
+        url = f"{self.base_url}/api/v1/{service}"
+        started = time.perf_counter()
+        try:
+            reply = self.session.post(url, data=signed, headers={"Content-Type": "application/xml"}, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TargetUnavailable(f"{url}: no answer ({type(exc).__name__}: {exc})") from None
+        seconds = time.perf_counter() - started
+        if not reply.headers.get("Content-Type", "").startswith("application/xml"):
+            raise TargetReplyInvalid(f"{url}: HTTP {reply.status_code} with Content-Type "
+                                     f"{reply.headers.get('Content-Type')!r}, not a DUIS reply")
+        tree = parse_xml(reply.content, source=f"reply from {service}")
+        self.schema.validate(tree, source=f"reply from {service}")
+        root = verify(tree, self.trust, source=f"reply from {service}").root
+        echoed = root.findtext(f"{_SR}Header/{_SR}RequestID")
+        if request_id is not None and echoed is not None and RequestID.parse(echoed) != request_id:
+            raise TargetReplyInvalid(f"{url}: the reply echoes RequestID {echoed}, not {request_id}")
+        return Leg(service, signed, reply.status_code, reply.content, root, seconds)
