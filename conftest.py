@@ -2,4 +2,4 @@
 generic step library into scope for the feature files. (The project's own tests load it too, so a step
 module that cannot import fails `./dev test`, not only a suite run.)"""
 
-pytest_plugins = ["steps.common", "steps.messages"]
+pytest_plugins = ["steps.common", "steps.messages", "steps.requests"]

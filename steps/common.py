@@ -47,6 +47,7 @@ class ScenarioContext:
     srv: str | None = None
     target: str | None = None
     error: Exception | None = None
+    exchange: object | None = None  # duisconf.client.Exchange of the last request sent
 
 
 @pytest.fixture

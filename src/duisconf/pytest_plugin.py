@@ -6,6 +6,7 @@ evidence arrive with the harness; for now it registers the suite's feature tags 
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -16,8 +17,8 @@ _TAG = re.compile(r"(?<!\S)@([^\s@#]+)")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("duisconf", "DUIS conformance suite")
-    group.addoption("--duis-schema", default=None,
-                    help="DUIS XSD to validate against (default: DUIS 5.1 from DCC's signing tool; env DUISCONF_SCHEMA)")
+    group.addoption("--target", default=os.environ.get("DUISCONF_TARGET", "emulator"),
+                    help="target name (targets/NAME.toml) or path to a target file (default: emulator; env DUISCONF_TARGET)")
 
 
 def feature_tags(base: Path) -> set[str]:
@@ -41,3 +42,65 @@ def pytest_configure(config: pytest.Config) -> None:
     if folder.is_dir():
         for tag in sorted(feature_tags(folder)):
             config.addinivalue_line("markers", f"{tag}: feature tag")
+
+
+# -- targets and the session's DUIS plumbing ------------------------------------------------------
+
+class DUISSession:
+    """What one test process talks through: the target, its client, and our Receive Response Service.
+
+    On the emulator target every process (each xdist worker) runs its own embedded emulator and
+    receiver: nothing crosses between workers, so no routing is needed and scenario state never leaks.
+    The counter authority is shared through its state directory, so counters stay unique per originator
+    across workers and runs anyway.
+    """
+
+    def __init__(self, target_name: str):
+        from .client import DUISClient
+        from .counters import default_authority
+        from .duis.schema import load_schema
+        from .keystore import zaz1
+        from .receiver import ReceiveResponseService
+        from .signing import response_trust
+        from .targets import load_target
+
+        self.target = load_target(target_name)
+        self.schema = load_schema(self.target.schema)
+        self.keystore = zaz1()
+        receiver = self.target.receiver
+        self.receiver = ReceiveResponseService(response_trust(self.keystore), self.schema, host=receiver.host,
+                                               port=receiver.port, path=receiver.path,
+                                               public_url=receiver.public_url).start()
+        self.emulator = None
+        base_url = self.target.base_url
+        if self.target.kind == "emulator":
+            from .emulator.server import DCCEmulator
+
+            self.emulator = DCCEmulator(port=self.target.emulator_port, receive_url=self.receiver.url,
+                                        latency=self.target.emulator_latency, schema=self.schema).start()
+            base_url = self.emulator.url
+        tls = (str(self.target.tls_client_certificate), str(self.target.tls_client_key)) \
+            if self.target.tls_client_certificate and self.target.tls_client_key else None
+        self.client = DUISClient(base_url, keystore=self.keystore, trust=response_trust(self.keystore),
+                                 schema=self.schema, counters=default_authority(),
+                                 timeout=self.target.timeouts.acknowledgement,
+                                 verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
+                                 client_certificate=tls)
+
+    def close(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+        self.receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def duis(request: pytest.FixtureRequest):
+    """The session's DUISSession for the target chosen with --target (default: the embedded emulator)."""
+    from .errors import DuisConfError
+
+    try:
+        session = DUISSession(request.config.getoption("--target"))
+    except DuisConfError as exc:
+        pytest.exit(f"duisconf: {exc}", returncode=4)
+    yield session
+    session.close()
