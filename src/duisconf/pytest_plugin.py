@@ -93,6 +93,49 @@ class DUISSession:
         self.receiver.stop()
 
 
+# -- verdicts -------------------------------------------------------------------------------------
+
+def _record_verdict(node: pytest.Item, verdict: str) -> None:
+    """Keep the scenario's verdict on the item (primitives only: it crosses xdist) and label it in Allure."""
+    from .verdicts import worst
+
+    previous = next((v for k, v in node.user_properties if k == "verdict"), None)
+    verdict = worst(previous, verdict) if previous else verdict
+    node.user_properties[:] = [(k, v) for k, v in node.user_properties if k != "verdict"] + [("verdict", verdict)]
+    try:
+        import allure
+
+        allure.dynamic.label("verdict", verdict)
+    except Exception:  # Allure not active for this run
+        pass
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
+    from .verdicts import verdict_of
+
+    _record_verdict(request.node, verdict_of(exception))
+
+
+def pytest_bdd_after_scenario(request, feature, scenario) -> None:
+    if not any(k == "verdict" for k, _ in request.node.user_properties):
+        _record_verdict(request.node, "pass")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    counts: dict[str, int] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            verdict = next((v for k, v in getattr(report, "user_properties", []) if k == "verdict"), None)
+            if verdict:
+                counts[verdict] = counts.get(verdict, 0) + 1
+    if counts:
+        order = ("pass", "fail", "inconclusive", "error", "not applicable")
+        terminalreporter.write_sep("-", "DUIS verdicts")
+        terminalreporter.write_line(", ".join(f"{counts[v]} {v}" for v in order if v in counts))
+
+
 @pytest.fixture(scope="session")
 def duis(request: pytest.FixtureRequest):
     """The session's DUISSession for the target chosen with --target (default: the embedded emulator)."""
