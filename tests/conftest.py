@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from duisconf import paths
+from duisconf.duis.schema import load_schema
+from duisconf.emulator.server import DCCEmulator
+from duisconf.keystore import zaz1
+from duisconf.receiver import ReceiveResponseService
+from duisconf.signing import response_trust
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +41,17 @@ def java() -> str:
     if exe is None:
         pytest.skip("no Java runtime: DCC's signing tool (the interop oracle) cannot run here")
     return exe
+
+
+@pytest.fixture
+def receiver():
+    """A real Receive Response Service trusting DCC's response-signing certificates."""
+    with ReceiveResponseService(response_trust(zaz1()), load_schema()) as service:
+        yield service
+
+
+@pytest.fixture
+def dcc(receiver: ReceiveResponseService):
+    """An embedded emulator that POSTs its asynchronous messages to `receiver`."""
+    with DCCEmulator(port=0, receive_url=receiver.url) as emulator:
+        yield emulator

@@ -12,25 +12,11 @@ import pytest
 from duisconf.client import DUISClient, TargetReplyInvalid, TargetUnavailable
 from duisconf.counters import CounterAuthority
 from duisconf.duis.schema import load_schema
-from duisconf.emulator.server import DCCEmulator
 from duisconf.keystore import zaz1
-from duisconf.receiver import ReceiveResponseService
 from duisconf.signing import response_trust
 
 SUPPLIER, OPERATOR = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00"
 ESME = "00-DB-12-34-56-78-90-A0"
-
-
-@pytest.fixture
-def receiver():
-    with ReceiveResponseService(response_trust(zaz1()), load_schema()) as service:
-        yield service
-
-
-@pytest.fixture
-def dcc(receiver: ReceiveResponseService):
-    with DCCEmulator(port=0, receive_url=receiver.url) as emulator:
-        yield emulator
 
 
 def client_for(url: str, tmp_path: Path) -> DUISClient:

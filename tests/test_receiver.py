@@ -8,26 +8,13 @@ import time
 import pytest
 import requests
 
-from duisconf.duis.schema import load_schema
 from duisconf.emulator.server import DCCEmulator
 from duisconf.keystore import zaz1
 from duisconf.receiver import ReceiveResponseService, TargetTimeout
 from duisconf.render import render_request
-from duisconf.signing import response_trust, sign
+from duisconf.signing import sign
 
 ESME, CHF = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A2"
-
-
-@pytest.fixture
-def receiver():
-    with ReceiveResponseService(response_trust(zaz1()), load_schema()) as service:
-        yield service
-
-
-@pytest.fixture
-def dcc(receiver: ReceiveResponseService):
-    with DCCEmulator(port=0, receive_url=receiver.url) as emulator:
-        yield emulator
 
 
 def send(dcc: DCCEmulator, srv: str, **params) -> str:
