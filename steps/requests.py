@@ -1,107 +1,150 @@
-"""Steps that send service requests to the target and check what comes back, synchronously and
-asynchronously. Outcomes are observed through DUIS only, so the same words hold on a DCC Boxed kit."""
+"""Steps that send service requests to the target: as DUIS says (one step for the whole critical CV 4 →
+signed pre-command → CV 5 path), future-dated and cancelled, and the ways a User's system gets it wrong
+(unsigned, signed by someone else, a replayed counter, a wrong CommandVariant or service, a schema
+violation). What comes back is checked by steps/responses.py."""
 
 from __future__ import annotations
 
-import allure
-from pytest_bdd import parsers, then, when
+import re
+import time
+from datetime import timedelta
 
-from duisconf.receiver import Inbound
+from pytest_bdd import parsers, when
 
-from .common import ROLES, ScenarioContext
+from duisconf.duis.model import SR_NS
+from duisconf.render import CANCELLATION_DATETIME
+from duisconf.rules import load_catalogue
 
-ROLE_NAMES = "|".join(ROLES)
-DEVICE = r"(?P<device>ESME|GSME|CHF|GPF|PPMID|IHD|HCALCS|CAD)"
+from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, device_of, params_of, record, target_now, user_eui
 
-
-def _user(context: ScenarioContext, duis, role: str) -> str:
-    code = ROLES[role]
-    eui = context.users.get(code) or duis.target.users.get(code)
-    assert eui, f"the target file names no {role} ({code}) in [users]"
-    return eui
-
-
-def _attach(name: str, xml: bytes) -> None:
-    allure.attach(xml, name=name, attachment_type=allure.attachment_type.XML)
+_TYPES = "|".join(DEVICE_TYPES)
+# "to the ESME" · "to the device "00-DB-…"" · "to the DCC" · "to the DCC for the GSME"
+_TO = rf'to the (?:(?P<device>{_TYPES})|device "(?P<eui>[0-9A-Fa-f-]+)"|DCC(?: for the (?P<for_device>{_TYPES}))?)'
+_PARAMS = r'(?: with (?P<params>\w+ "[^"]*"(?:(?:,| and) \w+ "[^"]*")*))?'
+_WHEN = r'(?: to execute (?P<when>in \d+ (?:seconds?|minutes?|hours?|days?)|at "[^"]+"))?'
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
-def _send(context: ScenarioContext, duis, role: str, srv: str, device: str | None, params: dict | None = None,
-          eui: str | None = None) -> None:
-    target = eui or (duis.target.devices.get(device) if device else None)
-    assert device is None or target, f"the target file names no {device} in [devices]"
-    exchange = duis.client.send(srv, originator=_user(context, duis, role), target=target, params=params)
-    context.exchange, context.srv, context.target = exchange, srv, target
-    _attach(f"SRV {srv} rendered", exchange.rendered)
-    for leg in exchange.legs:
-        _attach(f"{leg.service} request (signed)", leg.request)
-        _attach(f"{leg.service} reply {leg.code} ({leg.seconds * 1000:.1f} ms)", leg.reply)
+def _addressing(context: ScenarioContext, duis_scenario, device: str | None, eui: str | None,
+                for_device: str | None, params: dict) -> str | None:
+    """The request's target EUI (None: the DCC) and, for a non-device request, its DeviceID."""
+    if device:
+        return device_of(context, duis_scenario, device)
+    if eui:
+        return eui
+    if for_device:
+        params.setdefault("DeviceID", device_of(context, duis_scenario, for_device))
+    return None
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the {DEVICE}$"))
-def send_to_device(context: ScenarioContext, duis, role: str, srv: str, device: str) -> None:
-    _send(context, duis, role, srv, device)
+def _execution(duis, when_text: str | None) -> str | None:
+    if not when_text:
+        return None
+    if when_text.startswith("at "):
+        return when_text[3:].strip('"')
+    amount, unit = re.match(r"in (\d+) (\w+?)s?$", when_text).groups()
+    moment = target_now(duis) + timedelta(seconds=int(amount) * _UNITS[unit])
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@when(parsers.re(rf'the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the {DEVICE} with (?P<name>\w+) "(?P<value>[^"]*)"$'))
-def send_to_device_with(context: ScenarioContext, duis, role: str, srv: str, device: str, name: str, value: str) -> None:
-    _send(context, duis, role, srv, device, {name: value})
+def send(context: ScenarioContext, duis_scenario, role: str, srv: str, target: str | None, params: dict,
+         **options) -> None:
+    duis = duis_scenario.session
+    started = time.monotonic()
+    exchange = duis.client.send(srv, originator=user_eui(context, duis, role), target=target, params=params or None,
+                                **options)
+    record(context, duis, exchange, srv, target, started)
 
 
-@when(parsers.re(rf'the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the device "(?P<eui>[0-9A-Fa-f-]+)"$'))
-def send_to_eui(context: ScenarioContext, duis, role: str, srv: str, eui: str) -> None:
-    _send(context, duis, role, srv, None, eui=eui)
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO}{_PARAMS}"
+                 rf"(?P<critical> as a critical request)?{_WHEN}$"))
+def sends(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str | None, eui: str | None,
+          for_device: str | None, params: str | None, critical: str | None, when: str | None) -> None:
+    """The everyday step. A critical SRV always takes the CV 4 → signed pre-command → CV 5 path; saying
+    "as a critical request" also asserts that the catalogue has the SRV as critical."""
+    if critical:
+        assert load_catalogue().srv(srv).critical, f"SRV {srv} is not a critical SRV in rules/srv_catalogue.toml"
+    values = params_of(params)
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    context.execution = _execution(duis_scenario.session, when)
+    send(context, duis_scenario, role, srv, target, values, execution_datetime=context.execution)
 
 
-@when(parsers.re(rf'the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the DCC(?: for the {DEVICE})?$'))
-def send_to_dcc(context: ScenarioContext, duis, role: str, srv: str, device: str | None) -> None:
-    params = {"DeviceID": duis.target.devices[device]} if device else None
-    _send(context, duis, role, srv, None, params)
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO}{_PARAMS} for local delivery$"))
+def sends_for_local_delivery(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str | None,
+                             eui: str | None, for_device: str | None, params: str | None) -> None:
+    """CV 2 (non-critical) or CV 6 (critical, after the transform): the DCC hands the command back for
+    delivery over the HAN by the installer; the device's response returns later through SRV 8.13."""
+    values = params_of(params)
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    critical = load_catalogue().srv(srv).critical
+    send(context, duis_scenario, role, srv, target, values, **({"local_delivery": True} if critical else {"cv": 2}))
 
 
-@then(parsers.re(r"the acknowledgement is (?P<code>[IEW]\d+)"))
-def acknowledgement_is(context: ScenarioContext, code: str) -> None:
-    assert context.exchange.code == code, f"SRV {context.srv}: acknowledgement {context.exchange.code}, expected {code}"
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) cancels the future-dated SRV (?P<srv>[0-9.]+) for the {DEVICE}$"))
+def cancels(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str) -> None:
+    """Cancellation is the same SRV re-sent with ExecutionDateTime 3000-12-31T00:00:00Z (duis.md §1.5)."""
+    target = device_of(context, duis_scenario, device)
+    send(context, duis_scenario, role, srv, target, {}, execution_datetime=CANCELLATION_DATETIME)
 
 
-@then(parsers.re(r"the request is rejected with (?P<code>E\d+)"))
-def rejected_with(context: ScenarioContext, code: str) -> None:
-    got = context.exchange.code
-    assert got == code, f"SRV {context.srv}: expected rejection {code}, the target answered {got}"
+# -- a User's system getting it wrong ------------------------------------------------------------
+
+def send_variant(context: ScenarioContext, duis_scenario, role: str, srv: str, target: str | None, **options) -> None:
+    duis = duis_scenario.session
+    started = time.monotonic()
+    exchange = duis.client.send_variant(srv, originator=user_eui(context, duis, role), target=target, **options)
+    record(context, duis, exchange, srv, target, started)
 
 
-@then(parsers.re(r"the (?:synchronous )?response is (?P<code>[IEW]\d+)(?: with (?P<payload>\w+))?$"))
-def synchronous_response(context: ScenarioContext, code: str, payload: str | None) -> None:
-    from duisconf.duis.model import SR_NS
-
-    assert context.exchange.code == code, f"SRV {context.srv}: synchronous {context.exchange.code}, expected {code}"
-    if payload:
-        assert context.exchange.final.root.find(f".//{{{SR_NS}}}{payload}") is not None, f"no {payload} in the reply"
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} unsigned$"))
+def sends_unsigned(context, duis_scenario, role, srv, device, eui, for_device) -> None:
+    values: dict = {}
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    send_variant(context, duis_scenario, role, srv, target, params=values or None, signed=False)
 
 
-def _received(inbound: Inbound, name: str) -> Inbound:
-    _attach(name, inbound.body)
-    return inbound
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} signed with the key of the "
+                 rf"(?P<signer>{ROLE_NAMES})$"))
+def sends_signed_by_another(context, duis_scenario, role, srv, device, eui, for_device, signer) -> None:
+    values: dict = {}
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    signer_eui = user_eui(context, duis_scenario.session, signer)
+    assert signer_eui != user_eui(context, duis_scenario.session, role), \
+        f"the {signer} and the {role} are the same organisation on this target: pick another signer"
+    send_variant(context, duis_scenario, role, srv, target, params=values or None, signer=signer_eui)
 
 
-@then(parsers.re(r"a response (?P<code>[IEW]\d+) arrives within the on-demand timeout"))
-def response_arrives(context: ScenarioContext, duis, code: str) -> None:
-    inbound = _received(duis.receiver.response(str(context.exchange.request_id), duis.target.timeouts.on_demand),
-                        f"asynchronous response for {context.exchange.request_id}")
-    assert inbound.code == code, f"SRV {context.srv}: asynchronous response {inbound.code}, expected {code}"
-    assert inbound.response_id == str(context.exchange.request_id.swapped()).upper(), "ResponseID must swap originator and target"
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} again with the same counter$"))
+def sends_replayed_counter(context, duis_scenario, role, srv, device, eui, for_device) -> None:
+    assert context.exchange is not None, "nothing was sent before: there is no counter to replay"
+    values: dict = {}
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    send_variant(context, duis_scenario, role, srv, target, params=values or None,
+                 counter=context.exchange.request_id.counter)
 
 
-@then(parsers.re(r"DCC alert (?P<code>[A-Z]+\d+) arrives for that request"))
-def dcc_alert_arrives(context: ScenarioContext, duis, code: str) -> None:
-    from duisconf.duis.model import SR_NS
-
-    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert)
-    _received(alert, f"DCC alert {code}")
-    named = {e.text.upper() for e in alert.root.iter(f"{{{SR_NS}}}*") if e.text and e.text.count(":") == 2}
-    assert str(context.exchange.request_id).upper() in named, f"DCC alert {code} does not name {context.exchange.request_id}"
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} as CommandVariant (?P<cv>[1-8])$"))
+def sends_as_command_variant(context, duis_scenario, role, srv, device, eui, for_device, cv) -> None:
+    values: dict = {}
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    send_variant(context, duis_scenario, role, srv, target, params=values or None, cv=int(cv))
 
 
-@then(parsers.re(rf"device alert (?P<code>[0-9A-F]{{4}}) arrives from the {DEVICE}"))
-def device_alert_arrives(duis, code: str, device: str) -> None:
-    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert, device=duis.target.devices[device])
-    _received(alert, f"device alert {code}")
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} to (?P<service>serviceS|serviceT|serviceD)$"))
+def sends_to_service(context, duis_scenario, role, srv, device, eui, for_device, service) -> None:
+    values: dict = {}
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    send_variant(context, duis_scenario, role, srv, target, params=values or None, service=service)
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} with an element the schema does not allow$"))
+def sends_schema_violation(context, duis_scenario, role, srv, device, eui, for_device) -> None:
+    from lxml import etree
+
+    def add_unknown_element(root) -> None:
+        etree.SubElement(root.find(f"{{{SR_NS}}}Header"), f"{{{SR_NS}}}NotInDUIS").text = "x"
+
+    values: dict = {}
+    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    send_variant(context, duis_scenario, role, srv, target, params=values or None, doctor=add_unknown_element)

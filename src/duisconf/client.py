@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -104,6 +105,38 @@ class DUISClient:
                                                             execution_datetime, 6 if local_delivery else 5)
                 exchange.legs.append(self.post(SERVICE_FOR_CV[6 if local_delivery else 5], follow_up, exchange.request_id))
         return exchange
+
+    def send_variant(self, srv: str, *, originator: str, target: str | None = None, cv: int | None = None,
+                     params: dict | None = None, counter: int | None = None, service: str | None = None,
+                     signer: str | None = None, signed: bool = True,
+                     doctor: Callable[[etree._Element], None] | None = None) -> Exchange:
+        """One leg of a request as a User's system might get it wrong, for negative scenarios: a chosen
+        `counter` (a replay), CommandVariant `cv` or `service` (E12/E13), the XML signing key of another
+        user `signer`, no signature at all, or `doctor` editing the rendered document before signing
+        (a schema violation). Everything not chosen is done right."""
+        from .rules import load_catalogue
+
+        cv = cv or load_catalogue().srv(srv).default_cv
+
+        def one_leg(count: int) -> Exchange:
+            rendered = render_request(srv, originator=originator, target=target, counter=count, command_variant=cv,
+                                      params=params)
+            root = parse_xml(rendered).getroot()
+            exchange = Exchange(srv, request_id_of(root), rendered)
+            if doctor is not None:
+                doctor(root)
+            if not signed:
+                body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            else:
+                identity = self.keystore.xml_signing_identity(signer) if signer else None
+                body = sign(root, self.keystore, identity=identity)
+            exchange.legs.append(self.post(service or SERVICE_FOR_CV[cv], body, exchange.request_id))
+            return exchange
+
+        if counter is not None:
+            return one_leg(counter)
+        with self.counters.reserve(originator, utrn=(srv == "2.2")) as allocated:
+            return one_leg(allocated)
 
     def _signed_precommand_request(self, exchange: Exchange, originator: str, target: str | None, counter: int,
                                    params: dict | None, execution_datetime, cv: int) -> bytes:

@@ -45,3 +45,10 @@ class SignatureInvalid(DuisConfError):
     """The XML signature is missing, made by an untrusted key, or does not match the signed bytes."""
 
     exit_code = 11
+
+
+class PreconditionNotMet(DuisConfError):
+    """A scenario's precondition could not be reached on this target (a device stayed leased, a device is
+    not in the state the scenario needs and the target cannot be arranged): inconclusive, not a failure."""
+
+    exit_code = 7

@@ -1,7 +1,9 @@
 """The duisconf pytest plugin (entry point `pytest11: duisconf`).
 
-It stays inert in projects that do not ask for it. Target selection, the Receive Response Service and
-evidence arrive with the harness; for now it registers the suite's feature tags as pytest marks.
+It stays inert in projects that do not ask for it (nothing starts until a step asks for the `duis`
+fixture). It registers the feature tags as marks, adds `--target`, hosts the session's DUIS plumbing
+(`duis`), gives each scenario its device leases and a clean emulator (`duis_scenario`), labels
+verdicts, writes the Allure environment and categories, and counts verdicts at the end of the run.
 """
 
 from __future__ import annotations
@@ -71,14 +73,18 @@ class DUISSession:
         self.receiver = ReceiveResponseService(response_trust(self.keystore), self.schema, host=receiver.host,
                                                port=receiver.port, path=receiver.path,
                                                public_url=receiver.public_url).start()
-        self.emulator = None
+        self.emulator = self.control = None
         base_url = self.target.base_url
         if self.target.kind == "emulator":
+            from .emulator.control import EmulatorControl
             from .emulator.server import DCCEmulator
 
             self.emulator = DCCEmulator(port=self.target.emulator_port, receive_url=self.receiver.url,
-                                        latency=self.target.emulator_latency, schema=self.schema).start()
+                                        latency=self.target.emulator_latency, schema=self.schema,
+                                        control=True).start()
             base_url = self.emulator.url
+            self.control = EmulatorControl(base_url)  # arranging preconditions only; outcomes are read via DUIS
+        self.base_url = base_url
         tls = (str(self.target.tls_client_certificate), str(self.target.tls_client_key)) \
             if self.target.tls_client_certificate and self.target.tls_client_key else None
         self.client = DUISClient(base_url, keystore=self.keystore, trust=response_trust(self.keystore),
@@ -86,6 +92,23 @@ class DUISSession:
                                  timeout=self.target.timeouts.acknowledgement,
                                  verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
                                  client_certificate=tls)
+
+    @property
+    def lease_namespace(self) -> str:
+        """Devices are exclusive per DCC: a kit's URL, or this process's own embedded emulator."""
+        return f"emulator:{os.getpid()}:{self.base_url}" if self.emulator is not None else self.base_url
+
+    def device_models(self) -> dict[str, tuple[str, str]]:
+        """Device type -> (model, firmware) for the report's environment, from the emulator's inventory.
+        A kit's figures are not known before the run: its scenarios read them with 8.2 / 11.2."""
+        if self.emulator is not None:
+            found: dict[str, tuple[str, str]] = {}
+            for kind, eui in self.target.devices.items():
+                device = self.emulator.inventory.device(eui)
+                if device is not None:
+                    found[kind] = (f"{device.manufacturer} {device.model}", device.firmware_version)
+            return found
+        return {}
 
     def close(self) -> None:
         if self.emulator is not None:
@@ -145,5 +168,49 @@ def duis(request: pytest.FixtureRequest):
         session = DUISSession(request.config.getoption("--target"))
     except DuisConfError as exc:
         pytest.exit(f"duisconf: {exc}", returncode=4)
+    results = getattr(request.config.option, "allure_report_dir", None)
+    if results and os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":  # one writer per run
+        from .evidence import write_environment
+
+        write_environment(Path(results), session)
     yield session
     session.close()
+
+
+class ScenarioDUIS:
+    """One scenario's hold on the target: its device leases, and the messages left over at its end."""
+
+    def __init__(self, session: DUISSession, leases):
+        self.session, self.leases = session, leases
+        self.findings: list[str] = []
+
+    def device(self, eui: str) -> str:
+        """Lease `eui` for this scenario (inconclusive if another scenario keeps it too long)."""
+        return self.leases.acquire(eui)
+
+
+@pytest.fixture
+def duis_scenario(duis: DUISSession, request: pytest.FixtureRequest):
+    """Per scenario: on the emulator a clean reference inventory (faults off, nothing scheduled); on
+    every target leases on the devices the scenario uses; at the end, messages no step claimed and the
+    receiver's findings are attached to this scenario and kept in its user properties."""
+    from . import paths
+    from .evidence import attach_findings
+    from .leases import DeviceLeases
+
+    if duis.emulator is not None:
+        duis.emulator.reset()
+    duis.receiver.drain()  # anything still arriving from before belongs to no scenario of ours
+    leases = DeviceLeases(paths.state_dir(), duis.lease_namespace,
+                          wait=float(os.environ.get("DUISCONF_LEASE_WAIT", duis.target.timeouts.lease)))
+    scenario = ScenarioDUIS(duis, leases)
+    try:
+        yield scenario
+        if duis.emulator is not None:
+            duis.emulator.outbox.wait_idle(1.0)
+        leftovers, findings = duis.receiver.drain()
+        scenario.findings = attach_findings(leftovers, findings)
+        for line in scenario.findings:
+            request.node.user_properties.append(("finding", line))
+    finally:
+        leases.release_all()

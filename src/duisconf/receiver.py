@@ -219,6 +219,16 @@ class ReceiveResponseService:
         with self._cond:
             return [m for m in self._inbound if not m.claimed and m.root is not None and matches(m)]
 
+    def drain(self) -> tuple[list[Inbound], list[Finding]]:
+        """Hand over, and forget, what is left: unclaimed usable messages and the findings so far. Called
+        at the end of each scenario so leftovers are reported on the scenario that caused them."""
+        with self._cond:
+            leftovers = [m for m in self._inbound if not m.claimed and m.root is not None]
+            for message in leftovers:
+                message.claimed = True
+            findings, self.findings = self.findings, []
+            return leftovers, findings
+
     def unclaimed(self) -> list[Inbound]:
         with self._cond:
             return [m for m in self._inbound if not m.claimed and m.root is not None]

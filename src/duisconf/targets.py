@@ -21,7 +21,7 @@ from .errors import ConfigError, InvalidInput
 KINDS = ("emulator", "dccboxed", "dcc")
 ROLES = ("IS", "ES", "GS", "ED", "GT", "RSA", "OU")
 DEVICE_TYPES = ("ESME", "GSME", "CHF", "GPF", "PPMID", "IHD", "HCALCS", "CAD")
-TIMEOUT_KEYS = ("acknowledgement", "on_demand", "future_dated", "alert", "quiet")
+TIMEOUT_KEYS = ("acknowledgement", "on_demand", "future_dated", "alert", "quiet", "lease")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Timeouts:
     future_dated: float = 60.0
     alert: float = 30.0
     quiet: float = 2.0
+    lease: float = 60.0  # how long a scenario waits for a device another scenario holds
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,16 @@ class VirtualClock:
             log.debug("clock cancelled jobs with key %r", key)
         return found
 
+    def cancel_all(self) -> int:
+        """Cancel every pending job (the emulator's reset between scenarios); returns how many."""
+        with self._lock:
+            pending = [job for _, _, job in self._heap if job.status == "pending"]
+            for job in pending:
+                job.status = "cancelled"
+            self._heap = []
+            self._changed.notify_all()
+        return len(pending)
+
     def pending(self) -> list[Job]:
         """Jobs not yet run, by due time (then scheduling order)."""
         with self._lock:

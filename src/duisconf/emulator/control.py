@@ -11,6 +11,7 @@ JSON over HTTP under /control/ on the emulator's own port:
   PUT    /control/users/{eui}               create or update a user: {"roles": ["IS"], "receive_url": "http://…"}
   POST   /control/clock                     {"advance_seconds": 3600} or {"set": "2026-11-23T00:00:00Z"}
   GET    /control/faults · POST /control/faults {"kind": "latency", "seconds": 2, "srv": "4.1.1"} · DELETE /control/faults
+  POST   /control/reset                     back to the reference inventory, no faults, nothing scheduled
   GET    /control/outbox                    what was sent where, delivered or dead (bodies left out)
 
 The suite's steps use it through `EmulatorControl`, one client class; features never peek at state
@@ -100,6 +101,8 @@ def _route(emulator: DCCEmulator, method: str, parts: list[str], payload: dict) 
         case "DELETE", ["faults"]:
             emulator.faults.clear()
             return 200, {"faults": []}
+        case "POST", ["reset"]:
+            return 200, emulator.reset()
         case "GET", ["outbox"]:
             return 200, [{"id": m.id, "recipient": m.recipient, "kind": m.kind, "request_id": m.request_id,
                           "status": m.status, "attempts": m.attempts, "last_error": m.last_error}
@@ -187,6 +190,9 @@ class EmulatorControl:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
+
+    def reset(self) -> dict:
+        return self._call("POST", "reset")
 
     def outbox(self) -> list[dict]:
         return self._call("GET", "outbox")

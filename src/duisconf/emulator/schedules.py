@@ -64,6 +64,10 @@ class DCCSchedules:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self.schedules.clear()
+
     def handle(self, request: DUISRequest) -> tuple[str, etree._Element | None]:
         return {"5.1": self.create, "5.2": self.read, "5.3": self.delete}[request.srv](request)
 

@@ -94,6 +94,21 @@ class DCCEmulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def reset(self, settle: float = 2.0) -> dict:
+        """Back to the reference inventory, no faults, nothing scheduled: the start of every scenario on
+        the embedded target. Messages already queued are let out first (up to `settle` seconds) so they
+        reach the scenario that caused them, not the next one. The clock keeps running forward."""
+        settled = self.outbox.wait_idle(settle)
+        self.faults.clear()
+        cancelled = self.clock.cancel_all()
+        with self._counter_lock:
+            self.local_commands.clear()
+        with self.access._transforms_lock:
+            self.access.transforms.clear()
+        self.schedules.clear()
+        self.inventory.restore(Inventory.reference())
+        return {"settled": settled, "jobs_cancelled": cancelled}
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"

@@ -85,6 +85,11 @@ class Inventory:
                     chf.device_log[device.eui] = device.type
             return device
 
+    def restore(self, other: Inventory) -> None:
+        """Take over `other`'s users, devices and data in place (components keep their reference to us)."""
+        with self.lock:
+            self.users, self.devices, self.data = other.users, other.devices, other.data
+
     def user(self, eui: str) -> User | None:
         return self.users.get(normalise_eui(eui))
 

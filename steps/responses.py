@@ -1,0 +1,151 @@
+"""Steps that check what the target answered: the synchronous acknowledgement or rejection, asynchronous
+responses correlated by RequestID, device and DCC alerts, silence, and what a device reported.
+Every message a step claims is attached as evidence, with how long after the request it arrived."""
+
+from __future__ import annotations
+
+import json
+
+from pytest_bdd import parsers, then
+
+from duisconf.duis.model import SR_NS
+from duisconf.evidence import attach_inbound, attach_text
+from duisconf.payloads import reported_state
+
+from .common import DEVICE, ScenarioContext, device_of
+
+_SR = f"{{{SR_NS}}}"
+
+
+@then(parsers.re(r"the acknowledgement is (?P<code>[IEW]\d+)$"))
+def acknowledgement_is(context: ScenarioContext, code: str) -> None:
+    got = context.exchange.code
+    assert got == code, f"SRV {context.srv}: acknowledgement {got}, expected {code}"
+
+
+@then(parsers.re(r"the request is rejected with (?P<code>E\d+)$"))
+def rejected_with(context: ScenarioContext, code: str) -> None:
+    got = context.exchange.code
+    assert got == code, f"SRV {context.srv}: expected rejection {code}, the target answered {got}"
+
+
+@then(parsers.re(r"the (?:synchronous )?response is (?P<code>[IEW]\d+)(?: with (?P<payload>\w+))?$"))
+def synchronous_response(context: ScenarioContext, code: str, payload: str | None) -> None:
+    got = context.exchange.code
+    assert got == code, f"SRV {context.srv}: synchronous response {got}, expected {code}"
+    if payload:
+        assert context.exchange.final.root.find(f".//{_SR}{payload}") is not None, \
+            f"SRV {context.srv}: no {payload} in the synchronous response"
+
+
+_TIMEOUT = r"(?: within the (?P<pattern>on-demand|future-dated|alert) timeout)?"
+
+
+def _timeout(duis, pattern: str | None) -> float:
+    return {"future-dated": duis.target.timeouts.future_dated, "alert": duis.target.timeouts.alert}.get(
+        pattern or "", duis.target.timeouts.on_demand)
+
+
+@then(parsers.re(rf"a response (?P<code>[IEW]\d+) arrives{_TIMEOUT}$"))
+def response_arrives(context: ScenarioContext, duis_scenario, code: str, pattern: str | None) -> None:
+    duis = duis_scenario.session
+    inbound = duis.receiver.response(context.request_id, _timeout(duis, pattern))
+    attach_inbound(inbound, f"response for {context.request_id}", context.sent_at)
+    context.inbound = inbound
+    assert inbound.code == code, f"SRV {context.srv}: asynchronous response {inbound.code}, expected {code}"
+    assert inbound.response_id == str(context.exchange.request_id.swapped()).upper(), \
+        f"SRV {context.srv}: ResponseID {inbound.response_id} does not swap the RequestID's originator and target"
+
+
+@then(parsers.re(r"a future-dated alert (?P<code>8F6[67]) arrives for that request$"))
+def future_dated_alert_arrives(context: ScenarioContext, duis_scenario, code: str) -> None:
+    """At the execution date-time the device reports 8F66 (actioned) or 8F67 (not actioned)."""
+    duis = duis_scenario.session
+    inbound = duis.receiver.response(context.request_id, duis.target.timeouts.future_dated,
+                                     kinds=("future-dated-alert",))
+    attach_inbound(inbound, f"future-dated alert for {context.request_id}", context.sent_at)
+    context.inbound = inbound
+    assert (inbound.alert_code or "").upper() == code, \
+        f"SRV {context.srv}: future-dated alert {inbound.alert_code}, expected {code}"
+
+
+def _reported(context: ScenarioContext) -> dict:
+    assert context.inbound is not None, "no asynchronous response has been received yet in this scenario"
+    payload = context.inbound.root.findtext(f".//{_SR}GBCSPayload")
+    assert payload, f"SRV {context.srv}: the response carries no GBCSPayload"
+    state = reported_state(payload)
+    assert state is not None, f"SRV {context.srv}: the device's payload is not readable by this suite (not the emulator's)"
+    return state
+
+
+@then(parsers.re(r'the response reports (?P<key>[\w.]+) (?:"(?P<text>[^"]*)"|(?P<literal>true|false|-?\d+(?:\.\d+)?))$'))
+def response_reports(context: ScenarioContext, key: str, text: str | None, literal: str | None) -> None:
+    """A value the device reported (dotted keys reach into nested objects)."""
+    value = _reported(context)
+    for part in key.split("."):
+        assert isinstance(value, dict) and part in value, \
+            f"SRV {context.srv}: the response reports no {key} (it reports {json.dumps(_reported(context))[:300]})"
+        value = value[part]
+    expected = text if text is not None else json.loads(literal)
+    got = value if text is None else (value if isinstance(value, str) else json.dumps(value))
+    assert got == expected, f"SRV {context.srv}: the response reports {key} = {value!r}, expected {expected!r}"
+
+
+def _alert_matches(inbound, context: ScenarioContext) -> bool:
+    named = {e.text.upper() for e in inbound.root.iter(f"{_SR}*") if e.text and e.text.count(":") == 2}
+    return context.request_id.upper() in named
+
+
+@then(parsers.re(r"DCC alert (?P<code>[A-Z]+\d+) arrives(?P<for_request> for that request)?$"))
+def dcc_alert_arrives(context: ScenarioContext, duis_scenario, code: str, for_request: str | None) -> None:
+    duis = duis_scenario.session
+    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert)
+    attach_inbound(alert, f"DCC alert {code}", context.sent_at)
+    if for_request:
+        assert _alert_matches(alert, context), f"DCC alert {code} does not name {context.request_id}"
+
+
+@then(parsers.re(rf"device alert (?P<code>[0-9A-F]{{4}}) arrives(?: from the {DEVICE})?$"))
+def device_alert_arrives(context: ScenarioContext, duis_scenario, code: str, device: str | None) -> None:
+    duis = duis_scenario.session
+    source = device_of(context, duis_scenario, device) if device else None
+    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert, device=source)
+    attach_inbound(alert, f"device alert {code}", context.sent_at)
+    context.inbound = alert
+
+
+@then(parsers.re(r"(?P<count>\d+) (?P<kind>device|DCC) alerts (?P<code>[0-9A-Z]+) arrive$"))
+def alerts_arrive(context: ScenarioContext, duis_scenario, count: str, kind: str, code: str) -> None:
+    duis = duis_scenario.session
+    for alert in duis.receiver.alerts(code, int(count), duis.target.timeouts.alert):
+        attach_inbound(alert, f"{kind} alert {code}", context.sent_at)
+
+
+@then(parsers.re(r"no further message arrives within (?:(?P<seconds>\d+(?:\.\d+)?) seconds?|the quiet time)$"))
+def nothing_more(context: ScenarioContext, duis_scenario, seconds: str | None) -> None:
+    duis = duis_scenario.session
+    extra = duis.receiver.nothing_more(float(seconds) if seconds else duis.target.timeouts.quiet)
+    for message in extra:
+        attach_inbound(message, f"unexpected {message.kind}", context.sent_at)
+    assert not extra, "expected no further message, got: " + "; ".join(
+        f"{m.kind} {m.alert_code or m.code} for {m.request_id}" for m in extra)
+
+
+@then(parsers.re(rf'the {DEVICE}\'s SMI status is "(?P<status>[^"]+)"$'))
+def smi_status_is(context: ScenarioContext, duis_scenario, device: str, status: str) -> None:
+    """Read with SRV 8.2 Read Inventory (not the emulator's control plane), so it holds on a real DCC."""
+    from .common import user_eui
+
+    duis = duis_scenario.session
+    eui = device_of(context, duis_scenario, device)
+    role = "Gas Supplier" if device in ("GSME", "GPF") else "Import Supplier"
+    exchange = duis.client.send("8.2", originator=user_eui(context, duis, role), params={"DeviceID": eui})
+    from duisconf.evidence import attach_exchange
+
+    attach_exchange(exchange, duis.base_url)
+    assert exchange.code == "I0", f"SRV 8.2 Read Inventory for the {device} answered {exchange.code}"
+    found = exchange.final.root.findtext(f".//{_SR}Device[{_SR}DeviceID='{eui}']/{_SR}DeviceStatus") \
+        or exchange.final.root.findtext(f".//{_SR}DeviceStatus")
+    wanted = status.replace(" ", "")
+    attach_text(f"{device} SMI status", f"{eui}: {found}")
+    assert found == wanted, f"the {device}'s SMI status is {found!r} (read with SRV 8.2), expected {wanted!r}"
