@@ -9,6 +9,8 @@ A fault rule matches requests by SRV and/or device EUI (absent = any) and says w
   error      the device answers with `code` instead of acting (E20 cannot communicate, E21 no response)
   offline    the device does not answer: asynchronous E21
   no_wan     the hub has no SM WAN: asynchronous E20
+  misbehave  a deliberately wrong device or DCC model, named by `rule` (see `MISBEHAVIOURS`): how the
+             suite's own tests prove a feature fails, naming the broken rule, when the target is wrong
 
 `count` limits how many requests a rule applies to (absent = every matching request).
 """
@@ -21,7 +23,15 @@ from dataclasses import asdict, dataclass
 from ..duis.model import normalise_eui
 from ..errors import InvalidInput
 
-KINDS = ("latency", "drop", "duplicate", "reorder", "error", "offline", "no_wan")
+KINDS = ("latency", "drop", "duplicate", "reorder", "error", "offline", "no_wan", "misbehave")
+# rule name -> what goes wrong; each effects module registers its own with `misbehaviour(...)`.
+MISBEHAVIOURS: dict[str, str] = {}
+
+
+def misbehaviour(rule: str, description: str) -> str:
+    """Register a deliberately wrong behaviour a `misbehave` fault can switch on; returns the rule name."""
+    MISBEHAVIOURS[rule] = description
+    return rule
 FAILURE_CODES = {"offline": "E21", "no_wan": "E20"}
 
 
@@ -33,11 +43,14 @@ class Fault:
     seconds: float = 0.0
     code: str | None = None
     count: int | None = None
+    rule: str | None = None
     applied: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise InvalidInput(f"unknown fault kind {self.kind!r} (expected one of {', '.join(KINDS)})")
+        if self.kind == "misbehave" and self.rule not in MISBEHAVIOURS:
+            raise InvalidInput(f"unknown misbehaviour {self.rule!r} (known: {', '.join(sorted(MISBEHAVIOURS)) or 'none'})")
         if self.kind == "error" and self.code not in ("E20", "E21"):
             raise InvalidInput("an 'error' fault needs code E20 or E21")
         if self.device:
@@ -79,11 +92,18 @@ class FaultSwitchboard:
         with self._lock:
             return [asdict(rule) for rule in self._rules]
 
+    def misbehaving(self, rule: str, device: str | None = None) -> bool:
+        """Whether the misbehaviour `rule` is switched on (for `device`, when the fault names one)."""
+        device = normalise_eui(device) if device else None
+        with self._lock:
+            return any(f.kind == "misbehave" and f.rule == rule and (f.device is None or f.device == device)
+                       for f in self._rules)
+
     def decide(self, srv: str, device: str | None) -> Effects:
         effects = Effects()
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(srv, device):
+                if rule.kind == "misbehave" or not rule.matches(srv, device):
                     continue
                 rule.applied += 1
                 if rule.kind == "latency":

@@ -66,6 +66,7 @@ class DCCEmulator:
         self.access = AccessControl(self.inventory, self.catalogue, self.schema, request_trust(self.keystore), self.keystore)
         self.outbox = Outbox(self._receive_url, clock=self.clock.now)
         self.faults = FaultSwitchboard()
+        self.inventory.misbehaving = self.faults.misbehaving
         self.schedules = DCCSchedules(self)
         self.local_commands: dict[str, DUISRequest] = {}  # CV 2/6 RequestID -> request, until its 8.13
         self._alert_counter = 0

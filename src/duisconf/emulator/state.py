@@ -11,7 +11,7 @@ import tomllib
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from .. import paths
 from ..duis.model import normalise_eui
@@ -68,6 +68,9 @@ class Inventory:
         self.users: dict[str, User] = {}
         self.devices: dict[str, Device] = {}
         self.data: dict[str, Any] = {}  # DCC-side facts that belong to no device (e.g. premises without WAN coverage)
+        # Wired by the emulator to its fault switchboard: effects ask `inventory.misbehaving("rule", eui)`
+        # to play a deliberately wrong model (tests of the suite itself); always False otherwise.
+        self.misbehaving: Callable[..., bool] = lambda rule, device=None: False
 
     def add_user(self, user: User) -> User:
         with self.lock:
