@@ -200,6 +200,9 @@ def duis_scenario(duis: DUISSession, request: pytest.FixtureRequest):
 
     if duis.emulator is not None:
         duis.emulator.reset()
+        # The suite's own negative tests: play a deliberately wrong model in every scenario of this run.
+        for rule in filter(None, os.environ.get("DUISCONF_MISBEHAVE", "").split(",")):
+            duis.emulator.faults.add({"kind": "misbehave", "rule": rule.strip()})
     duis.receiver.drain()  # anything still arriving from before belongs to no scenario of ours
     leases = DeviceLeases(paths.state_dir(), duis.lease_namespace,
                           wait=float(os.environ.get("DUISCONF_LEASE_WAIT", duis.target.timeouts.lease)))
