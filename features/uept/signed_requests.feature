@@ -6,18 +6,30 @@ Feature: A User's signed service requests are accepted, answered and refused as 
 
   @srv-4.1.1 @role-IS @cv-1
   Scenario: A signed read is acknowledged, then answered asynchronously
+    Given a commissioned ESME and CHF
     When the Import Supplier sends SRV 4.1.1 to the ESME
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
+    And no further message arrives within the quiet time
+
+  @srv-4.1.1 @srv-4.3 @role-IS @cv-1
+  Scenario: Each asynchronous response reaches the request it answers
+    Given a commissioned ESME and CHF
+    When the Import Supplier sends SRV 4.1.1 to the ESME
+    And the Import Supplier sends SRV 4.3 to the ESME
+    Then a response I0 arrives within the on-demand timeout
+    And the response reports payment_mode "Credit"
 
   @srv-8.1.1 @role-IS @cv-4 @cv-5
   Scenario: A critical command goes through the transform and the signed pre-command
-    When the Import Supplier sends SRV 8.1.1 to the ESME
+    Given a commissioned ESME and CHF
+    When the Import Supplier sends SRV 8.1.1 to the ESME as a critical request
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
 
   @srv-8.11 @role-IS @cv-1
-  Scenario: Adding a device to the CHF device log raises DCC alert N24
+  Scenario: Adding a device to the CHF device log raises a device alert and DCC alert N24
+    Given a commissioned CHF
     When the Import Supplier sends SRV 8.11 to the CHF with DeviceID "00-DB-12-34-56-78-90-C1"
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
@@ -28,13 +40,25 @@ Feature: A User's signed service requests are accepted, answered and refused as 
   Scenario: Read Inventory answers synchronously with the DCC's inventory
     When the Import Supplier sends SRV 8.2 to the DCC for the ESME
     Then the response is I0 with DSPInventory
+    And the ESME's SMI status is "Commissioned"
 
-  @srv-8.1.1 @role-ED @cv-4
-  Scenario: A network operator cannot commission a meter
-    When the Electricity Distributor sends SRV 8.1.1 to the ESME
-    Then the request is rejected with E2
+  @srv-1.1.1 @role-IS @cv-1
+  Scenario: A future-dated tariff is stored by the meter and actioned at its execution date-time
+    Given a commissioned ESME and CHF
+    When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
+    Then the acknowledgement is I99
+    And a response I0 arrives within the on-demand timeout
+    When the execution date-time passes
+    Then a future-dated alert 8F66 arrives for that request
 
-  @srv-4.1.1 @role-IS @cv-1
-  Scenario: A read of a device the DCC does not know is refused
-    When the Import Supplier sends SRV 4.1.1 to the device "00-DB-12-34-56-78-99-99"
-    Then the request is rejected with E19
+  @srv-1.1.1 @role-IS @cv-1
+  Scenario: A cancelled future-dated tariff is never actioned
+    Given a commissioned ESME and CHF
+    When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
+    Then a response I0 arrives within the on-demand timeout
+    When the Import Supplier cancels the future-dated SRV 1.1.1 for the ESME
+    Then the acknowledgement is I99
+    And a response I0 arrives within the on-demand timeout
+    And the response reports cancelled true
+    When 3 days pass
+    Then no further message arrives within the quiet time
