@@ -3,7 +3,7 @@
 XML goes to stdout; one line of reason goes to stderr on failure, with an exit code per kind of
 failure (shared with DCC's signing tool where it has one):
   0 ok · 2 usage · 3 missing key material · 4 invalid input · 5 configuration · 6 DCC package missing
-  10 schema failure · 11 signature failure
+  8 target not ready (check-target) · 10 schema failure · 11 signature failure
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import __version__
 from .errors import DuisConfError, InvalidInput
 
 EPILOG = "Exit codes: 0 ok, 2 usage, 3 missing key material, 4 invalid input, 5 configuration, " \
-         "6 DCC package missing, 10 schema failure, 11 signature failure."
+         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure."
 
 
 def _read_input(name: str) -> tuple[bytes, str]:
@@ -141,6 +141,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_target(args: argparse.Namespace) -> int:
+    from .check_target import check_target
+
+    checks = check_target(args.target)
+    for check in checks:
+        print(check.line(), flush=True)
+    return 0 if all(c.ok for c in checks) else 8
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     import logging
     import signal
@@ -222,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="validate XML against the DUIS schema")
     validate.add_argument("file", metavar="FILE", help="XML, or - for stdin")
     validate.set_defaults(func=cmd_validate)
+
+    check = commands.add_parser("check-target", epilog=EPILOG,
+                                help="check a target before a run (config, keys, endpoints, receive address) "
+                                     "without sending anything state-changing; exit 8 when a check fails")
+    check.add_argument("target", help="target name (targets/NAME.toml) or path to a target file")
+    check.set_defaults(func=cmd_check_target)
 
     emulator = commands.add_parser("emulator", epilog=EPILOG,
                                    help="run the embedded DCC emulator standalone (a DCC Boxed look-alike)")

@@ -48,72 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # -- targets and the session's DUIS plumbing ------------------------------------------------------
 
-class DUISSession:
-    """What one test process talks through: the target, its client, and our Receive Response Service.
-
-    On the emulator target every process (each xdist worker) runs its own embedded emulator and
-    receiver: nothing crosses between workers, so no routing is needed and scenario state never leaks.
-    The counter authority is shared through its state directory, so counters stay unique per originator
-    across workers and runs anyway.
-    """
-
-    def __init__(self, target_name: str):
-        from .client import DUISClient
-        from .counters import default_authority
-        from .duis.schema import load_schema
-        from .keystore import zaz1
-        from .receiver import ReceiveResponseService
-        from .signing import response_trust
-        from .targets import load_target
-
-        self.target = load_target(target_name)
-        self.schema = load_schema(self.target.schema)
-        self.keystore = zaz1()
-        receiver = self.target.receiver
-        self.receiver = ReceiveResponseService(response_trust(self.keystore), self.schema, host=receiver.host,
-                                               port=receiver.port, path=receiver.path,
-                                               public_url=receiver.public_url).start()
-        self.emulator = self.control = None
-        base_url = self.target.base_url
-        if self.target.kind == "emulator":
-            from .emulator.control import EmulatorControl
-            from .emulator.server import DCCEmulator
-
-            self.emulator = DCCEmulator(port=self.target.emulator_port, receive_url=self.receiver.url,
-                                        latency=self.target.emulator_latency, schema=self.schema,
-                                        control=True).start()
-            base_url = self.emulator.url
-            self.control = EmulatorControl(base_url)  # arranging preconditions only; outcomes are read via DUIS
-        self.base_url = base_url
-        tls = (str(self.target.tls_client_certificate), str(self.target.tls_client_key)) \
-            if self.target.tls_client_certificate and self.target.tls_client_key else None
-        self.client = DUISClient(base_url, keystore=self.keystore, trust=response_trust(self.keystore),
-                                 schema=self.schema, counters=default_authority(),
-                                 timeout=self.target.timeouts.acknowledgement,
-                                 verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
-                                 client_certificate=tls)
-
-    @property
-    def lease_namespace(self) -> str:
-        """Devices are exclusive per DCC: a kit's URL, or this process's own embedded emulator."""
-        return f"emulator:{os.getpid()}:{self.base_url}" if self.emulator is not None else self.base_url
-
-    def device_models(self) -> dict[str, tuple[str, str]]:
-        """Device type -> (model, firmware) for the report's environment, from the emulator's inventory.
-        A kit's figures are not known before the run: its scenarios read them with 8.2 / 11.2."""
-        if self.emulator is not None:
-            found: dict[str, tuple[str, str]] = {}
-            for kind, eui in self.target.devices.items():
-                device = self.emulator.inventory.device(eui)
-                if device is not None:
-                    found[kind] = (f"{device.manufacturer} {device.model}", device.firmware_version)
-            return found
-        return {}
-
-    def close(self) -> None:
-        if self.emulator is not None:
-            self.emulator.stop()
-        self.receiver.stop()
+from .session import DUISSession  # noqa: E402  (re-exported: steps and tests name it from here)
 
 
 # -- verdicts -------------------------------------------------------------------------------------
