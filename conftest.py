@@ -4,5 +4,7 @@ The project's own tests load it too, so a step module that cannot import fails `
 
 from pathlib import Path
 
-pytest_plugins = [f"steps.{module.stem}" for module in sorted((Path(__file__).parent / "steps").glob("*.py"))
-                  if module.stem != "__init__"]
+_GENERIC = ["common", "requests", "responses", "devices", "messages"]  # first: domain modules build on them
+pytest_plugins = [f"steps.{name}" for name in _GENERIC] + [
+    f"steps.{module.stem}" for module in sorted((Path(__file__).parent / "steps").glob("*.py"))
+    if module.stem not in ("__init__", *_GENERIC)]

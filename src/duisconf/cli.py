@@ -4,6 +4,7 @@ XML goes to stdout; one line of reason goes to stderr on failure, with an exit c
 failure (shared with DCC's signing tool where it has one):
   0 ok · 2 usage · 3 missing key material · 4 invalid input · 5 configuration · 6 DCC package missing
   8 target not ready (check-target) · 10 schema failure · 11 signature failure
+  12 private key material found in reports (scan-keys)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from . import __version__
 from .errors import DuisConfError, InvalidInput
 
 EPILOG = "Exit codes: 0 ok, 2 usage, 3 missing key material, 4 invalid input, 5 configuration, " \
-         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure."
+         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure, 12 key material in reports."
 
 
 def _read_input(name: str) -> tuple[bytes, str]:
@@ -150,6 +151,18 @@ def cmd_check_target(args: argparse.Namespace) -> int:
     return 0 if all(c.ok for c in checks) else 8
 
 
+def cmd_scan_keys(args: argparse.Namespace) -> int:
+    from .evidence import key_material_in
+    from .keystore import zaz1
+
+    found = key_material_in(Path(args.directory), zaz1())
+    for line in found:
+        print(line, file=sys.stderr)
+    if not found:
+        print(f"no private key material under {args.directory}")
+    return 12 if found else 0
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     import logging
     import signal
@@ -237,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "without sending anything state-changing; exit 8 when a check fails")
     check.add_argument("target", help="target name (targets/NAME.toml) or path to a target file")
     check.set_defaults(func=cmd_check_target)
+
+    scan = commands.add_parser("scan-keys", epilog=EPILOG,
+                               help="look for private key material (PEM blocks, ZAZ1 key bytes) in a reports "
+                                    "tree; exit 12 if any is found")
+    scan.add_argument("directory", help="e.g. reports")
+    scan.set_defaults(func=cmd_scan_keys)
 
     emulator = commands.add_parser("emulator", epilog=EPILOG,
                                    help="run the embedded DCC emulator standalone (a DCC Boxed look-alike)")

@@ -118,3 +118,37 @@ def write_environment(results: Path, session) -> None:
     text = "".join(f"{key}={value}\n" for key, value in lines.items())
     (results / "environment.properties").write_text(text, encoding="utf-8")
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+
+
+# -- holding ourselves to "no private keys in the evidence" ---------------------------------------
+
+def key_needles(keystore) -> list[tuple[bytes, str]]:
+    """Byte strings whose presence in a report would leak a private key: any PEM private-key block, and
+    for every key we hold, its raw scalar (binary, hex, base64) and its PKCS#8 DER (binary, base64)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    header = b"-----BEGIN " + b"PRIVATE KEY-----"  # split so this file never holds the literal header
+    needles = [(header, "a PEM private key block"), (header.replace(b"BEGIN ", b"BEGIN EC "), "a PEM EC private key block")]
+    for identity in keystore.identities():
+        if not identity.has_private_key:
+            continue
+        key = identity.private_key
+        scalar = key.private_numbers().private_value.to_bytes((key.curve.key_size + 7) // 8, "big")
+        der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        what = f"the private key of {identity.name}"
+        needles += [(scalar, what), (scalar.hex().encode(), what), (scalar.hex().upper().encode(), what),
+                    (base64.b64encode(scalar), what), (der, what), (base64.b64encode(der)[:64], what)]
+    return needles
+
+
+def key_material_in(directory: Path, keystore) -> list[str]:
+    """Every file under `directory` that holds private key material, with what it holds."""
+    needles = key_needles(keystore)
+    found = []
+    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found += [f"{path}: {what}" for needle, what in needles if needle in data]
+    return found
