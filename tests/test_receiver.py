@@ -67,3 +67,12 @@ def test_unverifiable_messages_are_refused_with_400_and_kept_as_findings(receive
     problems = [f.what for f in receiver.findings]
     assert len(problems) == 3 and "not trusted" in problems[2]
     assert receiver.unclaimed() == []
+
+
+def test_responses_arriving_out_of_order_reach_their_own_requests(dcc: DCCEmulator, receiver: ReceiveResponseService):
+    dcc.faults.add({"kind": "latency", "srv": "4.1.1", "seconds": 0.4})
+    slow, fast = send(dcc, "4.1.1"), send(dcc, "11.2")
+    first_waited = receiver.response(slow, 5)
+    second = receiver.response(fast, 5)
+    assert second.seq < first_waited.seq, "the later request's response arrived first"
+    assert (first_waited.request_id, second.request_id) == (slow.upper(), fast.upper())

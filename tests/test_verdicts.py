@@ -22,6 +22,8 @@ FEATURE = """Feature: verdicts
     Given the target answers wrongly
   Scenario: suite fault
     Given the suite trips over itself
+  Scenario: device busy
+    Given the device stays leased elsewhere
 """
 
 STEPS = """
@@ -42,6 +44,11 @@ def timeout():
 def wrong():
     assert "E2" == "I99", "expected I99"
 
+@given("the device stays leased elsewhere")
+def busy():
+    from duisconf.leases import LeaseUnavailable
+    raise LeaseUnavailable("device 00-DB-12-34-56-78-90-A0 of kit stayed leased for 1 s")
+
 @given("the suite trips over itself")
 def fault():
     raise KeyError("oops")
@@ -55,14 +62,15 @@ def test_each_outcome_gets_its_verdict_in_allure_and_the_summary(tmp_path: Path)
     run = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-q", "-p", "no:cacheprovider",
                           "--rootdir", str(tmp_path), "--alluredir", str(results)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert "1 pass, 1 fail, 1 inconclusive, 1 error" in run.stdout, run.stdout[-2000:]
+    assert "1 pass, 1 fail, 2 inconclusive, 1 error" in run.stdout, run.stdout[-2000:]
     labelled = {}
     for path in results.glob("*-result.json"):
         result = json.loads(path.read_text())
         verdict = next(label["value"] for label in result["labels"] if label["name"] == "verdict")
         labelled[result["name"]] = (verdict, result["status"])
     assert labelled == {"answered": ("pass", "passed"), "never answered": ("inconclusive", "broken"),
-                        "broke a rule": ("fail", "failed"), "suite fault": ("error", "broken")}
+                        "broke a rule": ("fail", "failed"), "suite fault": ("error", "broken"),
+                        "device busy": ("inconclusive", "broken")}
 
 
 def test_verdict_rules():
