@@ -281,3 +281,46 @@ def test_supplier_name_identity_and_mpxn():
 def test_harness_counter_helper_keeps_requests_increasing():
     root = parse_xml(render_request("2.2", originator=SUPPLIER, target=ESME, counter=5 << 32)).getroot()
     assert root.findtext(f"{SR}Header/{SR}RequestID").endswith(f":{5 << 32}")
+
+
+# -- alert behaviour, reliable / unreliable register reads ----------------------------------------
+def test_alert_behaviour_is_configured_and_read_back():
+    with Session() as dcc:
+        assert dcc.messages(dcc.send("6.2.10", target=ESME)).state == {"alert_settings": {}}
+        configured = dcc.messages(dcc.send("6.22", target=ESME, params={"AlertSettings": "ElectricitySupplierAlerts",
+                                                                        "x810D": "Enable"}))
+        assert configured.state["alert_settings"]["ElectricitySupplierAlerts"]["x810D"] == "Enable"
+        read = dcc.messages(dcc.send("6.2.10", target=ESME)).state
+        assert read["alert_settings"]["ElectricitySupplierAlerts"]["x810D"] == "Enable"
+
+
+def test_gas_registers_read_from_the_gsme_carry_its_own_clock_and_from_the_gpf_the_gpfs():
+    from emulator_harness import GPF
+
+    with Session() as dcc:
+        dcc.inventory.device(GSME).data["clock_offset_s"] = 30.0
+        direct = dcc.messages(dcc.send("4.1.1", target=GSME)).state
+        assert direct["answered_by"] == "GSME" and direct["meter"] == GSME
+        assert direct["read_at"] == (START + timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        copy = dcc.messages(dcc.send("4.1.1", target=GPF)).state
+        assert copy["answered_by"] == "GPF" and copy["meter"] == GSME
+        assert copy["read_at"] == START.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- misbehaviours (the suite's negative checks) --------------------------------------------------
+def test_misbehaviour_losing_supplier_still_accepted():
+    with Session() as dcc:
+        dcc.messages(change_of_supplier(dcc))
+        assert dcc.send("6.2.9", originator=SUPPLIER, target=ESME).code == "E4"
+        dcc.dcc.faults.add({"kind": "misbehave", "rule": "losing-supplier-still-accepted"})
+        assert dcc.send("6.2.9", originator=SUPPLIER, target=ESME).code == "I99"
+
+
+def test_misbehaviour_old_utrn_accepted_after_cos():
+    with Session() as dcc:
+        prepayment_mode(dcc)
+        dcc.messages(change_of_supplier(dcc, floor=1))
+        dcc.dcc.faults.add({"kind": "misbehave", "rule": "old-utrn-accepted-after-cos"})
+        counter = ((next(emulator_harness._counters) >> 32) + 1) << 32
+        carried = dcc.messages(top_up(dcc, make_utrn(SUPPLIER, ESME, counter, 300), originator=SUPPLIER2))
+        assert carried.state["accepted"] is True and carried.device_alerts == []

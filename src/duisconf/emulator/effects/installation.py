@@ -53,6 +53,7 @@ from lxml import etree
 from ...duis.model import SR_NS, normalise_eui
 from ..access import DUISRequest
 from ..behaviours import Outcome, dcc_alert_code, effect, non_device
+from ..faults import misbehaviour
 from ..responses import element
 from ..state import Device, Inventory
 
@@ -63,6 +64,16 @@ _SR = f"{{{SR_NS}}}"
 IN_SERVICE = ("InstalledNotCommissioned", "Commissioned")  # on the SMHAN (joined) [I]
 METERS = ("ESME", "GSME")
 TYPE1_NON_METERS = ("GPF", "PPMID", "HCALCS")
+
+# Deliberately wrong models for the suite's own negative checks (tests/test_suite_negative_installation.py).
+COMMISSION_WITHOUT_CLOCK_CHECK = misbehaviour(
+    "commission-without-clock-check", "8.1.1 commissions the device although CurrentDateTime is outside its tolerance")
+NO_WAN_REQUESTS_SUCCEED = misbehaviour(
+    "no-wan-requests-succeed", "8.14.2 leaves the hub reachable: device requests through it succeed without SM WAN")
+DEVICE_LOG_NOT_RESTORED = misbehaviour(
+    "device-log-not-restored", "8.12.1 answers I0 and raises its alerts but the new CHF keeps only its own log")
+HISTORIC_LOG_NOT_KEPT = misbehaviour(
+    "historic-log-not-kept", "8.11 Remove drops the device without copying its link key to the CHF historic log")
 
 
 def _text(request: DUISRequest, tag: str) -> str | None:
@@ -163,7 +174,8 @@ def ch_installed(request: DUISRequest, inventory: Inventory, outcome: Outcome):
         device.status = "Commissioned" if with_wan else "InstalledNotCommissioned"
         if with_wan:
             device.date_commissioned = _now(outcome).date()
-    chf.data.update(sm_wan=with_wan, install_type=_text(request, "CHFInstallType"),
+    reachable = with_wan or inventory.misbehaving(NO_WAN_REQUESTS_SUCCEED, chf.eui)
+    chf.data.update(sm_wan=reachable, install_type=_text(request, "CHFInstallType"),
                     location=_text(request, "CHFLocation"))
     chf.mpxn = _text(request, "MPxN") or chf.mpxn
     return "I0", None
@@ -281,6 +293,8 @@ def _whitelist(request: DUISRequest, inventory: Inventory, chf: Device, eui: str
     if device.status == "Pending":
         device.status = "Whitelisted"  # [I]
     device.mpxn = _text(request, "ImportMPxN") or device.mpxn
+    if device.type in METERS and device.network_operator is None:
+        device.network_operator = chf.network_operator  # registration data of the premises the hub serves [I]
     period = timedelta(seconds=int(_text(request, "JoinTimePeriod")))
     device.data["join_window"] = {"chf": chf.eui, "install_code": (_text(request, "InstallCode") or "").upper(),
                                   "opens": now.isoformat(), "closes": (now + period).isoformat(),
@@ -294,7 +308,8 @@ def _remove_from_log(inventory: Inventory, chf: Device, eui: str) -> dict:
         return {"removed": None}
     if eui in chf.historic_log:
         chf.historic_log.remove(eui)
-    chf.historic_log.append(eui)
+    if not inventory.misbehaving(HISTORIC_LOG_NOT_KEPT, chf.eui):
+        chf.historic_log.append(eui)
     device = inventory.device(eui)
     if device is not None:
         device.data.pop("join_window", None)
@@ -340,9 +355,15 @@ def _may_join(window: dict, device: Device, now: datetime, install_code: str | N
 # -- 8.1.1 / 6.11: commissioning and the clock -----------------------------------------------------
 
 SYNCHRONISE_MAX_STEP_S = 10  # 8F0C "clock not adjusted (adjustment > 10 s)" (duis.md §5.2) [V code, I trigger]
+# Negative check of the suite (tests/test_suite_negative_supplier.py): a device that reports a 6.11
+# synchronisation as done (8145) but keeps its drifted clock.
+from ..faults import misbehaviour  # noqa: E402
+
+CLOCK_NOT_ADJUSTED = misbehaviour("clock-not-adjusted", "6.11 within tolerance reports 8145 but leaves the clock drifted")
 
 
-def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None = None) -> tuple[bool, float]:
+def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None = None,
+               keep_clock: bool = False) -> tuple[bool, float]:
     """GBCS ECS70 / GCS28 set clock: the device adopts the time if CurrentDateTime is within TolerancePeriod
     of its own clock (8145), else leaves it (81C6) [V codes, I trigger]. A routine synchronisation (6.11)
     also refuses to step the clock by more than `max_step_s` (8F0C); commissioning (8.1.1) may step it
@@ -358,7 +379,8 @@ def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None 
     if max_step_s is not None and abs(offset) > max_step_s:
         outcome.alert(device.eui, "8F0C", offset_s=offset)
         return False, difference
-    device.data["clock_offset_s"] = 0.0
+    if not keep_clock:  # keep_clock: the misbehaviour CLOCK_NOT_ADJUSTED
+        device.data["clock_offset_s"] = 0.0
     if offset:
         outcome.alert(device.eui, "8145", adjusted_s=-offset)
     return True, difference
@@ -366,7 +388,8 @@ def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None 
 
 @effect("6.11")
 def synchronise_clock(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    adjusted, difference = _set_clock(request, outcome, max_step_s=SYNCHRONISE_MAX_STEP_S)
+    adjusted, difference = _set_clock(request, outcome, max_step_s=SYNCHRONISE_MAX_STEP_S,
+                                      keep_clock=inventory.misbehaving(CLOCK_NOT_ADJUSTED, request.device.eui))
     outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference}
 
 
@@ -377,6 +400,8 @@ def commission_device(request: DUISRequest, inventory: Inventory, outcome: Outco
     (the device answered; no public source gives a failure code for it) and 81C6 tells why [U]."""
     device = request.device
     adjusted, difference = _set_clock(request, outcome)
+    if not adjusted and inventory.misbehaving(COMMISSION_WITHOUT_CLOCK_CHECK, device.eui):
+        adjusted = True  # the wrong model: commissioned with the clock left wrong
     if adjusted:
         device.status = "Commissioned"
         device.date_commissioned = _now(outcome).date()
@@ -455,7 +480,8 @@ def restore_han_device_log(request: DUISRequest, inventory: Inventory, outcome: 
         outcome.response_code, outcome.state = "E19", {"restored_from": None}
         return
     old_gpf, new_gpf = _hub_gpf(inventory, old), _hub_gpf(inventory, new)
-    for eui, kind in old.device_log.items():
+    restored = {} if inventory.misbehaving(DEVICE_LOG_NOT_RESTORED, new.eui) else old.device_log
+    for eui, kind in restored.items():
         if kind != "GPF":
             new.device_log[eui] = kind
             if (moved := inventory.device(eui)) is not None:

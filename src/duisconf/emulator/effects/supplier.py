@@ -41,6 +41,14 @@ Tariff and identity [I]
     4.11.1 -> {"tariff", "prices"}; 3.4 -> {"supplier_name", "supplier_telephone"};
     6.2.4 -> {"device_id", "device_type", "manufacturer", "model", "firmware_version", "supplier_name"};
     6.2.7 -> {"mpxn"}.
+Alert behaviour [I]
+    6.22 -> {"alert_settings": {settings group: {alert element: value}}} (the groups given replace the stored
+    ones); 6.2.10 -> the same.
+Register reads, reliable / unreliable [I from RTDS tags]
+    4.1.1 -> {"answered_by": "GSME"|"GPF"|"ESME", "meter", "read_at" (the answering device's clock, drift
+    included), "import_register"}: a GPF answers from its copy of its GSME's registers.
+Misbehaviours (negative checks of the suite): "losing-supplier-still-accepted" (access.py lets the
+    losing supplier through after 6.23), "old-utrn-accepted-after-cos" (the losing supplier's UTRNs still credit).
 
 UTRNs (2.2) — duisconf's own encoding, NOT the GBCS one (real UTRNs carry a truncated MAC) [U]:
     20 digits = HHHHHHHHHH VVVVVV SS DD
@@ -62,12 +70,14 @@ UTRNs (2.2) — duisconf's own encoding, NOT the GBCS one (real UTRNs carry a tr
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from lxml import etree
 
 from ...duis.model import SR_NS, normalise_eui
 from ..access import DUISRequest
 from ..behaviours import Outcome, dcc_alert_code, effect
+from ..faults import misbehaviour
 from ..responses import element
 from ..state import Device, Inventory
 
@@ -75,6 +85,12 @@ _SR = f"{{{SR_NS}}}"
 
 # DCC alert codes for the Change of Supplier notifications.
 # code not in public sources (conf U)
+
+# Deliberately wrong models for the suite's own negative tests (tests/test_suite_negative_supplier.py).
+LOSING_SUPPLIER_STILL_ACCEPTED = misbehaviour(
+    "losing-supplier-still-accepted", "after 6.23 the DCC still accepts the losing supplier's commands (access.py)")
+OLD_UTRN_ACCEPTED = misbehaviour(
+    "old-utrn-accepted-after-cos", "after 6.23 the meter still credits UTRNs issued by the losing supplier")
 
 EMERGENCY_CREDIT_THRESHOLD = 100  # default, pence (conf U: duisconf's choice)
 EMERGENCY_CREDIT_LIMIT = 500      # default, pence (conf U: duisconf's choice)
@@ -148,6 +164,7 @@ def update_security_credentials_cos(request: DUISRequest, inventory: Inventory, 
     credential = _credential(request.body, "SupplierFloorSeqNumber", "SupplierPrepaymentTopUpFloorSeqNumber",
                              "SupplierReplacementCertificates")
     device.supplier, device.incoming_supplier = gaining, None
+    device.data["losing_supplier"] = losing  # only the misbehaviours read it
     _credentials(device)["Supplier"] = credential
     prepay = _prepayment(device)
     if credential["topup_floor"] is not None:
@@ -259,15 +276,20 @@ def make_utrn(supplier_eui: str, device_eui: str, counter: int, value: int) -> s
     return f"{counter >> 32:010d}{value:06d}{utrn_tag(supplier_eui)}{utrn_tag(device_eui)}"
 
 
-def check_utrn(device: Device, utrn: str, request_counter: int) -> tuple[str | None, int, int]:
-    """(alert code if the device refuses it, UTRN counter, value) for a UTRN on this device."""
+def check_utrn(device: Device, utrn: str, request_counter: int,
+               old_supplier_trusted: bool = False) -> tuple[str | None, int, int]:
+    """(alert code if the device refuses it, UTRN counter, value) for a UTRN on this device.
+    `old_supplier_trusted`: the misbehaviour OLD_UTRN_ACCEPTED (the losing supplier's tag still valid)."""
     if len(utrn) != 20 or not utrn.isdigit():
         return "8F63", 0, 0
     counter, value = int(utrn[:10]) << 32, int(utrn[10:16])
     prepay = _prepayment(device)
     if counter != request_counter or request_counter & LOW_32_BITS:
         return "8F63", counter, value
-    if device.supplier is None or utrn[16:18] != utrn_tag(device.supplier):
+    issuers = {utrn_tag(device.supplier)} if device.supplier else set()
+    if old_supplier_trusted and device.data.get("losing_supplier"):
+        issuers.add(utrn_tag(device.data["losing_supplier"]))
+    if utrn[16:18] not in issuers:
         return "8F63", counter, value
     if utrn[18:] != utrn_tag(device.eui):
         return "8F64", counter, value
@@ -285,7 +307,8 @@ def check_utrn(device: Device, utrn: str, request_counter: int) -> tuple[str | N
 def top_up_device(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     device = request.device
     prepay = _prepayment(device)
-    refused, counter, value = check_utrn(device, _text(request.body, "UTRN") or "", request.request_id.counter)
+    refused, counter, value = check_utrn(device, _text(request.body, "UTRN") or "", request.request_id.counter,
+                                         inventory.misbehaving(OLD_UTRN_ACCEPTED, device.eui))
     if refused:
         outcome.alert(device.eui, refused)
         outcome.state = {"accepted": False, "utrn_counter": counter, "credited": 0,
@@ -385,3 +408,44 @@ def read_device_identity(request: DUISRequest, inventory: Inventory, outcome: Ou
 @effect("6.2.7")
 def read_mpxn(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     outcome.state = {"mpxn": request.device.mpxn}
+
+
+# -- Alert behaviour ----------------------------------------------------------------------------
+@effect("6.22")
+def configure_alert_behaviour(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
+    """6.22: the alert settings given (e.g. ElectricitySupplierAlerts x810D = Enable) replace the stored ones
+    for that settings group [I]; 6.2.10 reads them back."""
+    settings = request.device.data.setdefault("alert_settings", {})
+    for group in request.body:
+        name = etree.QName(group).localname
+        if name == "ExecutionDateTime":
+            continue
+        settings[name] = {etree.QName(e).localname: e.text.strip() for e in group.iter()
+                          if e is not group and len(e) == 0 and e.text and e.text.strip()}
+    outcome.state = {"alert_settings": settings}
+
+
+@effect("6.2.10")
+def read_alert_behaviour(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
+    outcome.state = {"alert_settings": request.device.data.get("alert_settings", {})}
+
+
+# -- Register reads: GSME "unreliable" (from the meter) vs GPF "reliable" (the GPF's copy) -----------
+@effect("4.1.1")
+def read_import_registers(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
+    """4.1.1 Read Instantaneous Import Registers [I from the RTDS tags RELIABLE_GPF / RELIABLE_GSME /
+    UNRELIABLE]: sent to the GSME the battery meter answers itself, stamped with its own clock (which may
+    drift); sent to the GPF, the GPF answers from its copy of the gas registers, stamped with the GPF's
+    clock (kept by the hub). `read_at` = the answering device's clock: the DCC's time + its
+    `clock_offset_s` (installation.py's drift key)."""
+    device = request.device
+    offset = float(device.data.get("clock_offset_s", 0.0))
+    read_at = None
+    if outcome.now is not None:
+        read_at = (outcome.now + timedelta(seconds=offset)).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meter = device.eui
+    if device.type == "GPF":
+        meter = next((d.eui for d in inventory.devices.values() if d.type == "GSME" and d.gpf == device.eui),
+                     None)
+    outcome.state = {"answered_by": device.type, "meter": meter, "read_at": read_at,
+                     "import_register": device.data.get("import_register", 0)}
