@@ -189,3 +189,12 @@ def test_activation_without_a_distributed_image_changes_nothing():
     with Session() as dcc:
         messages = dcc.messages(dcc.send("11.3", target=ESME))  # the template's own hash: never distributed
         assert messages.state["activated"] is False and version_of(dcc, ESME) == "1.0.0"
+
+def test_misbehaviour_firmware_version_not_updated_keeps_the_old_version():
+    """The suite's own negative check (tests/test_suite_negative_firmware_alcs.py) relies on this wrong model."""
+    with Session() as dcc:
+        dcc.dcc.faults.add({"kind": "misbehave", "rule": "firmware-version-not-updated"})
+        update(dcc, ESME)
+        messages = dcc.messages(dcc.send("11.3", target=ESME, params={"FirmwareHash": HASH}))
+        assert messages.state["activated"] is True and messages.device_alerts == ["8F43"]
+        assert version_of(dcc, ESME) == "1.0.0"

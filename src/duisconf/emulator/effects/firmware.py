@@ -53,6 +53,7 @@ from ...duis.model import SR_NS, normalise_eui
 from ...errors import InvalidInput
 from ..access import DUISRequest
 from ..behaviours import Outcome, dcc_alert_code, effect, non_device
+from ..faults import misbehaviour
 from ..responses import device_id_list, element, xml_datetime
 from ..state import Device, Inventory
 
@@ -61,6 +62,10 @@ REFUSED_IMMEDIATELY = "I0"   # response code of an immediate 11.3 whose hash mat
 NOT_ACTIONED = "E21"         # never sent: any non-I0 code makes the server raise 8F67 for a future-dated 11.3
 UPDATE_FIRMWARE_TYPES = frozenset({"ESME", "GSME", "HCALCS"})
 UPDATE_PPMID_FIRMWARE_TYPES = frozenset({"PPMID"})
+FIRMWARE_VERSION_NOT_UPDATED = misbehaviour(
+    "firmware-version-not-updated",
+    "11.3 activation reports success and 8F43 but the device keeps executing the old image, so 11.2 still "
+    "reports the old version")
 WARNING_LISTS = ("InvalidDeviceIDList", "NotCommissionedDeviceIDList", "NotApplicableFirmwareDeviceIDList")
 
 
@@ -170,6 +175,8 @@ def activate_firmware(request: DUISRequest, inventory: Inventory, outcome: Outco
         outcome.response_code = NOT_ACTIONED if request.execution_datetime else REFUSED_IMMEDIATELY
         outcome.state = {"activated": False, "firmware_version": device.firmware_version, "firmware_hash": digest}
         return
-    previous, device.firmware_version = device.firmware_version, version
+    previous = device.firmware_version
+    if not inventory.misbehaving(FIRMWARE_VERSION_NOT_UPDATED, device.eui):
+        device.firmware_version = version
     outcome.state = {"activated": True, "firmware_version": version, "firmware_hash": digest}
     outcome.alert(device.eui, "8F43", firmware_version=version, previous_version=previous)
