@@ -357,8 +357,6 @@ def _may_join(window: dict, device: Device, now: datetime, install_code: str | N
 SYNCHRONISE_MAX_STEP_S = 10  # 8F0C "clock not adjusted (adjustment > 10 s)" (duis.md §5.2) [V code, I trigger]
 # Negative check of the suite (tests/test_suite_negative_supplier.py): a device that reports a 6.11
 # synchronisation as done (8145) but keeps its drifted clock.
-from ..faults import misbehaviour  # noqa: E402
-
 CLOCK_NOT_ADJUSTED = misbehaviour("clock-not-adjusted", "6.11 within tolerance reports 8145 but leaves the clock drifted")
 
 
