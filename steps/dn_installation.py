@@ -398,3 +398,11 @@ def old_or_new_status(context: ScenarioContext, duis_scenario, installation: Ins
     found = exchange.final.root.findtext(f".//{_SR}DeviceStatus")
     assert found == status.replace(" ", ""), \
         f"the {which} {kind}'s SMI status is {found!r} (read with SRV 8.2), expected {status.replace(' ', '')!r}"
+
+
+@when(parsers.re(rf"the installing supplier hands over the {_DEV}'s install code \(MP121\)$"))
+def install_code_handed_over(context: ScenarioContext, duis_scenario, installation: Installation, device: str) -> None:
+    """Outside DUIS: after an SSI incident the installing supplier gives the gaining supplier the install
+    code (MP121, within 5 working days). From here the acting supplier holds the code the device carries."""
+    eui = eui_of(context, duis_scenario, installation, device)
+    attach_text("install code handed over (MP121)", f"{device} {eui}: {installation.codes.get(eui, INSTALL_CODE)}")
