@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from unittest import mock
 
 from lxml import etree
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 import duisconf.client
 from duisconf.duis.model import SR_NS
@@ -30,7 +30,7 @@ from duisconf.duis.parse import parse_xml
 from duisconf.evidence import attach_inbound, attach_text
 from duisconf.payloads import reported_state
 
-from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, device_of, record, user_eui
+from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, control_of, device_of, record, user_eui
 from .requests import _execution
 
 _SR = f"{{{SR_NS}}}"
@@ -285,3 +285,31 @@ def no_activation(context: ScenarioContext, duis_scenario, device: str) -> None:
     assert not extra, ("the device reported an activation: " + "; ".join(
         f"{m.kind} {m.alert_code} for {m.request_id}" for m in extra) +
         " (cancelled-activation-ran: an 11.3 cancelled with ExecutionDateTime 3000-12-31 must never run, design notes §4.8)")
+
+
+@then(parsers.re(rf'the {DEVICE}\'s auxiliary controller configuration read by the (?P<role>{ROLE_NAMES}) shows '
+                 rf'controller (?P<controller>[1-5]) scheduled at level (?P<level>\d+)$'))
+def auxiliary_schedule_is(context: ScenarioContext, duis_scenario, device: str, role: str, controller: str,
+                          level: str) -> None:
+    """7.14 again: the auxiliary controller schedule 6.14.3 set."""
+    state = _read(context, duis_scenario, role, "7.14", device)
+    levels = [entry.get("level") for entry in state.get("aux_schedule", []) if entry.get("controller") == int(controller)]
+    assert int(level) in levels, (
+        f"7.14 reports controller {controller} scheduled at levels {levels}, expected {level} (alcs-aux-schedule: "
+        f"6.14.3 sets the auxiliary controller schedule, at once or at its ExecutionDateTime; design notes §4.9)")
+
+
+# -- arranged by the physical world or by industry data (emulator only; inconclusive on a real kit) -----------
+@given(parsers.re(rf'registration data name "(?P<eui>[0-9A-Fa-f-]+)" as the incoming supplier of the {DEVICE}$'))
+def incoming_supplier(context: ScenarioContext, duis_scenario, eui: str, device: str) -> None:
+    """The gaining supplier is registered for the MPxN from the supply start date (industry registration data,
+    not a DUIS message)."""
+    control = control_of(duis_scenario.session, "registration data naming an incoming supplier")
+    control.put_device(device_of(context, duis_scenario, device), incoming_supplier=eui.upper())
+
+
+@when(parsers.re(rf'the installer powers up the {DEVICE} near the hub$'))
+def installer_powers_up(context: ScenarioContext, duis_scenario, device: str) -> None:
+    """A physical step: the device is switched on within reach of the CHF and tries to join its SMHAN."""
+    control = control_of(duis_scenario.session, "powering up a device near the hub")
+    control.power_up(device_of(context, duis_scenario, device))

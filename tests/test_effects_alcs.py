@@ -166,3 +166,11 @@ def test_writes_by_non_suppliers_and_alcs_srvs_on_a_gas_meter_are_refused():
         assert dcc.send("7.9", target=ESME, originator=OTHER_USER).code == "E2"
         assert dcc.send("7.7", target=GSME).code == "E11"
         assert read(dcc, "7.7")["descriptions"] == {}
+
+
+def test_misbehaviour_boost_ignored_leaves_the_boost_button_unchanged():
+    """The suite's own negative check (tests/test_suite_negative_firmware_alcs.py) relies on this wrong model."""
+    with Session() as dcc:
+        dcc.dcc.faults.add({"kind": "misbehave", "rule": "boost-ignored"})
+        assert send(dcc, "7.9").response_code == "I0"
+        assert read(dcc, "7.11") == {"boost": [], "boost_events": []}

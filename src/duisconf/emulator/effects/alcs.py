@@ -48,10 +48,13 @@ from lxml import etree
 from ...duis.model import SR_NS
 from ..access import DUISRequest
 from ..behaviours import Outcome, effect
+from ..faults import misbehaviour
 from ..state import Inventory
 
 _SR = f"{{{SR_NS}}}"
 SWITCHES = tuple(str(n) for n in range(1, 6))
+BOOST_IGNORED = misbehaviour(
+    "boost-ignored", "7.9 / 7.10 are answered I0 but the ESME leaves its boost button associations unchanged")
 
 
 def alcs(request: DUISRequest) -> dict:
@@ -178,22 +181,25 @@ def switches(state: dict, now: datetime | None) -> dict:
 
 
 # -- boost button (non-critical, IS) -----------------------------------------------------------------
-def boost(request: DUISRequest, outcome: Outcome, tag: str, add: bool) -> None:
+def boost(request: DUISRequest, inventory: Inventory, outcome: Outcome, tag: str, add: bool) -> None:
     state = alcs(request)
     chosen = {int(node.get("index")) for node in request.body.iterfind(f"{_SR}{tag}")
               if (node.text or "").strip() in ("true", "1")}
+    if inventory.misbehaving(BOOST_IGNORED, request.device.eui):
+        report(outcome, state, "boost")
+        return
     state["boost"] = sorted(set(state["boost"]) | chosen if add else set(state["boost"]) - chosen)
     report(outcome, state, "boost")
 
 
 @effect("7.9")
 def add_auxiliary_load_to_boost_button(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    boost(request, outcome, "AddToBoostButton", add=True)
+    boost(request, inventory, outcome, "AddToBoostButton", add=True)
 
 
 @effect("7.10")
 def remove_auxiliary_load_from_boost_button(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    boost(request, outcome, "RemoveFromBoostButton", add=False)
+    boost(request, inventory, outcome, "RemoveFromBoostButton", add=False)
 
 
 # -- reads (IS, ED, OU) ------------------------------------------------------------------------------
