@@ -79,8 +79,10 @@ class Exchange:
 class DUISClient:
     def __init__(self, base_url: str, *, keystore: Keystore, trust: TrustStore, schema: Schema,
                  counters: CounterAuthority, timeout: float = 10.0, verify_tls: bool | str = True,
-                 client_certificate: tuple[str, str] | None = None):
+                 client_certificate: tuple[str, str] | None = None,
+                 on_request_id: Callable[[str], None] | None = None):
         self.base_url = base_url.rstrip("/")
+        self.on_request_id = on_request_id  # told each RequestID before it leaves (the response router)
         self.keystore, self.trust, self.schema, self.counters = keystore, trust, schema, counters
         self.timeout = timeout
         self.session = requests.Session()
@@ -159,6 +161,8 @@ class DUISClient:
 
     def post(self, service: str, signed: bytes, request_id: RequestID | None = None) -> Leg:
         url = f"{self.base_url}/api/v1/{service}"
+        if self.on_request_id is not None and request_id is not None:
+            self.on_request_id(str(request_id))
         started = time.perf_counter()
         try:
             reply = self.session.post(url, data=signed, headers={"Content-Type": "application/xml"}, timeout=self.timeout)

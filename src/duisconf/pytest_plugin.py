@@ -34,6 +34,7 @@ def feature_tags(base: Path) -> set[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _start_router(config)
     # Tags such as @srv-8.11 become pytest marks; registering them lets --strict-markers accept them and
     # keeps pytest-bdd from warning about each one (tags on Examples tables bypass pytest_bdd_apply_tag).
     try:
@@ -49,6 +50,48 @@ def pytest_configure(config: pytest.Config) -> None:
 # -- targets and the session's DUIS plumbing ------------------------------------------------------
 
 from .session import DUISSession  # noqa: E402  (re-exported: steps and tests name it from here)
+
+
+# -- one receive address for all xdist workers on a real target (duisconf.routing) ----------------
+
+def _router_wanted(config: pytest.Config) -> bool:
+    return (not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+            and not config.option.collectonly)
+
+
+def _start_router(config: pytest.Config) -> None:
+    """Before xdist starts its workers: on a real target, listen at the target's receive address and
+    route to the workers (they inherit DUISCONF_ROUTER_PORT). The emulator needs no router."""
+    if not _router_wanted(config):
+        return
+    from .errors import DuisConfError
+    from .targets import load_target
+
+    try:
+        target = load_target(config.getoption("--target"))
+    except DuisConfError:
+        return  # reported by the `duis` fixture, with the file and the key, when a scenario needs it
+    if target.kind == "emulator":
+        return
+    from .routing import ResponseRouter
+
+    router = ResponseRouter(target.receiver.host, target.receiver.port, target.receiver.path).start()
+    config._duisconf_router = router  # type: ignore[attr-defined]
+    os.environ["DUISCONF_ROUTER_PORT"] = str(router.port)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    router = getattr(config, "_duisconf_router", None)
+    if router is None:
+        return
+    router.stop()
+    os.environ.pop("DUISCONF_ROUTER_PORT", None)
+    if router.unrouted:
+        folder = Path(config.rootpath, "reports", "unrouted")
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, body in enumerate(router.unrouted, 1):
+            (folder / f"message-{number}.xml").write_bytes(body)
+        print(f"duisconf: {len(router.unrouted)} message(s) from the target belonged to no scenario; kept in {folder}")
 
 
 # -- verdicts -------------------------------------------------------------------------------------
@@ -99,8 +142,10 @@ def duis(request: pytest.FixtureRequest):
     """The session's DUISSession for the target chosen with --target (default: the embedded emulator)."""
     from .errors import DuisConfError
 
+    router_port = os.environ.get("DUISCONF_ROUTER_PORT")
     try:
-        session = DUISSession(request.config.getoption("--target"))
+        session = DUISSession(request.config.getoption("--target"), router_port=int(router_port) if router_port else None,
+                              worker=os.environ.get("PYTEST_XDIST_WORKER", "main"))
     except DuisConfError as exc:
         pytest.exit(f"duisconf: {exc}", returncode=4)
     results = getattr(request.config.option, "allure_report_dir", None)
@@ -121,7 +166,11 @@ class ScenarioDUIS:
 
     def device(self, eui: str) -> str:
         """Lease `eui` for this scenario (inconclusive if another scenario keeps it too long)."""
-        return self.leases.acquire(eui)
+        held = self.leases.held
+        eui = self.leases.acquire(eui)
+        if self.session.router is not None and eui not in held:
+            self.session.router.hold(eui)  # its alerts now reach this worker
+        return eui
 
 
 @pytest.fixture
@@ -151,4 +200,6 @@ def duis_scenario(duis: DUISSession, request: pytest.FixtureRequest):
         for line in scenario.findings:
             request.node.user_properties.append(("finding", line))
     finally:
+        if duis.router is not None:
+            duis.router.release(leases.held)
         leases.release_all()

@@ -16,7 +16,9 @@ class DUISSession:
     across workers and runs anyway.
     """
 
-    def __init__(self, target_name: str):
+    def __init__(self, target_name: str, *, router_port: int | None = None, worker: str = "main"):
+        """`router_port`: a ResponseRouter (duisconf.routing) on this host owns the target's receive
+        address; this process then listens on a loopback port of its own and registers with it."""
         from .client import DUISClient
         from .counters import default_authority
         from .duis.schema import load_schema
@@ -31,9 +33,18 @@ class DUISSession:
         for eui, key in self.target.keys.items():  # a DCC test environment's own signing keys
             self.keystore.add_pem(key.certificate, key.private_key, eui=eui)
         receiver = self.target.receiver
-        self.receiver = ReceiveResponseService(response_trust(self.keystore), self.schema, host=receiver.host,
-                                               port=receiver.port, path=receiver.path,
-                                               public_url=receiver.public_url).start()
+        self.router = None
+        if router_port and self.target.kind != "emulator":
+            from .routing import RouterClient
+
+            self.receiver = ReceiveResponseService(response_trust(self.keystore), self.schema, host="127.0.0.1",
+                                                   port=0, path=receiver.path).start()
+            self.router = RouterClient(router_port, worker)
+            self.router.announce(self.receiver.url)
+        else:
+            self.receiver = ReceiveResponseService(response_trust(self.keystore), self.schema, host=receiver.host,
+                                                   port=receiver.port, path=receiver.path,
+                                                   public_url=receiver.public_url).start()
         self.emulator = self.control = None
         base_url = self.target.base_url
         if self.target.kind == "emulator":
@@ -52,7 +63,8 @@ class DUISSession:
                                  schema=self.schema, counters=default_authority(),
                                  timeout=self.target.timeouts.acknowledgement,
                                  verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
-                                 client_certificate=tls)
+                                 client_certificate=tls,
+                                 on_request_id=self.router.expect if self.router else None)
 
     @property
     def lease_namespace(self) -> str:
