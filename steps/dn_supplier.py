@@ -169,6 +169,14 @@ def party_receives_dcc_alert(context: ScenarioContext, duis_scenario, party: str
 
 # -- prepayment: UTRNs ---------------------------------------------------------------------------
 
+@given(parsers.re(rf"the {_PARTY} supplier has put the {DEVICE} in prepayment mode$"))
+def in_prepayment(context: ScenarioContext, duis_scenario, party: str, device: str) -> None:
+    """SRV 1.6 Update Payment Mode (critical), confirmed by the device's response."""
+    send_as(context, duis_scenario, party_eui(context, duis_scenario.session, party), "1.6",
+            device_of(context, duis_scenario, device), {"PaymentMode": "Prepayment"})
+    state = _response_state(context, duis_scenario)
+    assert state.get("payment_mode") == "Prepayment", f"SRV 1.6 left the {device} in {state.get('payment_mode')}"
+
 @when(parsers.re(rf"the {_PARTY} supplier tops up the {DEVICE} with a UTRN for (?P<value>\d+) pence"
                  rf"(?: issued by the (?P<issuer>gaining|losing) supplier)?$"))
 def tops_up(context: ScenarioContext, duis_scenario, party: str, device: str, value: str, issuer: str | None) -> None:
@@ -210,6 +218,15 @@ def old_utrn_refused(context: ScenarioContext, duis_scenario, device: str) -> No
         f"(6.23 then 2.2; the old supplier's UTRNs must stop being valid): it reports {state}")
     assert state.get("rejected_with") == "8F63", \
         f"the {device} refused the losing supplier's UTRN with {state.get('rejected_with')}, expected 8F63 not authentic"
+
+
+@then(parsers.re(rf"the {DEVICE} refuses the UTRN with alert (?P<code>8F51|8F5B|8F47|8F64) as (?P<why>[\w ]+)$"))
+def utrn_refused(context: ScenarioContext, duis_scenario, device: str, code: str, why: str) -> None:
+    state = _response_state(context, duis_scenario)
+    assert state.get("accepted") is False, \
+        f"the {device} credited a UTRN it should refuse as {why} ({code}, 2.2): it reports {state}"
+    assert state.get("rejected_with") == code, \
+        f"the {device} refused the UTRN with {state.get('rejected_with')}, expected {code} ({why})"
 
 
 @then(parsers.re(rf"the {DEVICE} credits (?P<value>\d+) pence from the UTRN$"))
