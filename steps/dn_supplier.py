@@ -266,6 +266,15 @@ def synchronises(context: ScenarioContext, duis_scenario, role: str, device: str
           int(age or 0) * (60 if unit == "minutes" else 1))
 
 
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) commissions the {DEVICE} with the DCC's time and a tolerance of "
+                 rf"(?P<tolerance>\d+) seconds$"))
+def commissions_on_dcc_time(context: ScenarioContext, duis_scenario, role: str, device: str, tolerance: str) -> None:
+    """SRV 8.1.1 Commission Device carries the same clock-set payload as 6.11 (CurrentDateTime = now)."""
+    now = target_now(duis_scenario.session)
+    send(context, duis_scenario, role, "8.1.1", device_of(context, duis_scenario, device),
+         {"CurrentDateTime": now.strftime(_FORMAT), "TolerancePeriod": tolerance})
+
+
 @then(parsers.re(rf"a further synchronisation finds the {DEVICE}'s clock within (?P<limit>\d+) seconds of the "
                  rf"DCC's time$"))
 def clock_now_agrees(context: ScenarioContext, duis_scenario, device: str, limit: str) -> None:
