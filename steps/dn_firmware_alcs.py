@@ -153,6 +153,8 @@ def activates_firmware(context: ScenarioContext, duis_scenario, role: str, versi
     digest = hashlib.sha256(b"not " + firmware_image(version)).hexdigest().upper() if wrong else firmware_hash(version)
     target = device_of(context, duis_scenario, device)
     context.execution = _execution(duis_scenario.session, when)
+    if not wrong:
+        context.__dict__.setdefault("activated_firmware", set()).add(version)
     _send(context, duis_scenario, role, "11.3", target, {"FirmwareHash": digest},
           execution_datetime=context.execution)
 
@@ -160,12 +162,17 @@ def activates_firmware(context: ScenarioContext, duis_scenario, role: str, versi
 @then(parsers.re(rf'the {DEVICE}\'s firmware version read by the (?P<role>{ROLE_NAMES}) is "(?P<version>[^"]+)"$'))
 def firmware_version_is(context: ScenarioContext, duis_scenario, device: str, role: str, version: str) -> None:
     """11.2 Read Firmware Version: the version the device is executing (design notes §4.8 steps 1 and 8)."""
-    activated = any(e.srv == "11.3" for e in context.exchanges)
+    activations = any(e.srv == "11.3" for e in context.exchanges)
     state = _read(context, duis_scenario, role, "11.2", device)
     got = state.get("firmware_version")
-    rule = ("firmware-version-not-updated: after 11.3 Activate Firmware the device must execute the activated "
-            "image and 11.2 must report its version (design notes §4.8 steps 7-8)" if activated else
-            "firmware-version: 11.2 must report the version the device executes (design notes §4.8 step 1)")
+    if version in context.__dict__.get("activated_firmware", ()):
+        rule = ("firmware-version-not-updated: after 11.3 Activate Firmware the device must execute the activated "
+                "image and 11.2 must report its version (design notes §4.8 steps 7-8)")
+    elif activations:
+        rule = ("firmware-version-changed-without-activation: an 11.3 that is refused (wrong hash, image not "
+                "delivered), cancelled or not yet due must leave the executing version unchanged (design notes §4.8)")
+    else:
+        rule = "firmware-version: 11.2 must report the version the device executes (design notes §4.8 steps 1, 4)"
     assert got == version, f"the {device} reports firmware {got!r} with SRV 11.2, expected {version!r} ({rule})"
 
 
@@ -313,3 +320,29 @@ def installer_powers_up(context: ScenarioContext, duis_scenario, device: str) ->
     """A physical step: the device is switched on within reach of the CHF and tries to join its SMHAN."""
     control = control_of(duis_scenario.session, "powering up a device near the hub")
     control.power_up(device_of(context, duis_scenario, device))
+
+
+@given(parsers.re(rf'the {DEVICE} cannot take a firmware image over the HAN$'))
+def cannot_take_image(context: ScenarioContext, duis_scenario, device: str) -> None:
+    """A physical condition (e.g. a battery-constrained GSME out of reach): the hub's transfer to it fails."""
+    control = control_of(duis_scenario.session, "a device that cannot take a firmware image")
+    control.put_device(device_of(context, duis_scenario, device), data={"firmware_fault": "transfer"})
+
+
+@then(parsers.re(rf'DCC alert (?P<code>N\d+) reports the firmware delivery to the {DEVICE} as "(?P<status>Success|Failure)"$'))
+def delivery_reported(context: ScenarioContext, duis_scenario, code: str, device: str, status: str) -> None:
+    """CSPFirmwareDeliveryStatus: the hub's transfer of the image of "that request" to one device."""
+    duis = duis_scenario.session
+    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert)
+    attach_inbound(alert, f"DCC alert {code}", context.sent_at)
+    report = alert.root.find(f".//{_SR}CSPFirmwareDeliveryStatus")
+    assert report is not None, f"DCC alert {code} carries no CSPFirmwareDeliveryStatus"
+    eui = device_of(context, duis_scenario, device).upper()
+    assert (report.findtext(f"{_SR}UpdateFirmwareRequestID") or "").upper() == context.request_id.upper(), \
+        f"DCC alert {code} reports the delivery of {report.findtext(f'{_SR}UpdateFirmwareRequestID')}, not of {context.request_id}"
+    assert (report.findtext(f"{_SR}TargetDeviceID") or "").upper() == eui, \
+        f"DCC alert {code} reports the delivery to {report.findtext(f'{_SR}TargetDeviceID')}, expected the {device} {eui}"
+    got = report.findtext(f"{_SR}CommsHubTransferStatus")
+    assert got == status, (
+        f"DCC alert {code} reports the delivery to the {device} as {got!r}, expected {status!r} (firmware-delivery-status: "
+        f"the DCC must tell the Supplier whether each device received the image, design notes §4.8 step 4)")

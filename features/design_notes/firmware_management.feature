@@ -50,6 +50,20 @@ Feature: Firmware Management: distribute, activate and confirm device firmware
     And DCC alert N60 arrives for that request
     And DCC alert N61 arrives for that request
 
+  @srv-11.1 @srv-11.3 @srv-11.2 @role-IS @role-GS @cv-8 @cv-4 @cv-5 @cv-1 @conf-U
+  Scenario: A GSME that cannot take the image is reported as a failed delivery and cannot activate it (best known, unverified)
+    Given the GSME cannot take a firmware image over the HAN
+    When the Import Supplier distributes firmware "2.0.0" to the ESME and the GSME
+    Then the response is I0
+    And device alert 8F72 arrives from the ESME
+    And DCC alert N60 reports the firmware delivery to the ESME as "Success"
+    And DCC alert N61 reports the firmware delivery to the GSME as "Failure"
+    When the Gas Supplier activates firmware "2.0.0" on the GSME
+    Then the acknowledgement is I99
+    And a response I0 arrives within the on-demand timeout
+    And the response reports activated false
+    And the GSME's firmware version read by the Gas Supplier is "1.0.0"
+
   @srv-11.1 @srv-11.3 @srv-11.2 @role-IS @role-OU @cv-8 @cv-4 @cv-5 @cv-1 @conf-I
   Scenario: An image activated at once becomes the version the meter runs
     When the Import Supplier distributes firmware "2.0.0" to the ESME
