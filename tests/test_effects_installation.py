@@ -335,3 +335,52 @@ def test_install_and_commission_flow_new_hub_meter_and_ppmid():
         assert joined.device_alerts == ["8F49"] and status(dcc, NEW_PPMID) == "Commissioned"
         log = dcc.messages(dcc.send("8.9", target=NEW_CHF)).state["device_log"]
         assert set(log) == {dcc.inventory.device(e).eui for e in (NEW_GPF, NEW_ESME, NEW_PPMID)}
+
+
+# -- registration data at whitelisting, and the misbehaviours of the suite's negative checks ---------
+
+def test_a_whitelisted_meter_takes_the_network_operator_of_the_hub_and_gets_meter_identity_at_commissioning():
+    with Session() as dcc:
+        install_new_esme(dcc)
+        assert dcc.inventory.device(NEW_ESME).network_operator == dcc.inventory.user(OPERATOR).eui
+        messages = dcc.messages(dcc.send("8.1.1", target=NEW_ESME, params={"CurrentDateTime": START.isoformat()}))
+        assert messages.dcc_alert(STATUS_CHANGE).find(f".//{SR}MeterIdentity") is not None
+
+
+def misbehave(dcc: Session, rule: str) -> None:
+    dcc.dcc.faults.add({"kind": "misbehave", "rule": rule})
+
+
+def test_misbehaviour_commission_without_clock_check_commissions_outside_the_tolerance():
+    with Session() as dcc:
+        install_new_esme(dcc)
+        misbehave(dcc, "commission-without-clock-check")
+        stale = (START - timedelta(hours=2)).isoformat()
+        messages = dcc.messages(dcc.send("8.1.1", target=NEW_ESME, params={"CurrentDateTime": stale}))
+        assert messages.state["commissioned"] is True and status(dcc, NEW_ESME) == "Commissioned"
+
+
+def test_misbehaviour_no_wan_requests_succeed_leaves_the_hub_reachable():
+    with Session() as dcc:
+        misbehave(dcc, "no-wan-requests-succeed")
+        assert dcc.send("8.14.2", params={"DeviceID": CHF, "CHFInstallType": "CHF Install - no SM WAN"}).code == "I0"
+        assert status(dcc, CHF) == "InstalledNotCommissioned"
+        assert dcc.messages(dcc.send("11.2", target=CHF)).response_code == "I0"
+
+
+def test_misbehaviour_device_log_not_restored_answers_but_moves_nothing():
+    with Session() as dcc:
+        add_new_hub(dcc)
+        dcc.send("8.14.1", params={"DeviceID": NEW_CHF, "CHFInstallType": "Replacement CHF Install"})
+        misbehave(dcc, "device-log-not-restored")
+        han = dcc.messages(dcc.send("8.12.1", target=NEW_CHF, params={"OldCHFID": CHF}))
+        assert han.response_code == "I0" and han.device_alerts == ["8F12"]
+        assert dcc.inventory.device(ESME).eui not in han.state["device_log"]
+        assert dcc.inventory.device(ESME).chf == dcc.inventory.device(CHF).eui
+
+
+def test_misbehaviour_historic_log_not_kept_drops_the_removed_device():
+    with Session() as dcc:
+        misbehave(dcc, "historic-log-not-kept")
+        removed = whitelist(dcc, ESME, kind="Remove")
+        assert removed.state["removed"] == dcc.inventory.device(ESME).eui and removed.state["historic_log"] == []

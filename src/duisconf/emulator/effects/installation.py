@@ -39,6 +39,13 @@ Device SRVs: `outcome.state` is the JSON content of the device's response (behav
 Physical step (not a DUIS message): `power_up(inventory, eui, now, install_code)` -> [(EUI, alert)]:
 8183 from the CHF when the device joins its SMHAN (-> InstalledNotCommissioned), 8F48 when it cannot.
 
+Registration data: a meter whitelisted (8.11 Add) without a network operator takes the one registered for
+the hub's premises, so 8.1.1 can tell it DeviceStatusChangeEvent/MeterIdentity [I].
+
+Misbehaviours (the suite's negative checks, tests/test_suite_negative_installation.py):
+commission-without-clock-check (8.1.1), no-wan-requests-succeed (8.14.2), device-log-not-restored (8.12.1),
+historic-log-not-kept (8.11 Remove).
+
 Device data keys: CHF `sm_wan` (bool); any device `clock_offset_s` (device clock drift in seconds),
 `install_code` (the code the device physically carries), `join_window` ({chf, install_code, opens,
 closes, historic_key}), `joined` ({EUI: type}), `esme_variant`.
