@@ -142,9 +142,9 @@ def _dcc_alert_code(payload: str) -> str:
 
 
 @then(parsers.re(rf"the {_PARTY} supplier receives a DCC alert (?P<payload>ChangeOfSupplier|DeviceChangeOfSupplier) "
-                 rf"(?:naming that request|for the {DEVICE})$"))
+                 rf"(?:naming (?P<which>that|the future-dated) request|for the {DEVICE})$"))
 def party_receives_dcc_alert(context: ScenarioContext, duis_scenario, party: str, payload: str,
-                             device: str | None) -> None:
+                             which: str | None, device: str | None) -> None:
     """The payload types are XSD facts; which code carries them and who receives which is best known
     (rules/dcc_alert_codes.toml, conf U)."""
     duis = duis_scenario.session
@@ -163,8 +163,32 @@ def party_receives_dcc_alert(context: ScenarioContext, duis_scenario, party: str
             f"the {party} supplier's {payload} alert names device {named}, expected the {device} {eui} (6.23 notification)"
     else:
         named = alert.root.findtext(f".//{_SR}ChangeOfSupplierServiceRequestID")
-        assert (named or "").upper() == context.request_id.upper(), \
-            f"the {party} supplier's {payload} alert names {named}, expected the 6.23 request {context.request_id}"
+        wanted = context.pending[0] if which == "the future-dated" else context.request_id
+        assert (named or "").upper() == wanted.upper(), \
+            f"the {party} supplier's {payload} alert names {named}, expected the 6.23 request {wanted}"
+
+
+@when(parsers.re(rf"the gaining supplier takes over the {DEVICE} with SRV 6.23"
+                 rf"(?: setting its top-up floor to (?P<floor>\d+))?$"))
+def takes_over(context: ScenarioContext, duis_scenario, device: str, floor: str | None) -> None:
+    """The whole immediate change of supplier for one meter (design notes §4.3 steps 2–5): 6.23 is
+    acknowledged, the device answers naming the gaining supplier, raises 8F70, and each party gets its
+    DCC alert. Scenarios that are about what comes after use this one step."""
+    duis = duis_scenario.session
+    target = device_of(context, duis_scenario, device)
+    gaining = party_eui(context, duis, "gaining")
+    params = {"SupplierPrepaymentTopUpFloorSeqNumber": floor} if floor else {}
+    send_as(context, duis_scenario, gaining, "6.23", target, params)
+    assert context.exchange.code == "I99", \
+        f"the gaining supplier's SRV 6.23 to the {device} was answered {context.exchange.code}, expected I99"
+    state = _response_state(context, duis_scenario)
+    assert state.get("supplier") == gaining, \
+        f"after 6.23 the {device} reports supplier {state.get('supplier')}, expected the gaining supplier {gaining}"
+    context.cos_state = state
+    (alert,) = duis.receiver.alerts("8F70", 1, duis.target.timeouts.alert, device=target)
+    attach_inbound(alert, "device alert 8F70", context.sent_at)
+    party_receives_dcc_alert(context, duis_scenario, "gaining", "ChangeOfSupplier", "that", None)
+    party_receives_dcc_alert(context, duis_scenario, "losing", "DeviceChangeOfSupplier", None, device)
 
 
 # -- prepayment: UTRNs ---------------------------------------------------------------------------

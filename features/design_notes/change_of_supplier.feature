@@ -44,6 +44,7 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
     When the supply start date arrives
     Then the future-dated SRV 6.23 is actioned with alert 8F66
     And device alert 8F70 arrives from the ESME
+    And the gaining supplier receives a DCC alert ChangeOfSupplier naming the future-dated request
     And the losing supplier receives a DCC alert DeviceChangeOfSupplier for the ESME
     When the losing supplier sends SRV 6.2.9 to the ESME
     Then the DCC refuses the losing supplier's request as it is not the registered supplier
@@ -84,11 +85,9 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
   Scenario: After the change the DCC refuses the losing supplier's commands to both meters
     Given a commissioned GSME
     And the registration data shows the gaining supplier for the ESME and the GSME from the supply start date
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
-    When the gaining supplier sends SRV 6.23 to the GSME
-    Then a response I0 arrives
-    And the response reports supplier "90-B3-D5-1F-30-03-00-00"
+    When the gaining supplier takes over the ESME with SRV 6.23
+    And the gaining supplier takes over the GSME with SRV 6.23
+    Then the response reports supplier "90-B3-D5-1F-30-03-00-00"
     When the losing supplier sends SRV 6.2.9 to the ESME
     Then the DCC refuses the losing supplier's request as it is not the registered supplier
     When the losing supplier sends SRV 1.1.1 to the ESME with SeasonName "old26"
@@ -104,8 +103,7 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
     Given the registration data shows the gaining supplier for the ESME from the supply start date
     When the losing supplier sends SRV 1.1.1 to the ESME with SeasonName "losing26"
     Then a response I0 arrives
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the gaining supplier sends SRV 6.2.7 to the ESME
     Then a response I0 arrives
     And the response reports mpxn "1312345678111"
@@ -131,8 +129,7 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
   @srv-6.23 @srv-6.22 @srv-6.2.10 @srv-5.1 @srv-5.2 @role-IS @cv-1 @cv-8 @conf-U
   Scenario: The gaining supplier sets its own alert behaviour and DCC schedules (design-note list best known, unverified)
     Given the registration data shows the gaining supplier for the ESME from the supply start date
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the gaining supplier sends SRV 6.22 to the ESME with AlertSettings "ElectricitySupplierAlerts" and x810D "Enable" and x810E "Enable"
     Then the acknowledgement is I99
     And a response I0 arrives

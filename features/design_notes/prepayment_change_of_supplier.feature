@@ -21,8 +21,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     Then a response I0 arrives
     When the losing supplier sends SRV 2.3 to the ESME with TimeDebtRegister1 "800" and PaymentDebtRegister "250"
     Then a response I0 arrives
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the gaining supplier sends SRV 4.18 to the ESME
     Then a response I0 arrives
     And the response reports meter_balance 1200
@@ -51,8 +50,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
   Scenario: The gaining supplier switches the meter to credit mode (choice of steps best known, unverified)
     When the losing supplier sends SRV 1.5 to the ESME with AdjustMeterBalance "700"
     Then a response I0 arrives
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the gaining supplier sends SRV 1.6 to the ESME with PaymentMode "Credit"
     Then the acknowledgement is I99
     And a response I0 arrives
@@ -71,8 +69,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
   Scenario: After the change the losing supplier's UTRNs are no longer valid on the meter
     When the losing supplier tops up the ESME with a UTRN for 300 pence
     Then the ESME credits 300 pence from the UTRN
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the losing supplier tops up the ESME with a UTRN for 300 pence
     Then the DCC refuses the losing supplier's request as it is not the registered supplier
     When the gaining supplier tops up the ESME with a UTRN for 300 pence issued by the losing supplier
@@ -87,9 +84,8 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
   Scenario: The gaining supplier's UTRNs are accepted once its credentials are on the meter
     When the gaining supplier tops up the ESME with a UTRN for 500 pence
     Then the DCC refuses the gaining supplier's request as it is not the registered supplier
-    When the gaining supplier sends SRV 6.23 to the ESME with SupplierPrepaymentTopUpFloorSeqNumber "1"
-    Then a response I0 arrives
-    And the response reports topup_floor 1
+    When the gaining supplier takes over the ESME with SRV 6.23 setting its top-up floor to 1
+    Then the response reports topup_floor 1
     When the gaining supplier tops up the ESME with a UTRN for 500 pence
     Then the acknowledgement is I99
     And the ESME credits 500 pence from the UTRN
@@ -107,8 +103,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     Then a response I0 arrives
     And the response reports activated true
     And device alert 81AB arrives from the ESME
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the gaining supplier sends SRV 4.3 to the ESME
     Then a response I0 arrives
     And the response reports emergency_credit.active true
@@ -124,8 +119,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     When the losing supplier sends SRV 7.2 to the ESME
     Then a response I0 arrives
     And the response reports supply "Disabled"
-    When the gaining supplier sends SRV 6.23 to the ESME
-    Then a response I0 arrives
+    When the gaining supplier takes over the ESME with SRV 6.23
     When the gaining supplier sends SRV 7.4 to the ESME
     Then a response I0 arrives
     And the response reports supply "Disabled"
@@ -144,9 +138,8 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
 
   @srv-6.23 @srv-2.2 @srv-4.4.5 @srv-4.18 @role-IS @cv-1 @conf-I
   Scenario: UTRNs at or below the gaining supplier's top-up floor are refused as already used
-    When the gaining supplier sends SRV 6.23 to the ESME with SupplierPrepaymentTopUpFloorSeqNumber "9223372032559808512"
-    Then a response I0 arrives
-    And the response reports topup_floor 9223372032559808512
+    When the gaining supplier takes over the ESME with SRV 6.23 setting its top-up floor to 9223372032559808512
+    Then the response reports topup_floor 9223372032559808512
     When the gaining supplier tops up the ESME with a UTRN for 400 pence
     Then the acknowledgement is I99
     And the ESME refuses the UTRN with alert 8F51 as already used
