@@ -70,7 +70,6 @@ def _edited_body(edit: Callable[[etree._Element], None] | None):
 def _read(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str) -> dict:
     """Send a read SRV as `role` and return what the device reported in its asynchronous I0. A read is an
     observation: afterwards "that request" is still the scenario's last request, not the read."""
-    duis = duis_scenario.session
     target = device_of(context, duis_scenario, device)
     before = (context.exchange, context.srv, context.target, context.sent_at)
     try:
@@ -130,8 +129,8 @@ def distributes_firmware(context: ScenarioContext, duis_scenario, role: str, ppm
         "DeviceIDList": ",".join(euis)})
 
 
-@then(parsers.re(rf'the firmware warning lists (?P<devices>.+?) as (?P<listed>InvalidDeviceIDList|'
-                 rf'NotCommissionedDeviceIDList|NotApplicableFirmwareDeviceIDList)$'))
+@then(parsers.re(r'the firmware warning lists (?P<devices>.+?) as (?P<listed>InvalidDeviceIDList|'
+                 r'NotCommissionedDeviceIDList|NotApplicableFirmwareDeviceIDList)$'))
 def firmware_warning_lists(context: ScenarioContext, duis_scenario, devices: str, listed: str) -> None:
     euis = _device_list(context, duis_scenario, devices)
     root = context.exchange.final.root
@@ -307,21 +306,6 @@ def auxiliary_schedule_is(context: ScenarioContext, duis_scenario, device: str, 
 
 
 # -- arranged by the physical world or by industry data (emulator only; inconclusive on a real kit) -----------
-@given(parsers.re(rf'registration data name "(?P<eui>[0-9A-Fa-f-]+)" as the incoming supplier of the {DEVICE}$'))
-def incoming_supplier(context: ScenarioContext, duis_scenario, eui: str, device: str) -> None:
-    """The gaining supplier is registered for the MPxN from the supply start date (industry registration data,
-    not a DUIS message)."""
-    control = control_of(duis_scenario.session, "registration data naming an incoming supplier")
-    control.put_device(device_of(context, duis_scenario, device), incoming_supplier=eui.upper())
-
-
-@when(parsers.re(rf'the installer powers up the {DEVICE} near the hub$'))
-def installer_powers_up(context: ScenarioContext, duis_scenario, device: str) -> None:
-    """A physical step: the device is switched on within reach of the CHF and tries to join its SMHAN."""
-    control = control_of(duis_scenario.session, "powering up a device near the hub")
-    control.power_up(device_of(context, duis_scenario, device))
-
-
 @given(parsers.re(rf'the {DEVICE} cannot take a firmware image over the HAN$'))
 def cannot_take_image(context: ScenarioContext, duis_scenario, device: str) -> None:
     """A physical condition (e.g. a battery-constrained GSME out of reach): the hub's transfer to it fails."""

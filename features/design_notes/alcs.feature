@@ -112,7 +112,7 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
     And a response I0 arrives within the on-demand timeout
     And DCC alert N24 arrives for that request
     And device alert 8F12 arrives from the CHF
-    When the installer powers up the HCALCS near the hub
+    When the installer powers up the HCALCS near the CHF
     Then device alert 8183 arrives from the CHF
     When the Import Supplier sends SRV 8.7.1 to the ESME with OtherDeviceID "00-DB-12-34-56-78-90-C5" as a critical request
     Then the acknowledgement is I99
@@ -122,17 +122,18 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
 
   @srv-6.23 @srv-6.14.1 @srv-7.9 @srv-7.10 @srv-7.7 @srv-7.11 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: After a change of supplier the gaining supplier reads and rewrites the ALCS configuration (best known, unverified)
-    Given registration data name "90-B3-D5-1F-30-03-00-00" as the incoming supplier of the ESME
+    Given the gaining supplier is "90-B3-D5-1F-30-03-00-00"
+    And the registration data shows the gaining supplier for the ESME from the supply start date
     When the Import Supplier describes switch 1 of the ESME as "old immersion heater"
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
     When the Import Supplier adds switches 1 and 2 to the boost button of the ESME
     Then a response I0 arrives within the on-demand timeout
-    Given the Import Supplier is "90-B3-D5-1F-30-03-00-00"
-    When the Import Supplier sends SRV 6.23 to the ESME
+    When the gaining supplier sends SRV 6.23 to the ESME
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
-    And the ESME's ALCS data read by the Import Supplier shows switch 1 described as "old immersion heater"
+    Given the Import Supplier is "90-B3-D5-1F-30-03-00-00"
+    Then the ESME's ALCS data read by the Import Supplier shows switch 1 described as "old immersion heater"
     And the ESME's boost button read by the Import Supplier controls switches 1 and 2
     When the Import Supplier describes switch 1 of the ESME as "new heat pump"
     And the Import Supplier removes switches 1 and 2 from the boost button of the ESME
