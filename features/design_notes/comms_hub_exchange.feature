@@ -49,7 +49,7 @@ Feature: Exchange a Communications Hub while the meters stay
     When the Gas Supplier sends SRV 11.2 to the GSME
     Then a response I0 arrives
 
-  @srv-8.14.1 @srv-8.12.1 @srv-8.9 @srv-11.2 @role-IS @cv-8 @cv-1 @conf-I
+  @srv-8.9 @srv-8.12.1 @srv-8.14.1 @srv-11.2 @role-GS @role-IS @cv-1 @cv-8 @conf-I
   Scenario: After the exchange the meters are checked through the new hub with 8.9 and 11.2
     When the Import Supplier reports the new CHF installed with SM WAN as a replacement
     And the Import Supplier restores the HAN device log of the old CHF onto the new CHF
@@ -63,7 +63,7 @@ Feature: Exchange a Communications Hub while the meters stay
     When the Gas Supplier sends SRV 11.2 to the GSME
     Then a response I0 arrives
 
-  @srv-8.14.1 @srv-8.12.1 @srv-8.14.3 @srv-11.2 @role-IS @cv-8 @cv-1 @conf-I
+  @srv-8.2 @srv-8.12.1 @srv-8.14.1 @srv-8.14.3 @srv-11.2 @role-IS @cv-1 @cv-8 @conf-I
   Scenario: The faulty old hub is returned and decommissioned while the ESME stays reachable
     When the Import Supplier reports the new CHF installed with SM WAN as a replacement
     And the Import Supplier restores the HAN device log of the old CHF onto the new CHF
@@ -75,7 +75,7 @@ Feature: Exchange a Communications Hub while the meters stay
     When the Import Supplier sends SRV 11.2 to the ESME
     Then a response I0 arrives
 
-  @srv-8.14.4 @srv-11.2 @role-IS @cv-8 @cv-1 @conf-U
+  @srv-8.2 @srv-8.14.4 @srv-11.2 @role-IS @cv-1 @cv-8 @conf-U
   Scenario: A hub returned before it was installed is withdrawn without a DCC alert (best known, unverified)
     When the Import Supplier returns the new CHF without a fault as "No Fault Return (general)"
     Then the new CHF's SMI status is "Withdrawn"
@@ -84,7 +84,7 @@ Feature: Exchange a Communications Hub while the meters stay
     When the Import Supplier sends SRV 11.2 to the device "00-DB-12-34-56-78-90-A0"
     Then a response I0 arrives
 
-  @srv-8.14.2 @srv-8.14.1 @srv-8.12.1 @role-IS @cv-8 @cv-1 @conf-I
+  @srv-8.9 @srv-8.12.1 @srv-8.14.1 @srv-8.14.2 @role-IS @cv-1 @cv-8 @conf-I
   Scenario: A restore sent before the new hub has SM WAN fails and succeeds once the WAN arrives
     When the Import Supplier reports the new CHF installed without SM WAN
     And the Import Supplier restores the HAN device log of the old CHF onto the new CHF

@@ -18,7 +18,7 @@ Feature: Re-use an installed Communications Hub while meters change
     And the CHF device log does not list the ESME
     And the CHF historic device log lists the ESME
 
-  @srv-8.11 @role-IS @cv-1 @conf-V
+  @srv-8.9 @srv-8.11 @role-IS @cv-1 @conf-I
   Scenario: A removed meter re-joins with its historic link key, without its install code, in the first half of the join window
     Given a commissioned ESME and CHF
     When the Import Supplier removes the ESME from the CHF device log
@@ -29,7 +29,7 @@ Feature: Re-use an installed Communications Hub while meters change
     Then device alert 8183 arrives from the CHF
     And the CHF device log lists the ESME
 
-  @srv-8.11 @role-IS @cv-1 @conf-V
+  @srv-8.11 @role-IS @cv-1 @conf-I
   Scenario: In the second half of the join window a re-added meter needs its install code
     Given a commissioned ESME and CHF
     When the Import Supplier removes the ESME from the CHF device log
@@ -45,7 +45,7 @@ Feature: Re-use an installed Communications Hub while meters change
     And the installer power-cycles the ESME near the CHF
     Then device alert 8183 arrives from the CHF
 
-  @srv-8.7.1 @srv-8.11 @srv-8.3 @srv-8.1.1 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
+  @srv-8.1.1 @srv-8.2 @srv-8.3 @srv-8.7.1 @srv-8.9 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: Meter exchange: the old ESME is removed and decommissioned, the new one commissioned on the same hub
     Given a commissioned ESME and CHF
     When the Import Supplier joins the PPMID to the ESME
@@ -67,7 +67,7 @@ Feature: Re-use an installed Communications Hub while meters change
     And the CHF device log lists the ESME
     And the CHF device log does not list the old ESME
 
-  @srv-8.7.1 @srv-8.7.2 @srv-8.8.1 @srv-8.8.2 @srv-8.11 @srv-8.1.1 @srv-8.9 @role-IS @cv-1 @cv-4 @cv-5 @conf-I
+  @srv-8.1.1 @srv-8.7.1 @srv-8.7.2 @srv-8.8.1 @srv-8.8.2 @srv-8.9 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: The PPMID and the IHD are unjoined from the old meter and re-joined to the new one
     Given a commissioned ESME and CHF
     When the Import Supplier joins the PPMID to the ESME
@@ -96,7 +96,7 @@ Feature: Re-use an installed Communications Hub while meters change
     And the ESME device log lists the PPMID
     And the ESME device log lists the IHD
 
-  @srv-8.8.2 @srv-8.7.2 @role-IS @cv-1 @conf-I
+  @srv-8.7.2 @srv-8.8.2 @srv-8.9 @role-IS @cv-1 @conf-I
   Scenario: Unjoining a device that is not joined fails with 8F4A and leaves the meter's log unchanged
     Given a commissioned ESME and CHF
     When the Import Supplier unjoins the IHD from the ESME
@@ -121,7 +121,7 @@ Feature: Re-use an installed Communications Hub while meters change
     When the installer power-cycles the ESME near the CHF
     Then device alert 8F48 arrives from the CHF
 
-  @srv-8.11 @srv-8.3 @srv-8.1.1 @role-GS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
+  @srv-8.1.1 @srv-8.2 @srv-8.3 @srv-8.9 @srv-8.11 @srv-12.2 @role-GS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: Gas meter exchange on the same hub: the new GSME uses the hub's GPF
     Given a commissioned GSME, GPF and CHF
     And a new GSME "00-DB-12-34-56-78-91-A1" is pre-notified by the Gas Supplier

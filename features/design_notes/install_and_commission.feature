@@ -6,7 +6,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
   The order of the steps follows the design note as best known; where a scenario asserts a fact the
   design-note text has not confirmed, it is tagged @conf-U and says so.
 
-  @srv-8.2 @srv-8.14.1 @srv-8.11 @srv-8.1.1 @srv-6.15.1 @role-IS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-6.15.1 @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-8.14.1 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: Electricity only: a new hub and ESME are installed and the ESME commissioned (hub status best known, unverified)
     Given the DCC has delivered a new Communications Hub, CHF "00-DB-12-34-56-78-91-A2" with GPF "00-DB-12-34-56-78-91-A3", for the premises
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
@@ -33,7 +33,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     When the Import Supplier sends SRV 6.15.1 to the ESME with RemotePartyRole "NetworkOperator" as a critical request
     Then a response I0 arrives
 
-  @srv-8.14.1 @srv-6.21 @srv-8.11 @srv-8.1.1 @role-GS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-6.21 @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-8.14.1 @srv-12.2 @role-GS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: Gas only: the GPF is handed over and the GSME commissioned with the GCS28 tolerance (hub status best known, unverified)
     Given the DCC has delivered a new Communications Hub, CHF "00-DB-12-34-56-78-91-A2" with GPF "00-DB-12-34-56-78-91-A3", for the premises
     And a new GSME "00-DB-12-34-56-78-91-A1" is pre-notified by the Gas Supplier
@@ -54,7 +54,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     And device alert 8071 arrives from the GPF
     And the GSME's SMI status is "Commissioned"
 
-  @srv-8.14.1 @srv-8.11 @srv-8.1.1 @srv-8.9 @role-IS @role-GS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-8.1.1 @srv-8.2 @srv-8.9 @srv-8.11 @srv-8.14.1 @srv-12.2 @role-GS @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: Dual fuel: both meters join one hub and are commissioned by their suppliers (hub status best known, unverified)
     Given the DCC has delivered a new Communications Hub, CHF "00-DB-12-34-56-78-91-A2" with GPF "00-DB-12-34-56-78-91-A3", for the premises
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
@@ -79,7 +79,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     And the CHF device log lists the ESME
     And the CHF device log lists the GSME
 
-  @srv-12.2 @srv-8.11 @srv-8.7.1 @srv-8.7.2 @srv-8.9 @role-IS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-8.2 @srv-8.7.1 @srv-8.7.2 @srv-8.9 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: A PPMID and an IHD join the commissioned ESME (their Commissioned status best known, unverified)
     Given a commissioned ESME and CHF
     And a new PPMID "00-DB-12-34-56-78-91-A4" is pre-notified by the Import Supplier
@@ -102,7 +102,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     And the ESME device log lists the IHD
     And the PPMID's SMI status is "Commissioned"
 
-  @srv-8.11 @srv-8.1.1 @role-IS @cv-1 @cv-4 @cv-5 @conf-I
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: A wrong install code leaves the ESME off the SMHAN and it cannot be commissioned
     Given a commissioned CHF
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
@@ -117,7 +117,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     And a response E21 arrives
     And the ESME's SMI status is "Whitelisted"
 
-  @srv-8.11 @srv-8.1.1 @role-IS @cv-1 @cv-4 @cv-5 @conf-I
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: An expired join window is reopened by removing and re-adding the ESME
     Given a commissioned CHF
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
@@ -136,7 +136,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     Then a response I0 arrives
     And the ESME's SMI status is "Commissioned"
 
-  @srv-8.11 @srv-8.1.1 @role-IS @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: Commissioning with a time outside the clock tolerance leaves the ESME uncommissioned (response code best known, unverified)
     Given a commissioned CHF
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
@@ -153,7 +153,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     And device alert 8F69 arrives from the ESME
     And the ESME's SMI status is "Commissioned"
 
-  @srv-8.11 @role-IS @cv-1 @conf-V
+  @srv-8.9 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-8 @conf-I
   Scenario: A duplicate 8.11 Add succeeds but the CHF ignores the new key
     Given a commissioned CHF
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
@@ -168,7 +168,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     Then device alert 8183 arrives from the CHF
     And the CHF device log lists the ESME
 
-  @srv-8.11 @srv-8.1.1 @role-ED @role-IS @cv-1 @cv-4 @cv-5 @conf-I
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-12.2 @role-ED @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: A network operator may neither whitelist nor commission; the supplier then commissions
     Given a commissioned CHF
     And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier

@@ -10,7 +10,7 @@ Feature: Install and leave when there is no SM WAN (draft design note)
   Background:
     Given the DCC has delivered a new Communications Hub, CHF "00-DB-12-34-56-78-91-A2" with GPF "00-DB-12-34-56-78-91-A3", for the premises
 
-  @srv-12.2 @srv-8.14.2 @srv-8.11 @role-IS @cv-8 @cv-1 @conf-I
+  @srv-8.2 @srv-8.11 @srv-8.14.2 @srv-12.2 @role-IS @cv-1 @cv-8 @conf-I
   Scenario: Install and leave: the hub is reported without SM WAN and the ESME cannot be whitelisted
     Given a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
     When the Import Supplier reports the CHF installed without SM WAN
@@ -21,7 +21,7 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     And the ESME's SMI status is "Pending"
     And no further message arrives within the quiet time
 
-  @srv-8.14.2 @srv-8.14.1 @srv-11.2 @srv-8.9 @role-IS @role-GS @cv-8 @cv-1 @conf-U
+  @srv-8.2 @srv-8.9 @srv-8.14.1 @srv-8.14.2 @srv-11.2 @role-GS @role-IS @cv-1 @cv-8 @conf-U
   Scenario: Requests to the hub fail while there is no SM WAN and succeed once it arrives (hub status best known, unverified)
     When the Import Supplier reports the CHF installed without SM WAN
     And the Import Supplier sends SRV 11.2 to the CHF
@@ -36,7 +36,7 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     When the Gas Supplier sends SRV 8.9 to the GPF
     Then a response I0 arrives
 
-  @srv-12.2 @srv-8.14.2 @srv-8.14.1 @srv-8.11 @srv-8.1.1 @role-IS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-8.14.1 @srv-8.14.2 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: Commissioning is completed with the install code once the WAN arrives (hub status best known, unverified)
     Given a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
     When the Import Supplier reports the CHF installed without SM WAN
@@ -54,7 +54,7 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     And device alert 8F69 arrives from the ESME
     And the ESME's SMI status is "Commissioned"
 
-  @srv-12.2 @srv-8.14.2 @srv-8.14.1 @srv-8.11 @srv-8.1.1 @role-GS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-8.14.1 @srv-8.14.2 @srv-12.2 @role-GS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: A gas meter left without WAN is commissioned by the Gas Supplier once the WAN arrives (hub status best known, unverified)
     Given a new GSME "00-DB-12-34-56-78-91-A1" is pre-notified by the Gas Supplier
     When the Gas Supplier reports the CHF installed without SM WAN
@@ -79,7 +79,7 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     Then the response is I0 with LocalCommand
     And no further message arrives within the quiet time
 
-  @srv-12.2 @srv-8.14.2 @srv-8.14.1 @srv-8.11 @srv-8.1.1 @role-IS @cv-8 @cv-1 @cv-4 @cv-5 @conf-U
+  @srv-8.1.1 @srv-8.2 @srv-8.11 @srv-8.14.1 @srv-8.14.2 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: After a change of supplier before the WAN arrives, the gaining supplier needs the install code (MP121; hub status best known, unverified)
     Given a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
     When the Import Supplier reports the CHF installed without SM WAN
@@ -101,7 +101,7 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     Then a response I0 arrives
     And the ESME's SMI status is "Commissioned"
 
-  @srv-8.14.2 @srv-8.14.4 @srv-8.14.1 @srv-8.11 @role-IS @cv-8 @cv-1 @conf-U
+  @srv-8.2 @srv-8.11 @srv-8.14.1 @srv-8.14.2 @srv-8.14.4 @srv-12.2 @role-IS @cv-1 @cv-8 @conf-U
   Scenario: A hub without WAN is returned for another SM WAN variant and the new hub carries the ESME (best known, unverified)
     Given a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified by the Import Supplier
     When the Import Supplier reports the CHF installed without SM WAN
