@@ -13,7 +13,7 @@ from duisconf.targets import load_target
 def test_shipped_targets_load():
     emulator = load_target("emulator")
     assert emulator.kind == "emulator" and emulator.users["IS"] == "90-B3-D5-1F-30-01-00-00"
-    assert emulator.devices["CHF"] == "00-DB-12-34-56-78-90-A2" and emulator.timeouts.quiet == 1
+    assert emulator.devices["CHF"] == "00-DB-12-34-56-78-90-A2" and emulator.timeouts.quiet == 0.5
     boxed = load_target("dccboxed")
     assert boxed.service_url("serviceS") == "http://dccboxed:8079/api/v1/serviceS"
     assert boxed.receiver.public_url == "http://192.168.0.5:8080/duis"
