@@ -43,7 +43,6 @@ class Installation:
 
     old: dict[str, str] = field(default_factory=dict)     # device type -> EUI it replaced in this scenario
     codes: dict[str, str] = field(default_factory=dict)   # EUI -> install code the device physically carries
-    log_request: object | None = None                     # the last 8.11 exchange
 
 
 @pytest.fixture
@@ -163,7 +162,6 @@ def update_device_log(context: ScenarioContext, duis_scenario, installation: Ins
         params["InstallCode"] = WRONG_CODE if code == "a wrong install code" else installation.codes.get(eui, INSTALL_CODE)
         params["JoinTimePeriod"] = period or str(JOIN_TIME)
     _send(context, duis_scenario, role, "8.11", chf, params)
-    installation.log_request = context.exchange
 
 
 @when(parsers.re(rf"the installer (?:powers up|power-cycles) the {_DEV} near the {_OTHER}$"))
