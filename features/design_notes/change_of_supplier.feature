@@ -44,15 +44,13 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
     When the supply start date arrives
     Then the future-dated SRV 6.23 is actioned with alert 8F66
     And device alert 8F70 arrives from the ESME
-    And the gaining supplier receives a DCC alert ChangeOfSupplier naming the future-dated request
-    And the losing supplier receives a DCC alert DeviceChangeOfSupplier for the ESME
     When the losing supplier sends SRV 6.2.9 to the ESME
     Then the DCC refuses the losing supplier's request as it is not the registered supplier
     When the gaining supplier sends SRV 6.2.9 to the ESME
     Then the acknowledgement is I99
     And a response I0 arrives
 
-  @srv-6.23 @srv-6.2.9 @role-IS @cv-1 @conf-V
+  @srv-6.23 @srv-6.2.9 @role-IS @cv-1 @conf-I
   Scenario: A cancelled future-dated change of supplier leaves the losing supplier in place
     Given the registration data shows the gaining supplier for the ESME from the supply start date
     When the gaining supplier sends SRV 6.23 to the ESME to execute in 1 day
@@ -81,7 +79,7 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
     Then the acknowledgement is I99
     And a response I0 arrives
 
-  @srv-6.23 @srv-6.2.9 @srv-1.1.1 @srv-7.4 @role-IS @role-GS @cv-1 @cv-4 @conf-I
+  @srv-6.23 @srv-6.2.9 @srv-1.1.1 @srv-7.4 @role-IS @role-GS @cv-1 @cv-4 @cv-5 @conf-I
   Scenario: After the change the DCC refuses the losing supplier's commands to both meters
     Given a commissioned GSME
     And the registration data shows the gaining supplier for the ESME and the GSME from the supply start date
@@ -98,7 +96,7 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
     Then the acknowledgement is I99
     And a response I0 arrives
 
-  @srv-6.23 @srv-6.2.4 @srv-6.2.7 @srv-4.11.1 @srv-1.1.1 @srv-1.2.1 @srv-3.4 @role-IS @cv-1 @cv-4 @conf-U
+  @srv-6.23 @srv-6.2.4 @srv-6.2.7 @srv-4.11.1 @srv-1.1.1 @srv-1.2.1 @srv-3.4 @role-IS @cv-1 @cv-4 @cv-5 @conf-U
   Scenario: The gaining supplier reads the meter, then replaces the tariff and the supplier name (design-note read list best known, unverified)
     Given the registration data shows the gaining supplier for the ESME from the supply start date
     When the losing supplier sends SRV 1.1.1 to the ESME with SeasonName "losing26"

@@ -1,4 +1,4 @@
-@dn-prepayment-cos
+@dn-prepayment-cos @srv-1.6 @cv-4 @cv-5
 Feature: Prepayment Change of Supplier: a consumer in prepayment switches supplier
   A meter in prepayment mode may change supplier with credit on it, in debt, on emergency credit or with
   its supply disabled. The gaining supplier's SRV 6.23 also sets its top-up floor, so the losing
@@ -15,7 +15,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     And the registration data shows the gaining supplier for the ESME from the supply start date
     And the losing supplier has put the ESME in prepayment mode
 
-  @srv-1.5 @srv-2.3 @srv-6.23 @srv-4.18 @srv-4.4.4 @srv-2.1 @srv-4.13 @srv-4.3 @srv-1.6 @role-IS @cv-4 @cv-1 @conf-U
+  @srv-1.5 @srv-2.3 @srv-6.23 @srv-4.18 @srv-4.4.4 @srv-2.1 @srv-4.13 @srv-4.3 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: The gaining supplier keeps the meter in prepayment and adjusts its balance, debt and configuration (choice of steps best known, unverified)
     When the losing supplier sends SRV 1.5 to the ESME with AdjustMeterBalance "1200"
     Then a response I0 arrives
@@ -46,7 +46,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     And the response reports meter_balance 1000
     And the response reports debt.TimeDebtRegister1 0
 
-  @srv-1.5 @srv-6.23 @srv-1.6 @srv-6.2.9 @srv-4.18 @role-IS @cv-4 @cv-1 @conf-U
+  @srv-1.5 @srv-6.23 @srv-1.6 @srv-6.2.9 @srv-4.18 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: The gaining supplier switches the meter to credit mode (choice of steps best known, unverified)
     When the losing supplier sends SRV 1.5 to the ESME with AdjustMeterBalance "700"
     Then a response I0 arrives
@@ -95,7 +95,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     Then a response I0 arrives
     And the response reports meter_balance 500
 
-  @srv-2.1 @srv-2.5 @srv-6.23 @srv-4.3 @srv-4.14 @srv-2.2 @role-IS @cv-4 @cv-1 @conf-U
+  @srv-2.1 @srv-2.5 @srv-6.23 @srv-4.3 @srv-4.14 @srv-2.2 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: Emergency credit in use at the switch is still in use for the gaining supplier (carry-over best known, unverified)
     When the losing supplier sends SRV 2.1 to the ESME with EmergencyCreditThreshold "100" and EmergencyCreditLimit "600" and MaxMeterBalance "100000" and MaxCreditThreshold "50000"
     Then a response I0 arrives
@@ -114,7 +114,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     When the gaining supplier tops up the ESME with a UTRN for 1000 pence
     Then the ESME credits 1000 pence from the UTRN
 
-  @srv-7.2 @srv-6.23 @srv-7.4 @srv-2.2 @srv-7.3 @srv-7.1 @role-IS @cv-4 @cv-1 @conf-I
+  @srv-7.2 @srv-6.23 @srv-7.4 @srv-2.2 @srv-7.3 @srv-7.1 @role-IS @cv-4 @cv-5 @cv-1 @conf-I
   Scenario: Supply disabled at the switch is armed and enabled by the gaining supplier
     When the losing supplier sends SRV 7.2 to the ESME
     Then a response I0 arrives

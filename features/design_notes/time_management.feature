@@ -61,7 +61,7 @@ Feature: Time Management: keeping meter clocks on the DCC's time
     And device alert 8145 arrives from the GSME
     And a further synchronisation finds the GSME's clock within 2 seconds of the DCC's time
 
-  @srv-8.1.1 @srv-8.2 @role-IS @cv-4 @cv-5 @cv-8 @conf-I
+  @srv-8.1.1 @srv-8.2 @srv-6.11 @role-IS @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: Commissioning sets the meter's clock, and a stale time leaves it uncommissioned
     Given the installer has just joined the ESME to the hub, not yet commissioned
     And the ESME's clock has drifted 30 seconds behind
