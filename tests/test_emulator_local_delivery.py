@@ -50,3 +50,16 @@ def test_return_local_command_response_completes_a_locally_delivered_command():
         assert messages.response_code == "I0" and messages.state["firmware_version"]
         assert dcc.send("8.13", params={"OriginalRequestID": local.request_id,
                                          "DeviceGBCSResponse": device_response}).code == "E081301", "only once"
+
+
+def test_a_locally_delivered_command_does_not_need_the_sm_wan():
+    """Behind a hub installed without SM WAN (8.14.2) a WAN request fails E20, but a command carried to
+    the device over the HAN by the installer and returned with 8.13 takes effect."""
+    with Session() as dcc:
+        chf = dcc.dcc.inventory.device("00-DB-12-34-56-78-90-A2")
+        chf.data["sm_wan"] = False
+        assert dcc.messages(dcc.send("11.2", target=ESME)).response_code == "E20"
+        local = dcc.send("11.2", target=ESME, cv=2)
+        device_response = base64.b64encode(local_command(local).encode()).decode()
+        assert dcc.send("8.13", params={"OriginalRequestID": local.request_id, "DeviceGBCSResponse": device_response}).code == "I0"
+        assert dcc.messages(local).response_code == "I0"

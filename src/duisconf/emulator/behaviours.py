@@ -147,12 +147,14 @@ def precommand(request: DUISRequest) -> bytes:
 NOT_ON_HAN = ("Pending", "Whitelisted")  # known to the SMI, not (yet) joined to any SMHAN [I]
 
 
-def unreachable(inventory: Inventory, device: Device) -> tuple[str, dict] | None:
+def unreachable(inventory: Inventory, device: Device, *, over_han: bool = False) -> tuple[str, dict] | None:
     """Why the DCC cannot get a command to the device, as the asynchronous response code says it:
     E20 "cannot establish communications" behind a hub installed without SM WAN (8.14.2), E21 "no
-    response from the Device" for a device not yet on the SMHAN (duis.md §4.2; triggers [I])."""
+    response from the Device" for a device not yet on the SMHAN (duis.md §4.2; triggers [I]).
+    A command delivered locally (`over_han`: CV 2/6, returned with 8.13) never used the WAN, so only
+    the SMHAN condition applies to it."""
     chf = device if device.type == "CHF" else inventory.device(device.chf) if device.chf else None
-    if chf is not None and chf.data.get("sm_wan") is False:
+    if not over_han and chf is not None and chf.data.get("sm_wan") is False:
         return "E20", {"sm_wan": False}
     if device.status in NOT_ON_HAN:
         return "E21", {"status": device.status}
@@ -162,7 +164,8 @@ def unreachable(inventory: Inventory, device: Device) -> tuple[str, dict] | None
 def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime | None = None) -> Outcome:
     outcome = Outcome(now=now)
     with inventory.lock:
-        blocked = unreachable(inventory, request.device) if request.device is not None else None
+        blocked = unreachable(inventory, request.device, over_han=request.cv in (2, 6)) \
+            if request.device is not None else None
         if blocked is not None:  # the command never reaches the device: no effect, no alerts
             outcome.response_code, outcome.state = blocked
             return outcome

@@ -83,6 +83,7 @@ class VirtualClock:
         self._run_lock = threading.Lock()  # one advance/set/tick at a time
         self._running_thread: int | None = None  # thread currently running jobs
         self._frozen: datetime | None = None if start is None else _utc(start, "start")
+        self._start = self._frozen
         self._offset = timedelta(0)  # real-time mode: virtual = real + offset
         self._pinned: datetime | None = None  # virtual instant while an advance processes jobs
         self._heap: list[tuple[datetime, int, Job]] = []
@@ -231,6 +232,15 @@ class VirtualClock:
         if found:
             log.debug("clock cancelled jobs with key %r", key)
         return found
+
+    def restart(self) -> None:
+        """Back to where the clock began (real time, or the frozen start), nothing pending: the emulator's
+        reset between scenarios, so a scenario that jumped months ahead leaves no trace for the next."""
+        self.cancel_all()
+        with self._lock:
+            self._offset = timedelta(0)
+            self._frozen = self._start
+            self._changed.notify_all()
 
     def cancel_all(self) -> int:
         """Cancel every pending job (the emulator's reset between scenarios); returns how many."""

@@ -96,12 +96,13 @@ class DCCEmulator:
         self.stop()
 
     def reset(self, settle: float = 2.0) -> dict:
-        """Back to the reference inventory, no faults, nothing scheduled: the start of every scenario on
-        the embedded target. Messages already queued are let out first (up to `settle` seconds) so they
-        reach the scenario that caused them, not the next one. The clock keeps running forward."""
+        """Back to the reference inventory, no faults, nothing scheduled, the clock back to real time:
+        the start of every scenario on the embedded target. Messages already queued are let out first (up
+        to `settle` seconds) so they reach the scenario that caused them, not the next one."""
         settled = self.outbox.wait_idle(settle)
         self.faults.clear()
-        cancelled = self.clock.cancel_all()
+        cancelled = len(self.clock.pending())
+        self.clock.restart()
         with self._counter_lock:
             self.local_commands.clear()
         with self.access._transforms_lock:
