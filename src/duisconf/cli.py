@@ -267,7 +267,27 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--latency", type=float, metavar="SECONDS", help="delay before asynchronous messages leave")
     emulator.add_argument("--control", action="store_true", help="enable the JSON control plane under /control/")
     emulator.set_defaults(func=cmd_emulator)
+
+    plan = commands.add_parser("plan", epilog=EPILOG,
+                               help="list the catalogue scenarios a declaration makes applicable, and the others "
+                                    "with the reason, without sending anything")
+    plan.add_argument("--declaration", required=True, metavar="FILE", help="the party's declaration (declarations/*.toml)")
+    plan.add_argument("--against", metavar="FILE", help="another declaration: show the coverage gained and lost")
+    plan.add_argument("--summary", action="store_true", help="counts per SRV and per reason, not every scenario")
+    plan.set_defaults(func=cmd_plan)
     return parser
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Which generated catalogue scenarios apply to a declaration, and why not the others (no traffic)."""
+    from .declarations import load_declaration
+    from .plan import make_plan, render_diff, render_plan
+
+    plan = make_plan(load_declaration(args.declaration))
+    sys.stdout.write(render_plan(plan, verbose=not args.summary))
+    if args.against:
+        sys.stdout.write("\n" + render_diff(plan, make_plan(load_declaration(args.against))))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
