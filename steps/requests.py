@@ -148,3 +148,29 @@ def sends_schema_violation(context, duis_scenario, role, srv, device, eui, for_d
     values: dict = {}
     target = _addressing(context, duis_scenario, device, eui, for_device, values)
     send_variant(context, duis_scenario, role, srv, target, params=values or None, doctor=add_unknown_element)
+
+
+@when(parsers.re(rf"the installer delivers the command over the HAN and the (?P<role>{ROLE_NAMES}) returns the "
+                 r"device's response with SRV 8\.13$"))
+def returns_local_command_response(context: ScenarioContext, duis_scenario, role: str) -> None:
+    """The hand-held terminal carries the LocalCommand of the last CV 2/6 request to the device; the
+    User returns what the device answered with SRV 8.13 Return Local Command Response. The scenario
+    then waits for the original request's response as usual. Only the emulator can stand in for the
+    device here (its answer is the command echoed back); on a real target the installer must do it."""
+    import base64
+
+    from duisconf.evidence import attach_exchange
+
+    from .common import control_of
+
+    duis = duis_scenario.session
+    control_of(duis, "a device response carried back from the premises by a hand-held terminal")
+    local = context.exchange
+    command = local.final.root.findtext(f".//{{{SR_NS}}}LocalCommand/{{{SR_NS}}}GBCSPayload") if local else None
+    assert command, "the last request produced no LocalCommand to deliver (send it 'for local delivery' first)"
+    returned = duis.client.send("8.13", originator=user_eui(context, duis, role),
+                                params={"OriginalRequestID": str(local.request_id),
+                                        "DeviceGBCSResponse": base64.b64encode(base64.b64decode(command)).decode()})
+    attach_exchange(returned, duis.base_url)
+    assert returned.code == "I0", f"SRV 8.13 returning the response to {local.request_id} answered {returned.code}"
+    context.exchanges.append(returned)  # context.exchange stays the original: its response comes next

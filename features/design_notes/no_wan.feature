@@ -115,3 +115,14 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     When the installer powers up the ESME near the CHF
     Then device alert 8183 arrives from the CHF
     And the old CHF's SMI status is "Decommissioned"
+
+  @srv-11.2 @srv-8.13 @srv-8.14.2 @role-IS @cv-1 @cv-2 @cv-8 @conf-I
+  Scenario: A command delivered locally while there is no SM WAN completes through SRV 8.13
+    When the Import Supplier reports the CHF installed without SM WAN
+    And the Import Supplier sends SRV 11.2 to the CHF
+    Then a response E20 arrives
+    When the Import Supplier sends SRV 11.2 to the CHF for local delivery
+    Then the response is I0 with LocalCommand
+    When the installer delivers the command over the HAN and the Import Supplier returns the device's response with SRV 8.13
+    Then a response I0 arrives
+    And the response reports firmware_version "1.0.0"
