@@ -130,17 +130,12 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
     Then the acknowledgement is I99
     And a response I0 arrives
     When the execution date-time passes
-    Then no further message arrives within 0.5 seconds
+    Then no further message arrives within 0.3 seconds
 
     @srv-1.1.1 @role-IS
     Examples: SRV 1.1.1 Update Import Tariff (Primary Element), Import Supplier
       | srv   | role            | device |
       | 1.1.1 | Import Supplier | ESME   |
-
-    @srv-1.1.1 @role-GS
-    Examples: SRV 1.1.1 Update Import Tariff (Primary Element), Gas Supplier
-      | srv   | role         | device |
-      | 1.1.1 | Gas Supplier | GSME   |
 
     @srv-1.1.2 @role-IS
     Examples: SRV 1.1.2 Update Import Tariff (Secondary Element), Import Supplier
@@ -152,11 +147,6 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | srv   | role            | device |
       | 1.2.1 | Import Supplier | ESME   |
 
-    @srv-1.2.1 @role-GS
-    Examples: SRV 1.2.1 Update Price (Primary Element), Gas Supplier
-      | srv   | role         | device |
-      | 1.2.1 | Gas Supplier | GSME   |
-
     @srv-1.2.2 @role-IS
     Examples: SRV 1.2.2 Update Price (Secondary Element), Import Supplier
       | srv   | role            | device |
@@ -167,14 +157,8 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | srv | role            | device |
       | 1.6 | Import Supplier | ESME   |
 
-    @srv-1.6 @role-GS
-    Examples: SRV 1.6 Update Payment Mode, Gas Supplier
-      | srv | role         | device |
-      | 1.6 | Gas Supplier | GSME   |
-
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     Then the request is rejected with E2
 
@@ -291,7 +275,6 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
 
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
     Then the request is rejected with E12
 
@@ -332,7 +315,6 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
 
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> to <service>
     Then the request is rejected with E13
 
@@ -455,7 +437,6 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
 
   @negative @check-counter @conf-U
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
     Then the request is rejected with E1
@@ -497,7 +478,6 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
 
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
     Then the request is rejected with E1
 
@@ -538,7 +518,6 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
 
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
     Then the request is rejected with E100
 

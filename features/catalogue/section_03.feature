@@ -116,41 +116,25 @@ Feature: Catalogue, DUIS section 3: Customer information and display
     Then the acknowledgement is I99
     And a response I0 arrives
     When the execution date-time passes
-    Then no further message arrives within 0.5 seconds
+    Then no further message arrives within 0.3 seconds
 
     @srv-3.1 @role-IS
     Examples: SRV 3.1 Display Message, Import Supplier
       | srv | role            | device |
       | 3.1 | Import Supplier | ESME   |
 
-    @srv-3.1 @role-GS
-    Examples: SRV 3.1 Display Message, Gas Supplier
-      | srv | role         | device |
-      | 3.1 | Gas Supplier | GSME   |
-
     @srv-3.2 @role-IS
     Examples: SRV 3.2 Restrict Access For Change Of Tenancy, Import Supplier
       | srv | role            | device |
       | 3.2 | Import Supplier | ESME   |
-
-    @srv-3.2 @role-GS
-    Examples: SRV 3.2 Restrict Access For Change Of Tenancy, Gas Supplier
-      | srv | role         | device |
-      | 3.2 | Gas Supplier | GPF    |
 
     @srv-3.4 @role-IS
     Examples: SRV 3.4 Update Supplier Name, Import Supplier
       | srv | role            | device |
       | 3.4 | Import Supplier | ESME   |
 
-    @srv-3.4 @role-GS
-    Examples: SRV 3.4 Update Supplier Name, Gas Supplier
-      | srv | role         | device |
-      | 3.4 | Gas Supplier | GSME   |
-
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     Then the request is rejected with E2
 
@@ -237,7 +221,6 @@ Feature: Catalogue, DUIS section 3: Customer information and display
 
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
     Then the request is rejected with E12
 
@@ -268,7 +251,6 @@ Feature: Catalogue, DUIS section 3: Customer information and display
 
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> to <service>
     Then the request is rejected with E13
 
@@ -361,7 +343,6 @@ Feature: Catalogue, DUIS section 3: Customer information and display
 
   @negative @check-counter @conf-U
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
     Then the request is rejected with E1
@@ -393,7 +374,6 @@ Feature: Catalogue, DUIS section 3: Customer information and display
 
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
     Then the request is rejected with E1
 
@@ -424,7 +404,6 @@ Feature: Catalogue, DUIS section 3: Customer information and display
 
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
     Then the request is rejected with E100
 

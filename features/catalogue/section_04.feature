@@ -669,47 +669,27 @@ Feature: Catalogue, DUIS section 4: Reading the meter
     Then the acknowledgement is I99
     And a response I0 arrives
     When the execution date-time passes
-    Then no further message arrives within 0.5 seconds
+    Then no further message arrives within 0.3 seconds
 
     @srv-4.1.1 @role-IS
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
       | srv   | role            | device |
       | 4.1.1 | Import Supplier | ESME   |
 
-    @srv-4.1.1 @role-GS
-    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Gas Supplier
-      | srv   | role         | device |
-      | 4.1.1 | Gas Supplier | GSME   |
-
     @srv-4.1.1 @role-ED
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Electricity Distributor
       | srv   | role                    | device |
       | 4.1.1 | Electricity Distributor | ESME   |
-
-    @srv-4.1.1 @role-GT
-    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Gas Transporter
-      | srv   | role            | device |
-      | 4.1.1 | Gas Transporter | GSME   |
 
     @srv-4.1.2 @role-IS
     Examples: SRV 4.1.2 Read Instantaneous Import TOU Matrices, Import Supplier
       | srv   | role            | device |
       | 4.1.2 | Import Supplier | ESME   |
 
-    @srv-4.1.2 @role-GS
-    Examples: SRV 4.1.2 Read Instantaneous Import TOU Matrices, Gas Supplier
-      | srv   | role         | device |
-      | 4.1.2 | Gas Supplier | GSME   |
-
     @srv-4.1.2 @role-ED
     Examples: SRV 4.1.2 Read Instantaneous Import TOU Matrices, Electricity Distributor
       | srv   | role                    | device |
       | 4.1.2 | Electricity Distributor | ESME   |
-
-    @srv-4.1.2 @role-GT
-    Examples: SRV 4.1.2 Read Instantaneous Import TOU Matrices, Gas Transporter
-      | srv   | role            | device |
-      | 4.1.2 | Gas Transporter | GSME   |
 
     @srv-4.1.3 @role-IS
     Examples: SRV 4.1.3 Read Instantaneous Import TOU With Blocks Matrices, Import Supplier
@@ -741,45 +721,20 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv | role            | device |
       | 4.3 | Import Supplier | ESME   |
 
-    @srv-4.3 @role-GS
-    Examples: SRV 4.3 Read Instantaneous Prepay Values, Gas Supplier
-      | srv | role         | device |
-      | 4.3 | Gas Supplier | GSME   |
-
     @srv-4.4.2 @role-IS
     Examples: SRV 4.4.2 Retrieve Change Of Mode / Tariff Triggered Billing Data Log, Import Supplier
       | srv   | role            | device |
       | 4.4.2 | Import Supplier | ESME   |
-
-    @srv-4.4.2 @role-GS
-    Examples: SRV 4.4.2 Retrieve Change Of Mode / Tariff Triggered Billing Data Log, Gas Supplier
-      | srv   | role         | device |
-      | 4.4.2 | Gas Supplier | GSME   |
 
     @srv-4.4.3 @role-IS
     Examples: SRV 4.4.3 Retrieve Billing Calendar Triggered Billing Data Log, Import Supplier
       | srv   | role            | device |
       | 4.4.3 | Import Supplier | ESME   |
 
-    @srv-4.4.3 @role-GS
-    Examples: SRV 4.4.3 Retrieve Billing Calendar Triggered Billing Data Log, Gas Supplier
-      | srv   | role         | device |
-      | 4.4.3 | Gas Supplier | GSME   |
-
-    @srv-4.4.4 @role-GS
-    Examples: SRV 4.4.4 Retrieve Billing Data Log (Payment Based Debt Payments), Gas Supplier
-      | srv   | role         | device |
-      | 4.4.4 | Gas Supplier | GSME   |
-
     @srv-4.4.4 @role-IS
     Examples: SRV 4.4.4 Retrieve Billing Data Log (Payment Based Debt Payments), Import Supplier
       | srv   | role            | device |
       | 4.4.4 | Import Supplier | ESME   |
-
-    @srv-4.4.5 @role-GS
-    Examples: SRV 4.4.5 Retrieve Billing Data Log (Prepayment Credits), Gas Supplier
-      | srv   | role         | device |
-      | 4.4.5 | Gas Supplier | GSME   |
 
     @srv-4.4.5 @role-IS
     Examples: SRV 4.4.5 Retrieve Billing Data Log (Prepayment Credits), Import Supplier
@@ -791,11 +746,6 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv   | role            | device |
       | 4.6.1 | Import Supplier | ESME   |
 
-    @srv-4.6.1 @role-GS
-    Examples: SRV 4.6.1 Retrieve Import Daily Read Log, Gas Supplier
-      | srv   | role         | device |
-      | 4.6.1 | Gas Supplier | GSME   |
-
     @srv-4.6.2 @role-ES
     Examples: SRV 4.6.2 Retrieve Export Daily Read Log, Export Supplier
       | srv   | role            | device |
@@ -806,20 +756,10 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv   | role            | device |
       | 4.8.1 | Import Supplier | ESME   |
 
-    @srv-4.8.1 @role-GS
-    Examples: SRV 4.8.1 Read Active Import Profile Data, Gas Supplier
-      | srv   | role         | device |
-      | 4.8.1 | Gas Supplier | GSME   |
-
     @srv-4.8.1 @role-ED
     Examples: SRV 4.8.1 Read Active Import Profile Data, Electricity Distributor
       | srv   | role                    | device |
       | 4.8.1 | Electricity Distributor | ESME   |
-
-    @srv-4.8.1 @role-GT
-    Examples: SRV 4.8.1 Read Active Import Profile Data, Gas Transporter
-      | srv   | role            | device |
-      | 4.8.1 | Gas Transporter | GSME   |
 
     @srv-4.8.1 @role-OU
     Examples: SRV 4.8.1 Read Active Import Profile Data, Other User
@@ -861,20 +801,10 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv  | role            | device |
       | 4.10 | Import Supplier | ESME   |
 
-    @srv-4.10 @role-GS
-    Examples: SRV 4.10 Read Network Data, Gas Supplier
-      | srv  | role         | device |
-      | 4.10 | Gas Supplier | GSME   |
-
     @srv-4.10 @role-ED
     Examples: SRV 4.10 Read Network Data, Electricity Distributor
       | srv  | role                    | device |
       | 4.10 | Electricity Distributor | ESME   |
-
-    @srv-4.10 @role-GT
-    Examples: SRV 4.10 Read Network Data, Gas Transporter
-      | srv  | role            | device |
-      | 4.10 | Gas Transporter | GSME   |
 
     @srv-4.12.1 @role-IS
     Examples: SRV 4.12.1 Read Maximum Demand Import Registers, Import Supplier
@@ -901,20 +831,10 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv  | role            | device |
       | 4.13 | Import Supplier | ESME   |
 
-    @srv-4.13 @role-GS
-    Examples: SRV 4.13 Read Prepayment Configuration, Gas Supplier
-      | srv  | role         | device |
-      | 4.13 | Gas Supplier | GSME   |
-
     @srv-4.14 @role-IS
     Examples: SRV 4.14 Read Prepayment Daily Read Log, Import Supplier
       | srv  | role            | device |
       | 4.14 | Import Supplier | ESME   |
-
-    @srv-4.14 @role-GS
-    Examples: SRV 4.14 Read Prepayment Daily Read Log, Gas Supplier
-      | srv  | role         | device |
-      | 4.14 | Gas Supplier | GSME   |
 
     @srv-4.15 @role-IS
     Examples: SRV 4.15 Read Load Limit Data, Import Supplier
@@ -931,20 +851,10 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv  | role            | device |
       | 4.17 | Import Supplier | ESME   |
 
-    @srv-4.17 @role-GS
-    Examples: SRV 4.17 Retrieve Daily Consumption Log, Gas Supplier
-      | srv  | role         | device |
-      | 4.17 | Gas Supplier | GPF    |
-
     @srv-4.17 @role-ED
     Examples: SRV 4.17 Retrieve Daily Consumption Log, Electricity Distributor
       | srv  | role                    | device |
       | 4.17 | Electricity Distributor | ESME   |
-
-    @srv-4.17 @role-GT
-    Examples: SRV 4.17 Retrieve Daily Consumption Log, Gas Transporter
-      | srv  | role            | device |
-      | 4.17 | Gas Transporter | GPF    |
 
     @srv-4.17 @role-OU
     Examples: SRV 4.17 Retrieve Daily Consumption Log, Other User
@@ -956,14 +866,8 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv  | role            | device |
       | 4.18 | Import Supplier | ESME   |
 
-    @srv-4.18 @role-GS
-    Examples: SRV 4.18 Read Meter Balance, Gas Supplier
-      | srv  | role         | device |
-      | 4.18 | Gas Supplier | GSME   |
-
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     Then the request is rejected with E2
 
@@ -1365,7 +1269,6 @@ Feature: Catalogue, DUIS section 4: Reading the meter
 
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
     Then the request is rejected with E12
 
@@ -1596,7 +1499,6 @@ Feature: Catalogue, DUIS section 4: Reading the meter
 
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> to <service>
     Then the request is rejected with E13
 
@@ -2289,7 +2191,6 @@ Feature: Catalogue, DUIS section 4: Reading the meter
 
   @negative @check-counter @conf-U
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
     Then the request is rejected with E1
@@ -2521,7 +2422,6 @@ Feature: Catalogue, DUIS section 4: Reading the meter
 
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
     Then the request is rejected with E1
 
@@ -2752,7 +2652,6 @@ Feature: Catalogue, DUIS section 4: Reading the meter
 
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
     Then the request is rejected with E100
 

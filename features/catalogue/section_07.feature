@@ -251,7 +251,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
     Then the acknowledgement is I99
     And a response I0 arrives
     When the execution date-time passes
-    Then no further message arrives within 0.5 seconds
+    Then no further message arrives within 0.3 seconds
 
     @srv-7.7 @role-IS
     Examples: SRV 7.7 Read Auxiliary Load Switch Data, Import Supplier
@@ -320,7 +320,6 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
 
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     Then the request is rejected with E2
 
@@ -572,7 +571,6 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
 
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
     Then the request is rejected with E12
 
@@ -693,7 +691,6 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
 
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> to <service>
     Then the request is rejected with E13
 
@@ -1056,7 +1053,6 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
 
   @negative @check-counter @conf-U
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
     Then the request is rejected with E1
@@ -1178,7 +1174,6 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
 
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
     Then the request is rejected with E1
 
@@ -1299,7 +1294,6 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
 
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
     Then the request is rejected with E100
 

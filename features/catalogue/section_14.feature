@@ -23,7 +23,6 @@ Feature: Catalogue, DUIS section 14: Network data
 
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     Then the request is rejected with E2
 
@@ -50,7 +49,6 @@ Feature: Catalogue, DUIS section 14: Network data
 
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
     Then the request is rejected with E12
 
@@ -61,7 +59,6 @@ Feature: Catalogue, DUIS section 14: Network data
 
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> to <service>
     Then the request is rejected with E13
 
@@ -94,7 +91,6 @@ Feature: Catalogue, DUIS section 14: Network data
 
   @negative @check-counter @conf-U
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
     Then the request is rejected with E1
@@ -106,7 +102,6 @@ Feature: Catalogue, DUIS section 14: Network data
 
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
     Then the request is rejected with E1
 
@@ -117,7 +112,6 @@ Feature: Catalogue, DUIS section 14: Network data
 
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
-    Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
     Then the request is rejected with E100
 
