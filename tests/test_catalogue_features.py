@@ -1,0 +1,63 @@
+"""The committed catalogue (features/catalogue/) is what tools/generate_catalogue.py makes from the rules
+today, and what it makes follows the rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import tomllib
+
+from duisconf.paths import PROJECT_ROOT
+from duisconf.plan import read_cases
+from duisconf.rules import load_catalogue
+
+spec = importlib.util.spec_from_file_location("generate_catalogue", PROJECT_ROOT / "tools" / "generate_catalogue.py")
+generator = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("generate_catalogue", generator)  # dataclasses look their module up by name
+spec.loader.exec_module(generator)
+
+
+def test_committed_catalogue_is_not_stale():
+    stale = generator.stale(generator.generate())
+    assert not stale, f"features/catalogue is stale relative to the rules ({', '.join(stale)}): " \
+                      f"run `python tools/generate_catalogue.py`"
+
+
+def test_positive_cases_send_only_as_eligible_roles_to_addressable_devices():
+    catalogue = load_catalogue()
+    for case in read_cases():
+        rule = catalogue.srv(case.srv)
+        if "positive" in case.tags:
+            assert case.role in rule.eligible_roles, case.ident
+            assert case.device is None or case.device in rule.device_types, case.ident
+        elif case.check == "role":
+            assert case.role not in rule.eligible_roles, case.ident
+        elif case.check == "device_type":
+            assert case.device not in rule.device_types, case.ident
+
+
+def test_negative_cases_expect_the_codes_of_rules_access_control():
+    checks = {c["name"]: c for c in tomllib.loads((PROJECT_ROOT / "rules" / "access_control.toml").read_text())["check"]}
+    for path in (PROJECT_ROOT / "features" / "catalogue").glob("*.feature"):
+        text = path.read_text()
+        for check, code in re.findall(r"@check-(\w+) @conf-\w\n  Scenario Outline: .*\n(?:    .*\n)*?    Then the request is rejected with (E\d+)", text):
+            assert checks[check]["code"] == code, (path.name, check)
+
+
+def test_every_block_is_tagged_for_selection_and_confidence():
+    for case in read_cases():
+        assert {t for t in case.tags if t.startswith("srv-")} == {f"srv-{case.srv}"}, case.ident
+        assert {t for t in case.tags if t.startswith("role-")} == {f"role-{case.role}"}, case.ident
+        assert any(t.startswith("cv-") for t in case.tags) and any(t.startswith("conf-") for t in case.tags), case.ident
+
+
+def test_known_gaps_stay_few_and_give_reasons():
+    assert len(generator.KNOWN_GAPS) <= 10
+    assert all(len(reason) > 20 for reason in generator.KNOWN_GAPS.values())
+
+
+def test_unverified_codes_say_so_in_the_title():
+    for path in (PROJECT_ROOT / "features" / "catalogue").glob("*.feature"):
+        for title in re.findall(r"@conf-U\n  Scenario Outline: (.*)", path.read_text()):
+            assert "best known, unverified" in title, title
