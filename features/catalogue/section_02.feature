@@ -144,7 +144,7 @@ Feature: Catalogue, DUIS section 2: Prepayment
       | srv | role       | device |
       | 2.5 | Other User | ESME   |
 
-  @negative @check-device_type @conf-V
+  @negative @check-device_type @conf-I
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
@@ -246,7 +246,7 @@ Feature: Catalogue, DUIS section 2: Prepayment
       | srv | role            |
       | 2.5 | Import Supplier |
 
-  @negative @check-smi_status @conf-V
+  @negative @check-smi_status @conf-I
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>

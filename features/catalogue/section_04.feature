@@ -1036,7 +1036,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv  | role       | device |
       | 4.18 | Other User | ESME   |
 
-  @negative @check-device_type @conf-V
+  @negative @check-device_type @conf-I
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
@@ -1958,7 +1958,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
       | srv  | role            |
       | 4.18 | Import Supplier |
 
-  @negative @check-smi_status @conf-V
+  @negative @check-smi_status @conf-I
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>

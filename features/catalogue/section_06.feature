@@ -1072,7 +1072,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
       | srv  | role       | device |
       | 6.32 | Other User | CHF    |
 
-  @negative @check-device_type @conf-V
+  @negative @check-device_type @conf-I
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
@@ -2154,7 +2154,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
       | srv  | role            |
       | 6.32 | Import Supplier |
 
-  @negative @check-smi_status @conf-V
+  @negative @check-smi_status @conf-I
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>

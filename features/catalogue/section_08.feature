@@ -509,7 +509,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
       | srv    | role       |
       | 8.14.4 | Other User |
 
-  @negative @check-device_type @conf-V
+  @negative @check-device_type @conf-I
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
@@ -921,7 +921,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
       | srv    | role            |
       | 8.12.2 | Import Supplier |
 
-  @negative @check-smi_status @conf-V
+  @negative @check-smi_status @conf-I
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>

@@ -37,7 +37,7 @@ Feature: Catalogue, DUIS section 9: Customer identification
       | srv | role                    | device |
       | 9.1 | Electricity Distributor | ESME   |
 
-  @negative @check-device_type @conf-V
+  @negative @check-device_type @conf-I
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
@@ -79,7 +79,7 @@ Feature: Catalogue, DUIS section 9: Customer identification
       | srv | role       |
       | 9.1 | Other User |
 
-  @negative @check-smi_status @conf-V
+  @negative @check-smi_status @conf-I
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>

@@ -36,7 +36,7 @@ Feature: Catalogue, DUIS section 14: Network data
       | srv  | role       | device |
       | 14.1 | Other User | GSME   |
 
-  @negative @check-device_type @conf-V
+  @negative @check-device_type @conf-I
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
@@ -78,7 +78,7 @@ Feature: Catalogue, DUIS section 14: Network data
       | srv  | role            |
       | 14.1 | Gas Transporter |
 
-  @negative @check-smi_status @conf-V
+  @negative @check-smi_status @conf-I
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
