@@ -61,3 +61,24 @@ def test_unverified_codes_say_so_in_the_title():
     for path in (PROJECT_ROOT / "features" / "catalogue").glob("*.feature"):
         for title in re.findall(r"@conf-U\n  Scenario Outline: (.*)", path.read_text()):
             assert "best known, unverified" in title, title
+
+
+def test_a_changed_rule_changes_the_generated_cases(tmp_path):
+    """Rules-driven, not a folder of tests: make 6.5 (ED only) open to the IS as well and the IS's
+    ineligible-role case for 6.5 gives way to positive ones; a different E-code for the url check shows
+    in the scenarios' expectations."""
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(PROJECT_ROOT / "rules", rules)
+    catalogue = rules / "srv_catalogue.toml"
+    text = catalogue.read_text()
+    start = text.index('srv = "6.5"')
+    end = text.index("[[srv]]", start)
+    catalogue.write_text(text[:start] + text[start:end].replace('roles = ["ED"]', 'roles = ["IS", "ED"]') + text[end:])
+    access = rules / "access_control.toml"
+    access.write_text(access.read_text().replace('code = "E13"', 'code = "E14"'))
+    before, after = generator.generate()["section_06.feature"], generator.generate(rules)["section_06.feature"]
+    assert "| 6.5 | Import Supplier | ESME   |" in before.split("refused with E2")[1].split("Scenario Outline")[0]
+    assert "@srv-6.5 @role-IS" in after.split("the device answers")[1].split("Scenario Outline")[0]
+    assert "refused with E13" in before and "refused with E13" not in after and "refused with E14" in after

@@ -90,8 +90,8 @@ SECTIONS = {
 
 # -- reading the rules --------------------------------------------------------------------------
 
-def access_checks() -> dict[str, dict]:
-    data = tomllib.loads((RULES / "access_control.toml").read_text(encoding="utf-8"))
+def access_checks(rules_dir: Path = RULES) -> dict[str, dict]:
+    data = tomllib.loads((rules_dir / "access_control.toml").read_text(encoding="utf-8"))
     return {check["name"]: check for check in data["check"]}
 
 
@@ -100,13 +100,13 @@ def access_checks() -> dict[str, dict]:
 DEVICE_TYPES_CONF = "I"
 
 
-def status_conf() -> str:
-    data = tomllib.loads((RULES / "device_status.toml").read_text(encoding="utf-8"))
+def status_conf(rules_dir: Path = RULES) -> str:
+    data = tomllib.loads((rules_dir / "device_status.toml").read_text(encoding="utf-8"))
     return data["status"][EMPTY_STATUS]["conf"]
 
 
-def empty_status_allows_nothing() -> None:
-    data = tomllib.loads((RULES / "device_status.toml").read_text(encoding="utf-8"))
+def empty_status_allows_nothing(rules_dir: Path = RULES) -> None:
+    data = tomllib.loads((rules_dir / "device_status.toml").read_text(encoding="utf-8"))
     allowed = data["status"][EMPTY_STATUS]["allow"]
     if allowed:
         raise SystemExit(f"rules/device_status.toml: {EMPTY_STATUS} now allows {allowed}; pick another status for E5")
@@ -158,7 +158,7 @@ class Outline:
         self.blocks.append(Block(f"SRV {rule.srv} {rule.name}, {ROLE_NAMES[role]}", tags, rows))
 
 
-def outlines(checks: dict[str, dict]) -> dict[str, Outline]:
+def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
     def conf(name: str, *others: str) -> str:
         """The weakest confidence of the facts a case asserts: the check's code, and any rule it leans on."""
         return "@conf-" + max((checks[name]["conf"], *others), key="VIU".index)
@@ -248,7 +248,7 @@ def outlines(checks: dict[str, dict]) -> dict[str, Outline]:
                  f'When the <role> sends SRV <srv> to the device "{UNKNOWN_DEVICE}"',
                  f"Then the request is rejected with {code('device_exists')}"], ["srv", "role"]),
         Outline("smi_status", f"A request to a device whose SMI status allows nothing is refused with {code('smi_status')}",
-                ["@negative", "@check-smi_status", conf("smi_status", status_conf())],
+                ["@negative", "@check-smi_status", conf("smi_status", statuses_conf)],
                 ['Given the <device> is in SMI status "<status>"', send,
                  f"Then the request is rejected with {code('smi_status')}"], ["srv", "role", "device", "status"]),
         Outline("counter", f"A replayed originator counter is refused{unverified('counter')}",
@@ -284,8 +284,8 @@ def another_signer(role: str) -> str:
     return "Electricity Distributor" if role in ("IS", "GS", "ES", "OU") else "Import Supplier"
 
 
-def build(rules: list[SRVRule], checks: dict[str, dict]) -> dict[str, Outline]:
-    o = outlines(checks)
+def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
+    o = outlines(checks, statuses_conf)
     for rule in rules:
         # -- positive cases: every eligible role, every device type of its fuel
         for role in rule.eligible_roles:
@@ -388,14 +388,15 @@ def section_of(srv: str) -> str:
     return srv.split(".")[0]
 
 
-def generate() -> dict[str, str]:
-    """File name -> content, for every section that has scenarios."""
-    empty_status_allows_nothing()
-    rules = list(load_catalogue(RULES / "srv_catalogue.toml"))
-    checks = access_checks()
+def generate(rules_dir: Path = RULES) -> dict[str, str]:
+    """File name -> content, for every section that has scenarios (from the rules in `rules_dir`)."""
+    empty_status_allows_nothing(rules_dir)
+    rules = list(load_catalogue(rules_dir / "srv_catalogue.toml"))
+    checks = access_checks(rules_dir)
+    statuses_conf = status_conf(rules_dir)
     files: dict[str, str] = {}
     for section in sorted({section_of(r.srv) for r in rules}, key=int):
-        built = build([r for r in rules if section_of(r.srv) == section], checks)
+        built = build([r for r in rules if section_of(r.srv) == section], checks, statuses_conf)
         here = [o for o in built.values() if o.blocks]
         if here:
             files[f"section_{int(section):02d}.feature"] = render_feature(section, here)
