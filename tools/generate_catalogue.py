@@ -62,13 +62,18 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
     # 6.23 is sent by the gaining supplier once it is registered as the incoming supplier: needs a change
     # of supplier in progress (covered by the change-of-supplier design-note feature), E4 otherwise.
     ("6.23", "*", "*"): "needs a change of supplier in progress (incoming supplier registered); E4 otherwise",
-    # The 8.12.1 template's OldCHFID/device log names devices the emulator answers E19 for.
-    ("8.12.1", "*", "*"): "template's restore names a HAN device log the reference inventory lacks (async E19)",
     # 8.13 returns the device's response to a CV 2/6 local delivery: meaningless without one outstanding.
     ("8.13", "*", "*"): "needs an outstanding local delivery (CV 2/6) to return a response for",
     # Activating firmware no one distributed is not actioned (8F67): the firmware flow (11.1 then 11.3)
     # is a design-note feature; the catalogue's plain 11.3 case still runs.
     ("11.3", "*", "future"): "no firmware image distributed first, so the device reports 8F67 (not actioned)",
+}
+
+
+# Parameters that fit the reference inventory where the RTDS template default does not: the 8.12.1
+# template's OldCHFID (…-90-B2) is no hub the reference inventory holds; …-90-95 is the old hub there.
+PARAMETERS: dict[str, tuple[str, str]] = {
+    "8.12.1": ("OldCHFID", "00-DB-12-34-56-78-90-95"),
 }
 
 
@@ -182,6 +187,10 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
                 ["@positive", "@cv-1", "@conf-I"],
                 [given, send, "Then the acknowledgement is I99", "And a response I0 arrives"],
                 ["srv", "role", "device"]),
+        Outline("plain-params", "A non-critical request with parameters that fit the devices is acknowledged, then the device answers",
+                ["@positive", "@cv-1", "@conf-I"],
+                [given, send + ' with <parameter> "<value>"', "Then the acknowledgement is I99", "And a response I0 arrives"],
+                ["srv", "role", "device", "parameter", "value"]),
         Outline("critical", "A critical request takes the transform (CV 4 then CV 5), then the device answers",
                 ["@positive", "@cv-4", "@cv-5", "@conf-I"],
                 [given, send + " as a critical request", "Then the acknowledgement is I99", "And a response I0 arrives"],
@@ -296,7 +305,12 @@ def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str) -> 
             devices = devices_for(rule, role)
             rows = [{"srv": rule.srv, "role": ROLE_NAMES[role], "device": d} for d in devices]
             if not known_gap(rule.srv, role, "plain"):
-                o["critical" if rule.critical else "plain"].add(rule, role, rows)
+                if rule.srv in PARAMETERS:
+                    assert not rule.critical and not rule.future_datable, f"PARAMETERS for {rule.srv}: extend the outlines"
+                    parameter, value = PARAMETERS[rule.srv]
+                    o["plain-params"].add(rule, role, [{**row, "parameter": parameter, "value": value} for row in rows])
+                else:
+                    o["critical" if rule.critical else "plain"].add(rule, role, rows)
             if rule.future_datable and rule.future_dated in ("Device", "DSP") and not known_gap(rule.srv, role, "future"):
                 o["future-device" if rule.future_dated == "Device" else "future-dsp"].add(rule, role, rows)
         # one cancellation per SRV and role (its first device)

@@ -100,6 +100,23 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
       | srv    | role         | device |
       | 8.12.2 | Gas Supplier | GPF    |
 
+  @positive @cv-1 @conf-I
+  Scenario Outline: A non-critical request with parameters that fit the devices is acknowledged, then the device answers
+    Given a commissioned <device>
+    When the <role> sends SRV <srv> to the <device> with <parameter> "<value>"
+    Then the acknowledgement is I99
+    And a response I0 arrives
+
+    @srv-8.12.1 @role-IS
+    Examples: SRV 8.12.1 Restore HAN Device Log, Import Supplier
+      | srv    | role            | device | parameter | value                   |
+      | 8.12.1 | Import Supplier | CHF    | OldCHFID  | 00-DB-12-34-56-78-90-95 |
+
+    @srv-8.12.1 @role-GS
+    Examples: SRV 8.12.1 Restore HAN Device Log, Gas Supplier
+      | srv    | role         | device | parameter | value                   |
+      | 8.12.1 | Gas Supplier | CHF    | OldCHFID  | 00-DB-12-34-56-78-90-95 |
+
   @positive @cv-4 @cv-5 @conf-I
   Scenario Outline: A critical request takes the transform (CV 4 then CV 5), then the device answers
     Given a commissioned <device>
