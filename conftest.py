@@ -5,6 +5,8 @@ The project's own tests load it too, so a step module that cannot import fails `
 from pathlib import Path
 
 _GENERIC = ["common", "requests", "responses", "devices", "messages"]  # first: domain modules build on them
-pytest_plugins = [f"steps.{name}" for name in _GENERIC] + [
+# The catalogue's applicability (from the party's declaration) and coverage summary: here rather than in
+# features/conftest.py, whose pytest_plugins pytest refuses when that conftest is found during collection.
+pytest_plugins = ["duisconf.pytest_catalogue"] + [f"steps.{name}" for name in _GENERIC] + [
     f"steps.{module.stem}" for module in sorted((Path(__file__).parent / "steps").glob("*.py"))
     if module.stem not in ("__init__", *_GENERIC)]
