@@ -5,16 +5,10 @@ check, run in a subprocess so each stays fast."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from duisconf.emulator.faults import MISBEHAVIOURS
-
-ROOT = Path(__file__).resolve().parents[1]
+from suite_runs import assert_fails_naming, run_scenarios
 
 CHECKS = [
     ("test_after_the_change_the_dcc_refuses_the_losing_suppliers_commands_to_both_meters",
@@ -29,15 +23,6 @@ CHECKS = [
 ]
 
 
-def run_scenario(name: str, rule: str | None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("DUISCONF_MISBEHAVE", None)
-    if rule:
-        env["DUISCONF_MISBEHAVE"] = rule
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "features/test_features.py", "-p", "no:cacheprovider", "-q",
-         "-o", "addopts=", "-k", name],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_the_misbehaviours_are_registered():
@@ -49,14 +34,11 @@ def test_the_misbehaviours_are_registered():
 
 @pytest.mark.parametrize(("scenario", "rule", "message"), CHECKS, ids=[rule for _, rule, _ in CHECKS])
 def test_scenario_fails_naming_the_broken_rule(scenario: str, rule: str, message: str) -> None:
-    result = run_scenario(scenario, rule)
-    output = result.stdout + result.stderr
-    assert "1 failed" in output and result.returncode != 0, output[-3000:]
-    assert message in output, output[-3000:]
+    assert_fails_naming(scenario, rule, message)
 
 
 @pytest.mark.parametrize(("scenario", "rule", "message"), CHECKS[:1], ids=["baseline"])
 def test_the_scenario_passes_with_a_correct_model(scenario: str, rule: str, message: str) -> None:
-    result = run_scenario(scenario, None)
+    result = run_scenarios(scenario, None)
     output = result.stdout + result.stderr
     assert "1 passed" in output and result.returncode == 0, output[-3000:]
