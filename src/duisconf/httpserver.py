@@ -31,3 +31,29 @@ class BackgroundServer:
     @property
     def running(self) -> bool:
         return self._httpd is not None
+
+
+class PostOnlyHandler(BaseHTTPRequestHandler):
+    """A quiet keep-alive handler for services that take POSTed messages and answer with a bare status
+    (the Receive Response Service and the response router). Subclasses implement `handle_post`."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # see the emulator's handler: Nagle + delayed ACK cost ~40 ms a reply
+    max_body = 4 * 1024 * 1024      # a DUIS message is kilobytes; refuse anything absurd before reading it
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.max_body:
+            return self.answer(413)
+        self.answer(self.handle_post(self.path.split("?")[0], self.rfile.read(length)))
+
+    def handle_post(self, path: str, body: bytes) -> int:
+        raise NotImplementedError
+
+    def answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 
 from lxml import etree
 
@@ -23,7 +22,7 @@ from .duis.model import SR_NS
 from .duis.parse import local_name, parse_xml
 from .duis.schema import Schema
 from .errors import DuisConfError
-from .httpserver import BackgroundServer
+from .httpserver import BackgroundServer, PostOnlyHandler
 from .signing import TrustStore, verify
 
 _SR = f"{{{SR_NS}}}"
@@ -116,25 +115,13 @@ class ReceiveResponseService:
     def start(self) -> ReceiveResponseService:
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
+        class Handler(PostOnlyHandler):
+            max_body = MAX_BODY
 
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                if self.path.split("?")[0] != service.path or length > MAX_BODY:
-                    self._answer(404 if length <= MAX_BODY else 413)
-                    return
-                usable = service.accept(self.rfile.read(length))
-                self._answer(204 if usable else 400)  # as DCC's Node-RED receiver answers
-
-            def _answer(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
+            def handle_post(self, path: str, body: bytes) -> int:
+                if path != service.path:
+                    return 404
+                return 204 if service.accept(body) else 400  # as DCC's Node-RED receiver answers
 
         self._server = BackgroundServer(Handler, self.host, self.port, "receive-response-service")
         self.port = self._server.start()

@@ -20,17 +20,13 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler
 
 import requests
 
-from .duis.model import SR_NS
-from .httpserver import BackgroundServer
+from .httpserver import BackgroundServer, PostOnlyHandler
 
-_SR = f"{{{SR_NS}}}"
 _REQUEST_ID = re.compile(rb"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}:[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}:\d+")
 _EUI = re.compile(rb"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}")
-MAX_BODY = 4 * 1024 * 1024
 
 
 class ResponseRouter:
@@ -90,33 +86,15 @@ class ResponseRouter:
     def start(self) -> ResponseRouter:
         router = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    return self._answer(413)
-                body = self.rfile.read(length)
-                route = self.path.split("?")[0]
-                if route == "/_duisconf/register" and self.client_address[0] in ("127.0.0.1", "::1"):
+        class Handler(PostOnlyHandler):
+            def handle_post(self, path: str, body: bytes) -> int:
+                if path == "/_duisconf/register" and self.client_address[0] in ("127.0.0.1", "::1"):
                     try:
                         router.register(json.loads(body))
                     except (ValueError, KeyError, TypeError):
-                        return self._answer(400)
-                    return self._answer(204)
-                if route != router.path:
-                    return self._answer(404)
-                self._answer(router.route(body))
-
-            def _answer(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
+                        return 400
+                    return 204
+                return router.route(body) if path == router.path else 404
 
         self._server = BackgroundServer(Handler, self.host, self.port, "response-router")
         self.port = self._server.start()
