@@ -124,7 +124,8 @@ def _scenarios(children: list[dict], inherited: list[str]) -> list[Scenario]:
         elif "scenario" in child:
             node = child["scenario"]
             own = _names(node.get("tags", []))
-            tags = inherited + own
+            # tags on Examples blocks (an outline's SRVs and roles per block) count for the scenario too
+            tags = inherited + own + [t for e in node.get("examples", []) for t in _names(e.get("tags", []))]
             rows = sum(len(e.get("tableBody", [])) for e in node.get("examples", []))
             outline = bool(node.get("examples"))
             found.append(Scenario(
