@@ -21,10 +21,10 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
+from duisconf.httpserver import BackgroundServer, PostOnlyHandler
 from duisconf.keystore import zaz1
 from duisconf.render import render_request
 from duisconf.signing import sign
@@ -41,23 +41,13 @@ class Receiver:
         self.arrived: queue.Queue[float] = queue.Queue()
         arrived = self.arrived
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers["Content-Length"]))
+        class Handler(PostOnlyHandler):
+            def handle_post(self, path: str, body: bytes) -> int:
                 arrived.put(time.perf_counter())
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                return 204
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/duis"
+        self.server = BackgroundServer(Handler, "127.0.0.1", 0, "bench-receiver")
+        self.url = f"http://127.0.0.1:{self.server.start()}/duis"
 
 
 def main() -> int:

@@ -7,9 +7,7 @@ import base64
 import itertools
 import queue
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -19,6 +17,7 @@ from duisconf.duis.model import SR_NS
 from duisconf.duis.parse import parse_xml
 from duisconf.duis.schema import load_schema
 from duisconf.emulator.server import DCCEmulator
+from duisconf.httpserver import BackgroundServer, PostOnlyHandler
 from duisconf.keystore import zaz1
 from duisconf.render import render_request
 from duisconf.signing import response_trust, sign, verify
@@ -36,18 +35,13 @@ class Receiver:
         self.inbox: queue.Queue[bytes] = queue.Queue()
         inbox = self.inbox
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                inbox.put(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(204)
-                self.end_headers()
+        class Handler(PostOnlyHandler):
+            def handle_post(self, path: str, body: bytes) -> int:
+                inbox.put(body)
+                return 204
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/duis"
+        self.server = BackgroundServer(Handler, "127.0.0.1", 0, "test-receiver")
+        self.url = f"http://127.0.0.1:{self.server.start()}/duis"
 
     def next(self, timeout: float = 5.0):
         body = self.inbox.get(timeout=timeout)
@@ -60,7 +54,7 @@ class Receiver:
 def receiver():
     r = Receiver()
     yield r
-    r.server.shutdown()
+    r.server.stop()
 
 
 @pytest.fixture
