@@ -227,25 +227,28 @@ def update_meter_balance(request: DUISRequest, inventory: Inventory, outcome: Ou
     outcome.state = {"meter_balance": prepay["meter_balance"]}
 
 
-@effect("2.1")
-def update_prepay_configuration(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    prepay = _prepayment(request.device)
-    for name in ("DebtRecoveryRateCap", "EmergencyCreditLimit", "EmergencyCreditThreshold", "LowCreditThreshold",
-                 "MaxMeterBalance", "MaxCreditThreshold"):
+def _update_registers(request: DUISRequest, table: str, names: tuple[str, ...]) -> dict:
+    """Set the named prepayment registers the request carries; returns the table as it now stands."""
+    registers = _prepayment(request.device)[table]
+    for name in names:
         value = _number(_text(request.body, name))
         if value is not None:
-            prepay["configuration"][name] = value
-    outcome.state = {"prepay_configuration": dict(prepay["configuration"])}
+            registers[name] = value
+    return dict(registers)
+
+
+@effect("2.1")
+def update_prepay_configuration(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
+    configuration = _update_registers(request, "configuration", (
+        "DebtRecoveryRateCap", "EmergencyCreditLimit", "EmergencyCreditThreshold", "LowCreditThreshold",
+        "MaxMeterBalance", "MaxCreditThreshold"))
+    outcome.state = {"prepay_configuration": configuration}
 
 
 @effect("2.3")
 def update_debt(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
-    prepay = _prepayment(request.device)
-    for name in ("TimeDebtRegister1", "TimeDebtRegister2", "PaymentDebtRegister", "DebtRecoveryPerPayment"):
-        value = _number(_text(request.body, name))
-        if value is not None:
-            prepay["debt"][name] = value
-    outcome.state = {"debt": dict(prepay["debt"])}
+    outcome.state = {"debt": _update_registers(request, "debt", (
+        "TimeDebtRegister1", "TimeDebtRegister2", "PaymentDebtRegister", "DebtRecoveryPerPayment"))}
 
 
 @effect("2.5")
