@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from .duis.model import eui_bytes
-from .errors import InvalidInput
+from ..duis.model import eui_bytes
+from ..errors import InvalidInput
 
 GENERAL_SIGNING_TAG = 0xDF
 GENERAL_CIPHERING_TAG = 0xDD

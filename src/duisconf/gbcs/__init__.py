@@ -1,0 +1,25 @@
+"""GBCS: the device messages a DCC carries in DUIS (responses, alerts, commands, pre-commands).
+
+Data flows through the package in GBCS's own order: ``frame`` (general ciphering / general signing),
+then the cryptography, then the content (DLMS, GBZ, ASN.1) chosen by the use case of the message code.
+The framing names stay importable as ``duisconf.gbcs.X`` for the callers that only need the frame.
+"""
+
+from .frame import (  # noqa: F401
+    CRA,
+    GENERAL_CIPHERING_TAG,
+    GENERAL_SIGNING_TAG,
+    MAC_LENGTH,
+    SECURITY_CONTROL,
+    SIGNATURE_LENGTH,
+    GeneralCiphering,
+    GeneralSigning,
+    GroupingHeader,
+    cosem_datetime,
+    decode,
+    encode_signing,
+    message_code_of,
+    parse_cosem_datetime,
+    sign_precommand,
+    verify_precommand_signature,
+)
