@@ -25,7 +25,7 @@ from .counters import CounterAuthority
 from .duis.model import SR_NS, RequestID
 from .duis.parse import parse_xml
 from .duis.schema import Schema
-from .errors import DuisConfError
+from .errors import ConfigError, DuisConfError
 from .keystore import Keystore
 from .render import render_request
 from .signing import TrustStore, request_id_of, sign, verify
@@ -85,6 +85,14 @@ class DUISClient:
         self.on_request_id = on_request_id  # told each RequestID before it leaves (the response router)
         self.keystore, self.trust, self.schema, self.counters = keystore, trust, schema, counters
         self.timeout = timeout
+        # `verify_tls` is a CA file (or directory) or True (requests' default bundle); never False here.
+        # It goes with every request, not only on the Session: requests replaces a request's verify of
+        # None or True by REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE before the Session's own is consulted
+        # (Session.merge_environment_settings), so a Session-level CA would lose to the environment.
+        # A path given per request is kept as is; proxies from the environment still apply.
+        if verify_tls is False:
+            raise ConfigError("TLS verification stays on: give the target a CA file ([tls] ca) instead")
+        self.verify_tls = verify_tls
         self.session = requests.Session()
         self.session.verify = verify_tls
         if client_certificate:
@@ -165,7 +173,8 @@ class DUISClient:
             self.on_request_id(str(request_id))
         started = time.perf_counter()
         try:
-            reply = self.session.post(url, data=signed, headers={"Content-Type": "application/xml"}, timeout=self.timeout)
+            reply = self.session.post(url, data=signed, headers={"Content-Type": "application/xml"},
+                                      timeout=self.timeout, verify=self.verify_tls)
         except requests.RequestException as exc:
             raise TargetUnavailable(f"{url}: no answer ({type(exc).__name__}: {exc})") from None
         seconds = time.perf_counter() - started

@@ -4,6 +4,11 @@
     kind = "dccboxed"   a DCC Boxed kit on the LAN
     kind = "dcc"        a DCC test environment (TLS client certificate, your own keys)
 
+TLS (`[tls]`, for an https base_url): `ca` is the only CA the target's server certificate is checked
+against, whatever REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE say; without it, requests' default CA bundle (or
+those variables) is used. Verification is never turned off. `client_certificate` and `client_key` (PEM,
+key unencrypted) are presented when the server asks for a client certificate (DCCKI).
+
 A target file is validated on load; every error names the file, the key and what was expected.
 """
 
@@ -68,6 +73,18 @@ class Target:
     tls_client_key: Path | None = None
     tls_ca: Path | None = None
 
+    @property
+    def tls_verify(self) -> str | bool:
+        """What the server certificate is checked against: the target's CA file, else True (the default store)."""
+        return str(self.tls_ca) if self.tls_ca else True
+
+    @property
+    def tls_client_pair(self) -> tuple[str, str] | None:
+        """(certificate, key) PEM files to present when the server asks for a client certificate."""
+        if self.tls_client_certificate and self.tls_client_key:
+            return str(self.tls_client_certificate), str(self.tls_client_key)
+        return None
+
     def service_url(self, service: str) -> str:
         if not self.base_url:
             raise InvalidInput(f"target {self.name}: no base_url (the emulator's is known only once it runs)")
@@ -90,6 +107,20 @@ def resolve(name_or_path: str) -> Path:
         known = ", ".join(sorted(p.stem for p in targets_dir().glob("*.toml")))
         raise ConfigError(f"no target named {name_or_path!r} (known: {known}; or give a path to a .toml file)")
     return path
+
+
+def read_toml(source: Path, what: str) -> dict:
+    """A TOML file as a dict; unreadable, non-UTF-8 or malformed files raise ConfigError naming the file."""
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the {what}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: the {what} is not UTF-8 text (byte {exc.start}); expected TOML") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: the {what} is not valid TOML: {exc}") from None
 
 
 class _Reader:
@@ -135,10 +166,7 @@ class _Reader:
 
 def load_target(name_or_path: str) -> Target:
     source = resolve(name_or_path)
-    try:
-        data = tomllib.loads(source.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    data = read_toml(source, "target file")
     tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls")
     unknown = set(data) - set(tables)
     if unknown:
@@ -172,10 +200,37 @@ def load_target(name_or_path: str) -> Target:
             raise ConfigError(f"{source}: [keys.\"{eui}\"] needs certificate and private_key (PEM files)")
         keys[_eui(source, "keys", eui, eui)] = UserKey(certificate, private_key)
     tls = _Reader(source, "tls", data.get("tls", {}), ("client_certificate", "client_key", "ca"))
+    client_certificate, client_key, ca = _tls(source, tls, base_url)
     return Target(str(head.get("name", str, source.stem)), str(kind), source, base_url, head.path("schema"),
                   int(emulator.get("port", int, 0)), float(emulator.get("latency", (int, float), 0.0)),
-                  receiver, timeouts, users, devices, keys,
-                  tls.path("client_certificate"), tls.path("client_key"), tls.path("ca"))
+                  receiver, timeouts, users, devices, keys, client_certificate, client_key, ca)
+
+
+def _tls(source: Path, tls: _Reader, base_url: str | None) -> tuple[Path | None, Path | None, Path | None]:
+    """The [tls] files, checked enough that a mistake shows here rather than as a handshake failure."""
+    certificate, key, ca = tls.path("client_certificate"), tls.path("client_key"), tls.path("ca")
+    if not tls.data:
+        return None, None, None
+    if not (base_url or "").startswith("https://"):
+        raise ConfigError(f"{source}: [tls] is given but [target] base_url is not an https URL")
+    if (certificate is None) != (key is None):
+        raise ConfigError(f"{source}: [tls] client_certificate and client_key go together (PEM files)")
+    for name, path, marker in (("ca", ca, b"-----BEGIN CERTIFICATE-----"),
+                               ("client_certificate", certificate, b"-----BEGIN CERTIFICATE-----"),
+                               ("client_key", key, b"PRIVATE KEY-----")):
+        if path is None or path.is_dir() and name == "ca":  # a directory of hashed CA files is fine too
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{source}: [tls] {name}: cannot read {path}: {exc.strerror}") from None
+        if marker not in data:
+            what = "PEM private key" if name == "client_key" else "PEM certificate"
+            raise ConfigError(f"{source}: [tls] {name}: {path} holds no {what}")
+        if name == "client_key" and b"ENCRYPTED" in data:
+            raise ConfigError(f"{source}: [tls] client_key: {path} is encrypted; give an unencrypted PEM key "
+                              "(kept outside the repository, readable only by you)")
+    return certificate, key, ca
 
 
 def _eui(source: Path, table: str, key: str, value: object) -> str:
