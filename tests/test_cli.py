@@ -108,3 +108,93 @@ def test_verify_trusts_extra_certificates_from_option_and_environment(tmp_path: 
     env = subprocess.run([*EXE, "verify", str(signed)], capture_output=True, timeout=60,
                          env={**__import__("os").environ, "DUISCONF_TRUST": str(cert_path)})
     assert env.returncode == 0, env.stderr
+
+
+# -- bad files, ports and paths: one line naming what is wrong, a documented code, never a traceback --
+
+BINARY = bytes(range(256)) * 4  # not UTF-8, not XML, not TOML
+
+
+def _one_line(stderr: str, *needles: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("argv, code, needle", [
+    (["validate", "{xml}", "--schema", "{binary}"], 5, "not an XML schema"),
+    (["emulator", "--config", "{binary}"], 5, "not UTF-8 text (byte 128)"),
+    (["plan", "--declaration", "{binary}"], 5, "not UTF-8 text (byte 128)"),
+    (["plan", "--declaration", "{directory}"], 5, "cannot read the declaration"),
+])
+def test_a_binary_or_unreadable_file_is_named_in_one_line(tmp_path: Path, capsys, argv, code, needle):
+    binary = tmp_path / "binary.bin"
+    binary.write_bytes(BINARY)
+    (tmp_path / "x.xml").write_text("<x/>")
+    values = {"binary": str(binary), "xml": str(tmp_path / "x.xml"), "directory": str(tmp_path)}
+    named = values["directory"] if "{directory}" in argv else str(binary)
+    assert main([a.format(**values) for a in argv]) == code
+    _one_line(capsys.readouterr().err, named, needle)
+
+
+def test_check_target_names_a_binary_target_file(tmp_path: Path, capsys):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(BINARY)
+    assert main(["check-target", str(binary)]) == 8
+    captured = capsys.readouterr()
+    assert captured.err == "" and "Traceback" not in captured.out
+    assert captured.out.splitlines() == [f"FAIL  target file: {binary}: the target file is not UTF-8 text (byte 128); "
+                                         "expected TOML"]
+
+
+@pytest.mark.parametrize("port, needle", [("99999", "99999 is not a port (0-65535"), ("abc", "'abc' is not a port number")])
+def test_an_impossible_emulator_port_is_a_usage_error(capsys, port, needle):
+    with pytest.raises(SystemExit) as exited:
+        main(["emulator", "--port", port])
+    assert exited.value.code == 2
+    _one_line(capsys.readouterr().err, "--port", needle)
+
+
+def test_an_impossible_port_in_the_emulator_config_is_named(tmp_path: Path, capsys):
+    config = tmp_path / "emulator.toml"
+    config.write_text("[emulator]\nport = 70000\n")
+    assert main(["emulator", "--config", str(config)]) == 5
+    _one_line(capsys.readouterr().err, str(config), "[emulator] port = 70000: expected 0-65535")
+
+
+def test_a_port_in_use_is_one_line():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = run("emulator", "--port", str(port))
+    assert completed.returncode == 5
+    _one_line(completed.stderr.decode(), f"cannot listen on 127.0.0.1:{port}", "in use")
+
+
+def test_an_unusable_state_directory_is_one_line_not_a_traceback(tmp_path: Path):
+    """Whatever layer notices first (the counter authority or the CLI), the user gets one line and exit 5."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    completed = subprocess.run([*EXE, "render", "4.1.1", "--sign"], capture_output=True, timeout=120,
+                               env={**__import__("os").environ, "DUISCONF_STATE_DIR": str(blocker / "state")})
+    assert completed.returncode == 5, completed.stderr
+    _one_line(completed.stderr.decode(), str(blocker))
+
+
+def test_a_bug_is_reported_as_an_internal_error_with_where(monkeypatch, capsys):
+    import duisconf.cli as cli
+
+    def broken(args):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(cli, "cmd_validate", broken)
+    monkeypatch.delenv("DUISCONF_DEBUG", raising=False)
+    assert main(["validate", "-"]) == 1
+    _one_line(capsys.readouterr().err, "internal error: KeyError", "test_cli.py:", "in broken", "please report")
+    monkeypatch.setenv("DUISCONF_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["validate", "-"])

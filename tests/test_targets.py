@@ -53,3 +53,11 @@ def test_errors_name_file_key_and_expectation(tmp_path: Path, text: str, message
 def test_unknown_target_names_the_known_ones():
     with pytest.raises(ConfigError, match=r"no target named 'boxd' \(known: dccboxed, emulator"):
         load_target("boxd")
+
+
+def test_a_binary_target_file_is_a_config_error_naming_it(tmp_path: Path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"[target]\nname = '\xff\xfe'\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 17\)") as failure:
+        load_target(str(path))
+    assert str(path) in str(failure.value)

@@ -2,9 +2,10 @@
 
 XML goes to stdout; one line of reason goes to stderr on failure, with an exit code per kind of
 failure (shared with DCC's signing tool where it has one):
-  0 ok · 2 usage · 3 missing key material · 4 invalid input · 5 configuration · 6 DCC package missing
-  8 target not ready (check-target) · 10 schema failure · 11 signature failure
-  12 private key material found in reports (scan-keys)
+  0 ok · 1 internal error (a bug: the line says where; please report it) · 2 usage
+  3 missing key material · 4 invalid input · 5 configuration (also a file, directory or port the
+  operating system refused) · 6 DCC package missing · 8 target not ready (check-target)
+  10 schema failure · 11 signature failure · 12 private key material found (scan-keys)
 """
 
 from __future__ import annotations
@@ -16,10 +17,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import DuisConfError, InvalidInput
+from .errors import ConfigError, DuisConfError, InvalidInput
 
-EPILOG = "Exit codes: 0 ok, 2 usage, 3 missing key material, 4 invalid input, 5 configuration, " \
-         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure, 12 key material in reports."
+EPILOG = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing key material, 4 invalid input, 5 configuration, " \
+         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure, 12 key material found."
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2) like every other failure."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 = any free port)")
+    return port
 
 
 def _read_input(name: str) -> tuple[bytes, str]:
@@ -181,8 +199,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
                            receive_url=config.receive_url, latency=config.latency, control=config.control)
     try:
         emulator.start()
-    except OSError as exc:
-        raise InvalidInput(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+    except (OSError, OverflowError) as exc:  # in use, not an address of this host, or not allowed
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
     print(f"DCC emulator on {emulator.url}/api/v1/serviceS|serviceT|serviceD"
           + (f"; control plane on {emulator.url}/control/" if config.control else ""), file=sys.stderr, flush=True)
     stop = threading.Event()
@@ -197,15 +216,15 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="duisconf", description="DUIS conformance suite tools.", epilog=EPILOG)
+    parser = _Parser(prog="duisconf", description="DUIS conformance suite tools.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"duisconf {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    schema_option = argparse.ArgumentParser(add_help=False)
+    schema_option = _Parser(add_help=False)
     schema_option.add_argument("--schema", metavar="PATH", default=os.environ.get("DUISCONF_SCHEMA"),
                                help="DUIS XSD to use, e.g. DCC's 'DUIS Schema V5.4.xsd' beside its MMC twin "
                                     "(env DUISCONF_SCHEMA; default DUIS 5.1 from DCC's signing tool)")
-    key_options = argparse.ArgumentParser(add_help=False)
+    key_options = _Parser(add_help=False)
     key_options.add_argument("--key", metavar="PEM", help="your own PKCS#8 private key (default: the ZAZ1 key of the originator)")
     key_options.add_argument("--cert", metavar="PEM", help="the certificate that goes with --key")
 
@@ -261,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="run the embedded DCC emulator standalone (a DCC Boxed look-alike)")
     emulator.add_argument("--config", metavar="FILE", help="TOML file: [emulator], [[users]], [[devices]]")
     emulator.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    emulator.add_argument("--port", type=int, help="port (default 8079, as DCC Boxed)")
+    emulator.add_argument("--port", type=_port, help="port (default 8079, as DCC Boxed; 0 = any free port)")
     emulator.add_argument("--receive-url", metavar="URL",
                           help="Receive Response Service for every user that has none configured")
     emulator.add_argument("--latency", type=float, metavar="SECONDS", help="delay before asynchronous messages leave")
@@ -301,6 +320,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a file, directory or socket the operating system refused: the user can act on it
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"duisconf: {where}{exc.strerror or exc}", file=sys.stderr)
+        return ConfigError.exit_code
+    except Exception as exc:  # a bug in duisconf, not in the input: say so and where, keep it to one line
+        if os.environ.get("DUISCONF_DEBUG"):
+            raise
+        print(f"duisconf: internal error: {type(exc).__name__}: {exc} ({_where(exc)}; please report it, "
+              "with DUISCONF_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _where(exc: BaseException) -> str:
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown place"
+    last = frames[-1]
+    package = Path(__file__).resolve().parent
+    try:
+        name = str(Path(last.filename).resolve().relative_to(package.parent))
+    except ValueError:
+        name = last.filename
+    return f"{name}:{last.lineno} in {last.name}"
 
 
 if __name__ == "__main__":

@@ -199,9 +199,13 @@ def load_declaration(path: str | Path, catalogue: Catalogue | None = None) -> De
     path = Path(path).expanduser()
     reader = _Reader(path)
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise reader.fail("declaration not found") from None
+    except OSError as exc:
+        raise reader.fail(f"cannot read the declaration: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise reader.fail(f"not UTF-8 text (byte {exc.start}); a declaration is TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise reader.fail(f"not valid TOML: {exc}") from None
     reader.unknown_keys(data, _TOP, "top level")

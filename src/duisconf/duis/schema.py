@@ -73,7 +73,11 @@ def _copy_tree(main: Path, target: Path) -> Path:
         if source in seen:
             continue
         seen.add(source)
-        data = _strip_doctype(source.read_bytes(), source)
+        try:
+            raw = source.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read the schema: {exc.strerror}") from None
+        data = _strip_doctype(raw, source)
 
         def rewrite(match: re.Match[bytes], source: Path = source) -> bytes:
             location = match.group(1).decode()
@@ -113,7 +117,10 @@ class Schema:
         self.source = source
         self.compiled_path = compiled_path
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        self._doc = etree.parse(str(compiled_path), parser)
+        try:
+            self._doc = etree.parse(str(compiled_path), parser)
+        except etree.XMLSyntaxError as exc:
+            raise ConfigError(f"{source}: not an XML schema ({exc.msg})") from None
         try:
             self._xsd = etree.XMLSchema(self._doc)
         except etree.XMLSchemaParseError as exc:

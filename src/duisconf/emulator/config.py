@@ -61,6 +61,8 @@ def load_config(path: Path) -> EmulatorConfig:
             data = tomllib.load(handle)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); an emulator configuration is TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     unknown = set(data) - {"emulator", "users", "devices"}
@@ -73,6 +75,8 @@ def load_config(path: Path) -> EmulatorConfig:
             raise ConfigError(f"{path}: [emulator] unknown key '{key}' (expected {', '.join(EMULATOR_KEYS)})")
         if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
             raise ConfigError(f"{path}: [emulator] {key} = {value!r} has the wrong type")
+        if key == "port" and not 0 <= value <= 65535:
+            raise ConfigError(f"{path}: [emulator] port = {value}: expected 0-65535 (0 = any free port)")
         setattr(config, key, value)
     for n, entry in enumerate(data.get("users", []), 1):
         config.users.append(_user(path, n, entry))
