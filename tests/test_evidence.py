@@ -95,3 +95,111 @@ def test_the_scan_finds_a_planted_key(tmp_path: Path):
     found = key_material_in(tmp_path, zaz1())
     assert any("a-attachment.txt" in f and "PEM" in f for f in found)
     assert any("b-attachment.xml" in f and identity.name in f for f in found)
+
+
+# -- the scan itself: every form a key we hold may take, and nothing else ----------------------------
+
+import gzip  # noqa: E402
+import shutil  # noqa: E402
+
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+from duisconf import evidence  # noqa: E402
+from duisconf.cli import main  # noqa: E402
+
+
+def _zaz1_key():
+    identity = next(i for i in zaz1().identities() if i.has_private_key)
+    return identity, identity.private_key
+
+
+def _pem(key, encryption=None) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             encryption or serialization.NoEncryption())
+
+
+def _colon_hex(value: int) -> str:
+    """As `openssl ec -text` prints a scalar: a leading 00 when the top bit is set, 15 bytes a line."""
+    raw = value.to_bytes(32, "big")
+    raw = b"\0" + raw if raw[0] & 0x80 else raw
+    pairs = [f"{b:02x}" for b in raw]
+    lines = [":".join(pairs[i:i + 15]) for i in range(0, len(pairs), 15)]
+    return "priv:\n    " + ":\n    ".join(lines) + "\n"
+
+
+def test_the_scan_finds_decimal_colon_hex_encrypted_and_gzipped_keys(tmp_path: Path):
+    identity, key = _zaz1_key()
+    scalar = key.private_numbers().private_value
+    files = {
+        "decimal.txt": f"private_value={scalar}\n".encode(),
+        "colon.txt": _colon_hex(scalar).encode(),
+        "upper.txt": _colon_hex(scalar).upper().encode(),
+        "encrypted.pem": _pem(key, serialization.BestAvailableEncryption(b"secret")),
+        "hex.txt.gz": gzip.compress(f"<x>{scalar:064x}</x>".encode()),
+        "pem.gz": gzip.compress(b"x" * 100 + _pem(key)),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    found = evidence.key_material_in(tmp_path, zaz1())
+    for name in ("decimal.txt", "colon.txt", "upper.txt", "hex.txt.gz", "pem.gz"):
+        assert any(f.startswith(str(tmp_path / name) + ":") and identity.name in f for f in found), (name, found)
+    assert f"{tmp_path / 'encrypted.pem'}: an encrypted PEM private key block" in found
+    assert any(f.startswith(str(tmp_path / "hex.txt.gz")) and "(gzip content)" in f for f in found)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command to print a key the way it does")
+def test_the_scan_finds_a_key_as_openssl_prints_it(tmp_path: Path):
+    identity, key = _zaz1_key()
+    source = tmp_path / "key.pem"
+    source.write_bytes(_pem(key))
+    printed = subprocess.run(["openssl", "ec", "-in", str(source), "-text", "-noout"], capture_output=True, check=True)
+    source.unlink()
+    (tmp_path / "openssl.txt").write_bytes(printed.stdout)
+    assert b"priv:" in printed.stdout
+    found = evidence.key_material_in(tmp_path / "openssl.txt", zaz1())  # a file given directly
+    assert found == [f"{tmp_path / 'openssl.txt'}: the private key of {identity.name}"]
+
+
+def test_the_scan_does_not_flag_keys_it_does_not_know(tmp_path: Path):
+    """Zero false positives: another key's scalar in decimal and colon-hex, and certificates, are not keys we hold."""
+    stranger = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    (tmp_path / "numbers.txt").write_text(f"{stranger}\n{_colon_hex(stranger)}\n{stranger:064x}\n")
+    identity, _ = _zaz1_key()
+    (tmp_path / "cert.pem").write_bytes(identity.certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "cert.gz").write_bytes(gzip.compress(identity.certificate.public_bytes(serialization.Encoding.DER)))
+    assert evidence.key_material_in(tmp_path, zaz1()) == []
+
+
+def test_the_scan_follows_symlinked_directories_once(tmp_path: Path):
+    _, key = _zaz1_key()
+    real = tmp_path / "real"
+    (real / "inner").mkdir(parents=True)
+    (real / "inner" / "k.txt").write_text(f"{key.private_numbers().private_value}")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "linked").symlink_to(real / "inner", target_is_directory=True)
+    (real / "inner" / "loop").symlink_to(real, target_is_directory=True)  # a cycle must not hang the scan
+    (tmp_path / "given").symlink_to(tmp_path / "tree", target_is_directory=True)
+    found = evidence.key_material_in([tmp_path / "given"], zaz1())
+    assert len(found) == 1 and found[0].startswith(str(tmp_path / "given" / "linked" / "k.txt")), found
+
+
+def test_a_gzip_bomb_is_bounded_and_not_vouched_for(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(evidence, "GZIP_LIMIT", 1 << 20)
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"\0" * (3 << 20)))
+    assert evidence.key_material_in(tmp_path, zaz1()) == [
+        f"{tmp_path / 'bomb.gz'}: not fully scanned: gzip content larger than 1 MiB: not scanned past that"]
+
+
+def test_scan_keys_command_line(tmp_path: Path, capsys):
+    _, key = _zaz1_key()
+    single = tmp_path / "single.txt"
+    single.write_text(f"{key.private_numbers().private_value}")
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "a.txt").write_text("nothing here")
+    assert main(["scan-keys", str(clean)]) == 0
+    assert main(["scan-keys", str(clean), str(single)]) == 12
+    assert str(single) in capsys.readouterr().err
+    assert main(["scan-keys", str(clean), str(tmp_path / "typo")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path / "typo") in err[0] and "no such file" in err[0]

@@ -173,12 +173,36 @@ def cmd_scan_keys(args: argparse.Namespace) -> int:
     from .evidence import key_material_in
     from .keystore import zaz1
 
-    found = key_material_in(Path(args.directory), zaz1())
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:  # a typo must not pass as "nothing found"
+        print(f"duisconf scan-keys: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    found = key_material_in(paths, zaz1(), extra_keys=_target_private_keys(args.target) if args.target else ())
     for line in found:
         print(line, file=sys.stderr)
     if not found:
-        print(f"no private key material under {args.directory}")
+        print(f"no private key material in {', '.join(args.paths)}")
     return 12 if found else 0
+
+
+def _target_private_keys(name: str) -> list[tuple[object, str]]:
+    """The private keys a target file names ([keys] signing keys, [tls] client_key), loaded to be looked for."""
+    from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key
+
+    from .targets import load_target
+
+    target = load_target(name)
+    files = [key.private_key for key in target.keys.values()] + [p for p in [target.tls_client_key] if p]
+    keys = []
+    for path in files:
+        data = path.read_bytes()
+        try:
+            keys.append((load_pem_private_key(data, None) if b"-----BEGIN" in data else load_der_private_key(data, None),
+                         str(path)))
+        except (ValueError, TypeError):
+            raise ConfigError(f"{target.source}: {path}: not an unencrypted private key, so it cannot be looked for") from None
+    return keys
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -271,9 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_target)
 
     scan = commands.add_parser("scan-keys", epilog=EPILOG,
-                               help="look for private key material (PEM blocks, ZAZ1 key bytes) in a reports "
-                                    "tree; exit 12 if any is found")
-    scan.add_argument("directory", help="e.g. reports")
+                               help="look for private key material (any PEM private key block; the ZAZ1 keys and "
+                                    "--target's keys as DER, raw, hex, colon-hex, base64 or decimal; inside gzip "
+                                    "files too) in files and directory trees; exit 12 if any is found or a file "
+                                    "cannot be scanned, 2 if a path does not exist")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories, e.g. reports")
+    scan.add_argument("--target", metavar="NAME|PATH", help="also look for this target file's own private keys")
     scan.set_defaults(func=cmd_scan_keys)
 
     emulator = commands.add_parser("emulator", epilog=EPILOG,

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,33 +125,148 @@ def write_environment(results: Path, session) -> None:
 
 # -- holding ourselves to "no private keys in the evidence" ---------------------------------------
 
-def key_needles(keystore) -> list[tuple[bytes, str]]:
-    """Byte strings whose presence in a report would leak a private key: any PEM private-key block, and
-    for every key we hold, its raw scalar (binary, hex, base64) and its PKCS#8 DER (binary, base64)."""
+# Any PEM private-key block: PKCS#8, EC, RSA, OpenSSH, and encrypted PKCS#8 (still a key to guard).
+# Written as a pattern so that this file never holds a literal header itself.
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----")
+_SPACE = b" \t\n\r\f\v"
+SCAN_CHUNK = 4 << 20          # files are read this much at a time
+SCAN_OVERLAP = 4096           # kept between chunks: longer than any needle, even spread over lines
+GZIP_LIMIT = 256 << 20        # decompressed bytes scanned per gzip file (a gzip bomb stops here)
+
+
+def _integer_forms(value: int, size: int, what: str) -> list[tuple[bytes, str, str]]:
+    """A private integer as it may be printed: raw bytes, hex (plain or colon-separated, any case, any
+    line breaks, as `openssl ec -text` does), base64 of the bytes, and decimal."""
+    import base64
+
+    padded, minimal = value.to_bytes(size, "big"), value.to_bytes((value.bit_length() + 7) // 8, "big")
+    # the minimal bytes are inside the padded ones, and a printer may drop leading zero bytes
+    return [(minimal, what, "bytes"), (minimal.hex().encode(), what, "hex"), (base64.b64encode(padded), what, "text"),
+            (str(value).encode(), what, "text")]
+
+
+def private_key_needles(key, what: str) -> list[tuple[bytes, str, str]]:
+    """(needle, what it reveals, how to look) for one private key: its PKCS#8 DER (binary, base64) and its
+    private integers (EC scalar; RSA d, p, q) in every form `_integer_forms` lists."""
     import base64
 
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    header = b"-----BEGIN " + b"PRIVATE KEY-----"  # split so this file never holds the literal header
-    needles = [(header, "a PEM private key block"), (header.replace(b"BEGIN ", b"BEGIN EC "), "a PEM EC private key block")]
-    for identity in keystore.identities():
-        if not identity.has_private_key:
-            continue
-        key = identity.private_key
-        scalar = key.private_numbers().private_value.to_bytes((key.curve.key_size + 7) // 8, "big")
-        der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        what = f"the private key of {identity.name}"
-        needles += [(scalar, what), (scalar.hex().encode(), what), (scalar.hex().upper().encode(), what),
-                    (base64.b64encode(scalar), what), (der, what), (base64.b64encode(der)[:64], what)]
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    needles = [(der, what, "bytes"), (base64.b64encode(der)[:64], what, "text")]
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        needles += _integer_forms(key.private_numbers().private_value, (key.curve.key_size + 7) // 8, what)
+    elif isinstance(key, rsa.RSAPrivateKey):
+        numbers = key.private_numbers()
+        for value in (numbers.d, numbers.p, numbers.q):
+            needles += _integer_forms(value, (value.bit_length() + 7) // 8, what)
     return needles
 
 
-def key_material_in(directory: Path, keystore) -> list[str]:
-    """Every file under `directory` that holds private key material, with what it holds."""
-    needles = key_needles(keystore)
-    found = []
-    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        found += [f"{path}: {what}" for needle, what in needles if needle in data]
+def key_needles(keystore, extra_keys: Sequence[tuple[object, str]] = ()) -> list[tuple[bytes, str, str]]:
+    """Everything whose presence in a report would leak a private key we hold: every key of `keystore`
+    and each (key, name) in `extra_keys` (a target's own key files). Matching known keys only keeps
+    false positives at zero; PEM blocks are found whatever key they hold."""
+    needles = []
+    for identity in keystore.identities():
+        if identity.has_private_key:
+            needles += private_key_needles(identity.private_key, f"the private key of {identity.name}")
+    for key, name in extra_keys:
+        needles += private_key_needles(key, f"the private key in {name}")
+    return needles
+
+
+def _matches(window: bytes, needles: list[tuple[bytes, str, str]]) -> set[str]:
+    found = set()
+    for match in _PEM_BLOCK.finditer(window):
+        found.add("an encrypted PEM private key block" if b"ENCRYPTED" in match.group(0) else "a PEM private key block")
+    # Squashing keeps every occurrence a needle has in the window and joins the ones split over lines:
+    # base64 or digits wrapped, hex as 00:a1:b2:... over indented lines in either case.
+    haystacks = {"bytes": window, "text": window.translate(None, _SPACE),
+                 "hex": window.translate(None, _SPACE + b":").lower()}
+    for needle, what, how in needles:
+        if what not in found and needle in haystacks[how]:
+            found.add(what)
     return found
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(SCAN_CHUNK):
+            yield chunk
+
+
+def _gunzipped(path: Path, problems: list[str]) -> Iterator[bytes]:
+    """The decompressed content of a gzip file, up to GZIP_LIMIT; anything not scanned is a problem."""
+    import gzip
+    import zlib
+
+    total = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(SCAN_CHUNK):
+                total += len(chunk)
+                if total > GZIP_LIMIT:
+                    problems.append(f"gzip content larger than {GZIP_LIMIT >> 20} MiB: not scanned past that")
+                    return
+                yield chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        problems.append(f"gzip content unreadable after {total} bytes ({exc})")
+
+
+def _scan(chunks: Iterable[bytes], needles: list[tuple[bytes, str, str]]) -> set[str]:
+    found, tail = set(), b""
+    for chunk in chunks:
+        window = tail + chunk
+        found |= _matches(window, needles)
+        tail = window[-SCAN_OVERLAP:]
+    return found
+
+
+def _files(root: Path, problems: list[str]) -> Iterator[Path]:
+    """`root` if it is a file, else every file under it, following symbolic links once (no cycles);
+    a directory that cannot be listed is a problem, never silently skipped."""
+    if not root.is_dir():
+        yield root
+        return
+    seen: set[tuple[int, int]] = set()
+
+    def unlistable(error: OSError) -> None:
+        problems.append(f"{error.filename}: not fully scanned: cannot list: {error.strerror}")
+
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=unlistable):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.is_file():  # a dangling link holds nothing
+                yield path
+
+
+def key_material_in(paths: Path | Iterable[Path], keystore,
+                    extra_keys: Sequence[tuple[object, str]] = ()) -> list[str]:
+    """One line per file (given, or under a directory given) that holds private key material, saying
+    what it holds; gzip files are scanned decompressed. A file that could not be scanned completely is
+    listed too: the scan cannot vouch for it."""
+    needles = key_needles(keystore, extra_keys)
+    lines: list[str] = []
+    for root in [paths] if isinstance(paths, (str, Path)) else paths:
+        for path in _files(Path(root), lines):
+            problems: list[str] = []
+            try:
+                found = _scan(_chunks(path), needles)
+                with open(path, "rb") as handle:
+                    gzipped = handle.read(2) == b"\x1f\x8b"
+                if gzipped:
+                    found |= {f"{what} (gzip content)" for what in _scan(_gunzipped(path, problems), needles)}
+            except OSError as exc:
+                found, problems = set(), [f"cannot read: {exc.strerror}"]
+            lines += [f"{path}: {what}" for what in sorted(found)]
+            lines += [f"{path}: not fully scanned: {problem}" for problem in problems]
+    return lines
