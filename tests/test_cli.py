@@ -198,3 +198,42 @@ def test_a_bug_is_reported_as_an_internal_error_with_where(monkeypatch, capsys):
     monkeypatch.setenv("DUISCONF_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["validate", "-"])
+
+
+def test_scan_keys_looks_for_a_targets_own_keys_when_asked(tmp_path: Path, capsys):
+    """A DCC test environment's signing key and RSA TLS client key are not ZAZ1 keys: --target adds them."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    _, cert_path, key_path = self_signed(tmp_path, "own-signing")
+    tls_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "tls.key").write_bytes(tls_key.private_bytes(serialization.Encoding.PEM,
+                                                             serialization.PrivateFormat.TraditionalOpenSSL,
+                                                             serialization.NoEncryption()))
+    target = tmp_path / "env.toml"
+    target.write_text(f"""[target]
+kind = "dcc"
+base_url = "https://dcc.example:443"
+[receiver]
+public_url = "http://192.0.2.1:8080/duis"
+[tls]
+ca = "{cert_path}"
+client_certificate = "{cert_path}"
+client_key = "tls.key"
+[keys."11-22-33-44-55-66-77-88"]
+certificate = "{cert_path}"
+private_key = "{key_path}"
+""")
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    own = load_pem_private_key(key_path.read_bytes(), None)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "a.txt").write_text(f"{own.private_numbers().private_value}")
+    (reports / "b.txt").write_text(f"{tls_key.private_numbers().p:x}")
+    assert main(["scan-keys", str(reports)]) == 0
+    capsys.readouterr()
+    assert main(["scan-keys", str(reports), "--target", str(target)]) == 12
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{reports / 'a.txt'}: the private key in {key_path}",
+                   f"{reports / 'b.txt'}: the private key in {tmp_path / 'tls.key'}"]

@@ -57,3 +57,11 @@ def test_a_reply_that_is_not_duis_is_reported(receiver, tmp_path: Path):
     # the receiver answers POSTs to unknown paths with an empty 404: not a DUIS reply
     with pytest.raises(TargetReplyInvalid, match="not a DUIS reply"):
         client_for(receiver.url.rsplit("/", 1)[0], tmp_path).send("4.1.1", originator=SUPPLIER, target=ESME)
+
+
+def test_tls_verification_cannot_be_turned_off():
+    """A target is verified against its CA or the default store; DUISClient refuses verify_tls=False."""
+    from duisconf.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="TLS verification stays on"):
+        DUISClient("https://127.0.0.1:1", keystore=None, trust=None, schema=None, counters=None, verify_tls=False)

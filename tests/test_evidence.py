@@ -5,14 +5,19 @@ key is found)."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from duisconf import evidence
+from duisconf.cli import main
 from duisconf.evidence import key_material_in
 from duisconf.keystore import zaz1
 
@@ -98,15 +103,6 @@ def test_the_scan_finds_a_planted_key(tmp_path: Path):
 
 
 # -- the scan itself: every form a key we hold may take, and nothing else ----------------------------
-
-import gzip  # noqa: E402
-import shutil  # noqa: E402
-
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-
-from duisconf import evidence  # noqa: E402
-from duisconf.cli import main  # noqa: E402
-
 
 def _zaz1_key():
     identity = next(i for i in zaz1().identities() if i.has_private_key)
