@@ -5,7 +5,8 @@ failure (shared with DCC's signing tool where it has one):
   0 ok · 1 internal error (a bug: the line says where; please report it) · 2 usage
   3 missing key material · 4 invalid input · 5 configuration (also a file, directory or port the
   operating system refused) · 6 DCC package missing · 8 target not ready (check-target)
-  10 schema failure · 11 signature failure · 12 private key material found (scan-keys)
+  10 schema failure · 11 signature failure · 12 private key material found, or a file not fully
+  scanned (scan-keys)
 """
 
 from __future__ import annotations
