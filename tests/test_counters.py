@@ -84,6 +84,7 @@ def test_originators_are_independent_and_spellings_share_one_counter(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
         "90B3D51F30010000",
         "90B3D51F30020000",
+        "originators",  # the registry of originators that have been given counters
     ]
 
 
