@@ -145,7 +145,8 @@ def _now_ms() -> int:
 
 def _unwritable(path: Path, exc: OSError) -> ConfigError:
     # One line naming the path and the system's reason (read-only, no space, not a directory ...).
-    return ConfigError(f"cannot write the counter state {path}: {exc.strerror or exc} "
+    reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror or exc
+    return ConfigError(f"cannot write the counter state {path}: {reason} "
                        "(the state directory must be writable and not full; DUISCONF_STATE_DIR moves it)")
 
 

@@ -83,6 +83,7 @@ def state_dir(create: bool = True) -> Path:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot create the state directory {path}: {exc.strerror or exc} "
+            reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror or exc
+            raise ConfigError(f"cannot create the state directory {path}: {reason} "
                               "(set DUISCONF_STATE_DIR to a writable directory)") from None
     return path
