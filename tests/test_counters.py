@@ -432,3 +432,22 @@ def test_the_end_of_run_summary_reports_each_originator_once_under_xdist(tmp_pat
     assert set(report["used_this_run"]) == {SUPPLIER, OTHER}
     by_eui = {entry["originator"]: entry for entry in report["originators"]}
     assert by_eui[SUPPLIER]["hwm"] % 2**32 == 0 and 0 < by_eui[SUPPLIER]["ahead_days"] <= 49.8
+
+
+
+def test_a_first_registry_written_meanwhile_is_not_mistaken_for_a_deleted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The race of two first uses: we find no registry, then another process writes its first registry and
+    # state file before we look for checked state files. That is a fresh start, not a deleted registry.
+    ours, theirs = CounterAuthority(tmp_path), CounterAuthority(tmp_path)
+    read_registry = ours._read_registry
+    raced = []
+
+    def registry_then_race():
+        found = read_registry()
+        if not raced:
+            raced.append(theirs.next(OTHER))
+        return found
+
+    monkeypatch.setattr(ours, "_read_registry", registry_then_race)
+    assert ours.next(SUPPLIER) > 0 and raced
+    assert SUPPLIER in (tmp_path / "originators").read_text()

@@ -161,7 +161,7 @@ class CounterLead:
 
     @property
     def ahead_days(self) -> float | None:
-        return None if self.ahead_ms is None else round(self.ahead_ms / MS_PER_DAY, 1)
+        return None if self.ahead_ms is None else round(self.ahead_ms / MS_PER_DAY, 1) + 0.0  # never -0.0
 
     def line(self) -> str:
         if self.problem:
@@ -336,15 +336,18 @@ class CounterAuthority:
             return hwm
         registry = self._read_registry()
         eui = normalise_eui(originator)
+        if registry is None and any(self._is_checked_record(p) for p in self._state_files()):
+            # Read again: another process may have written its first registry and state file since.
+            registry = self._read_registry()
+            if registry is None:
+                raise ConfigError(
+                    f"counter registry {self.registry} is missing beside checked state files, so a lost state "
+                    f"file for {eui} cannot be told from a new originator; refusing to start it from the clock: "
+                    + resync_hint(eui))
         if registry is not None and eui in registry:
             raise ConfigError(
                 f"counter state file {state} is missing, but {self.registry} records that counters were sent "
                 f"for {eui}; refusing to restart from the clock, which could reuse a counter the DCC has seen: "
-                + resync_hint(eui))
-        if registry is None and any(self._is_checked_record(p) for p in self._state_files()):
-            raise ConfigError(
-                f"counter registry {self.registry} is missing beside checked state files, so a lost state file "
-                f"for {eui} cannot be told from a new originator; refusing to start it from the clock: "
                 + resync_hint(eui))
         return None
 
