@@ -113,11 +113,12 @@ def cmd_sign(args: argparse.Namespace) -> int:
 def cmd_counters(args: argparse.Namespace) -> int:
     """Show each originator's counter, or set a floor to resynchronise one whose record was lost."""
     from .counters import default_authority
+    from .duis.model import normalise_eui
 
     authority = default_authority()
     if args.action == "set-floor":
         floor = authority.set_floor(args.originator, _counter_value(args.value))
-        print(f"{args.originator}: high-water mark {floor}; the next counter is above it", file=sys.stderr)
+        print(f"{normalise_eui(args.originator)}: high-water mark {floor}; the next counter is above it", file=sys.stderr)
         return 0
     leads = authority.leads()
     for lead in leads:
@@ -132,7 +133,7 @@ def _counter_value(text: str) -> int:
         import time
 
         return time.time_ns() // 1_000_000
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InvalidInput(f"counter floor {text!r}: expected a decimal counter or 'now' (epoch milliseconds)")
     return int(text)
 
