@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -237,3 +239,64 @@ private_key = "{key_path}"
     err = capsys.readouterr().err.splitlines()
     assert err == [f"{reports / 'a.txt'}: the private key in {key_path}",
                    f"{reports / 'b.txt'}: the private key in {tmp_path / 'tls.key'}"]
+def one_line_config_error(result: subprocess.CompletedProcess[bytes], *needles: bytes) -> None:
+    err = result.stderr.strip()
+    assert result.returncode == 5, result.stderr
+    assert err.startswith(b"duisconf: ") and b"\n" not in err and b"Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+@pytest.mark.parametrize("where", ["a file", "under /proc", "under /sys"])
+def test_an_unwritable_state_directory_is_one_line_and_exit_5(rtds, tmp_path: Path, where: str):
+    # Tests run as root, where chmod stops no write: a file in the way and kernel file systems do.
+    state = {"a file": tmp_path / "state", "under /proc": Path("/proc/self/duisconf-state"),
+             "under /sys": Path("/sys/kernel/duisconf-state")}[where]
+    if where == "a file":
+        state.write_text("not a directory")
+    request = tmp_path / "req.xml"
+    request.write_bytes(rtds("CCS01_8.11_SUCCESS"))
+    env = {**os.environ, "DUISCONF_STATE_DIR": str(state)}
+    for args in (["render", "4.1.1", "--sign"], ["render", "2.2"], ["sign", "--new-counter", str(request)]):
+        result = subprocess.run([*EXE, *args], capture_output=True, timeout=120, env=env)
+        one_line_config_error(result, str(state).encode())
+        assert result.stdout == b""
+
+
+def test_a_full_state_directory_is_one_line_and_exit_5(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    import errno
+
+    from duisconf import counters
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(counters.os, "write", full)
+    assert main(["render", "4.1.1", "--sign"]) == 5
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("duisconf: cannot write the counter state") and "No space left on device" in captured.err
+
+
+def test_a_lost_counter_is_refused_until_set_floor(tmp_path: Path):
+    env = {**os.environ, "DUISCONF_STATE_DIR": str(tmp_path)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*EXE, *args], capture_output=True, timeout=120, env=env)
+
+    first = cli("render", "2.2")  # a top-up: the counter jumps to the next UTRN boundary
+    assert first.returncode == 0, first.stderr
+    sent = int(first.stdout.split(b"<sr:RequestID>")[1].split(b"</sr:RequestID>")[0].rsplit(b":", 1)[1])
+    shown = cli("counters", "show")
+    assert shown.returncode == 0 and b"90-B3-D5-1F-30-01-00-00: counter " in shown.stdout
+    assert b"days ahead of the clock" in shown.stdout or sent - time.time() * 1000 < 60_000
+    (tmp_path / "counters" / "90B3D51F30010000").unlink()
+    one_line_config_error(cli("render", "8.11"), b"is missing", b"counters set-floor 90-B3-D5-1F-30-01-00-00 VALUE")
+    broken = cli("counters", "show")
+    assert broken.returncode == 5 and b"90-B3-D5-1F-30-01-00-00: counter state file" in broken.stdout
+    assert cli("counters", "set-floor", "90-B3-D5-1F-30-01-00-00", "x").returncode == 4
+    assert cli("counters", "set-floor", "90-B3-D5-1F-30-01-00-00").returncode == 2
+    assert cli("counters", "set-floor", "90-B3-D5-1F-30-01-00-00", str(sent)).returncode == 0
+    after = cli("render", "8.11", "--sign")
+    assert after.returncode == 0, after.stderr
+    assert int(after.stdout.split(b"<sr:RequestID>")[1].split(b"</sr:RequestID>")[0].rsplit(b":", 1)[1]) == sent + 1

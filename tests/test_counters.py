@@ -84,6 +84,7 @@ def test_originators_are_independent_and_spellings_share_one_counter(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
         "90B3D51F30010000",
         "90B3D51F30020000",
+        "originators",  # the registry of originators that have been given counters
     ]
 
 
@@ -270,3 +271,183 @@ def test_default_authority_uses_the_state_dir_and_is_shared(tmp_path: Path, monk
     assert default_authority().directory == tmp_path / "counters"
     assert counters.default_authority().next(SUPPLIER) > 0
     assert (tmp_path / "counters" / "90B3D51F30010000").exists()
+
+
+# -- a lost record is refused, never restarted from the clock (issue 12) ------------------------------
+
+def used_authority(directory: Path) -> tuple[CounterAuthority, int]:
+    """An authority whose SUPPLIER counter has been handed out far above the clock."""
+    authority = CounterAuthority(directory)
+    authority.observe(SUPPLIER, FAR_FUTURE)
+    return authority, authority.next(SUPPLIER)
+
+
+def test_a_deleted_state_file_of_a_used_originator_is_refused_until_a_floor_is_set(tmp_path: Path):
+    authority, last = used_authority(tmp_path)
+    state = tmp_path / "90B3D51F30010000"
+    state.unlink()
+    for fresh in (authority, CounterAuthority(tmp_path)):  # this process and the next run alike
+        for call in (fresh.next, fresh.next_utrn, fresh.peek, lambda o: fresh.observe(o, 5)):
+            with pytest.raises(ConfigError, match=f"{state} is missing.*set-floor {SUPPLIER} VALUE"):
+                call(SUPPLIER)
+    assert not state.exists()
+    assert authority.set_floor(SUPPLIER, last) == last  # the documented way back
+    assert authority.next(SUPPLIER) == last + 1
+    assert authority.next(OTHER) < FAR_FUTURE  # a new originator still starts from the clock
+
+
+@pytest.mark.parametrize("keep", [1, 5, 20, -1], ids=["1 byte", "5 bytes", "20 bytes", "all but the newline"])
+def test_a_truncated_state_file_is_refused(tmp_path: Path, keep: int):
+    authority, last = used_authority(tmp_path)
+    state = tmp_path / "90B3D51F30010000"
+    truncated = state.read_bytes()[:keep]
+    state.write_bytes(truncated)
+    with pytest.raises(ConfigError, match=f"{state} is unreadable.*set-floor"):
+        authority.next(SUPPLIER)
+    assert state.read_bytes() == truncated  # never silently reset
+
+
+def test_a_garbled_digit_or_a_file_of_another_originator_is_refused(tmp_path: Path):
+    authority, last = used_authority(tmp_path)
+    authority.next(OTHER)
+    state = tmp_path / "90B3D51F30010000"
+    content = state.read_bytes()
+    digit = content.index(b"=") + 9  # the 9th digit of the hwm
+    state.write_bytes(content[:digit] + (b"0" if content[digit:digit + 1] != b"0" else b"1") + content[digit + 1:])
+    with pytest.raises(ConfigError, match="checksum"):
+        authority.next(SUPPLIER)
+    state.write_bytes((tmp_path / "90B3D51F30020000").read_bytes())  # the other originator's (lower) record
+    with pytest.raises(ConfigError, match=f"belongs to {OTHER}"):
+        authority.next(SUPPLIER)
+
+
+def test_a_deleted_registry_or_a_damaged_one_is_refused_for_a_lost_originator(tmp_path: Path):
+    authority, _ = used_authority(tmp_path)
+    authority.next(OTHER)
+    registry, other_state = tmp_path / "originators", tmp_path / "90B3D51F30020000"
+    assert SUPPLIER in registry.read_text() and OTHER in registry.read_text()
+    registry.unlink()
+    other_state.unlink()
+    with pytest.raises(ConfigError, match="registry .* is missing"):
+        CounterAuthority(tmp_path).next(OTHER)
+    assert CounterAuthority(tmp_path).next(SUPPLIER) > FAR_FUTURE  # an intact record still works
+    (tmp_path / "originators").write_bytes(b"# garbled\n")
+    with pytest.raises(ConfigError, match="registry .* truncated or garbled"):
+        CounterAuthority(tmp_path).next("90-B3-D5-1F-30-03-00-00")
+
+
+def test_a_brand_new_machine_starts_from_the_clock_and_old_state_files_are_taken_in(tmp_path: Path):
+    before = time.time_ns() // 1_000_000
+    assert before <= CounterAuthority(tmp_path / "no" / "such" / "dir").next(SUPPLIER) < before + 60_000
+    # A state file from before the checked format: read, registered, and converted on the next write.
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "90B3D51F30020000").write_bytes(b"%d\n" % FAR_FUTURE)
+    authority = CounterAuthority(legacy)
+    assert authority.next(SUPPLIER) < FAR_FUTURE
+    assert authority.next(OTHER) == FAR_FUTURE + 1
+    assert (legacy / "90B3D51F30020000").read_bytes().startswith(b"hwm=%d " % (FAR_FUTURE + 1))
+    assert OTHER in (legacy / "originators").read_text()
+
+
+def test_set_floor_never_lowers_an_intact_record(tmp_path: Path):
+    authority, last = used_authority(tmp_path)
+    assert authority.set_floor(SUPPLIER, 1000) == last
+    assert authority.set_floor(SUPPLIER, last + 100) == last + 100
+    assert authority.next(SUPPLIER) == last + 101
+    with pytest.raises(DuisConfError, match="floor"):
+        authority.set_floor(SUPPLIER, -1)
+
+
+# -- unwritable or full state: one-line ConfigError, no value handed out --------------------------------
+
+def test_a_file_where_the_state_directory_should_be_is_a_config_error(tmp_path: Path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match=f"{blocker}: a file is in the way") as error:
+        CounterAuthority(blocker)
+    assert "\n" not in str(error.value)
+
+
+def test_a_full_state_directory_is_a_config_error_and_hands_out_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import errno
+
+    authority, last = used_authority(tmp_path)
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(counters.os, "write", full)
+    with pytest.raises(ConfigError, match="No space left on device") as error:
+        authority.next(SUPPLIER)
+    assert "\n" not in str(error.value)
+    monkeypatch.undo()
+    assert authority.next(SUPPLIER) == last + 1  # the failed allocation was never recorded or returned
+
+
+# -- SRV 2.2 moves the counter one UTRN boundary per top-up, and the lead is reported ------------------
+
+def test_each_utrn_moves_the_counter_one_boundary_and_leads_report_it(tmp_path: Path):
+    authority = CounterAuthority(tmp_path)
+    start = time.time()
+    authority.next(OTHER)
+    utrns = [authority.next_utrn(SUPPLIER) for _ in range(3)]
+    assert [u - utrns[0] for u in utrns] == [0, 2**32, 2 * 2**32]
+    assert all(u & (2**32 - 1) == 0 for u in utrns)
+    leads = {lead.originator: lead for lead in authority.leads()}
+    days = 2**32 / counters.MS_PER_DAY  # 49.7
+    assert 2 * days < leads[SUPPLIER].ahead_days <= 3 * days + 0.1
+    assert "days ahead of the clock (SRV 2.2 UTRN boundaries" in leads[SUPPLIER].line()
+    assert abs(leads[OTHER].ahead_ms) < 60_000 and "at the clock" in leads[OTHER].line()
+    assert {lead.originator for lead in authority.leads(since=time.time() + 5)} == set()
+    assert {lead.originator for lead in authority.leads(since=start - 1)} == {SUPPLIER, OTHER}
+
+
+INNER_TEST = """
+from duisconf.counters import default_authority
+
+def test_topup():
+    default_authority().next_utrn("90-B3-D5-1F-30-01-00-00")
+
+def test_plain():
+    default_authority().next("90-B3-D5-1F-30-02-00-00")
+"""
+
+
+def test_the_end_of_run_summary_reports_each_originator_once_under_xdist(tmp_path: Path):
+    from duisconf import paths
+
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "test_inner.py").write_text(INNER_TEST)
+    env = {**os.environ, "DUISCONF_STATE_DIR": str(tmp_path / "state"),
+           "PYTHONPATH": os.pathsep.join([str(paths.PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "-q", str(inner)],
+                         cwd=inner, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    ahead = [line for line in run.stdout.splitlines() if "days ahead of the clock" in line]
+    assert len(ahead) == 1 and ahead[0].startswith(f"{SUPPLIER}: counter "), run.stdout
+    assert sum(f"{OTHER}: counter at the clock" in line for line in run.stdout.splitlines()) == 1
+    report = __import__("json").loads((inner / "reports" / "counters.json").read_text())
+    assert set(report["used_this_run"]) == {SUPPLIER, OTHER}
+    by_eui = {entry["originator"]: entry for entry in report["originators"]}
+    assert by_eui[SUPPLIER]["hwm"] % 2**32 == 0 and 0 < by_eui[SUPPLIER]["ahead_days"] <= 49.8
+
+
+
+def test_a_first_registry_written_meanwhile_is_not_mistaken_for_a_deleted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The race of two first uses: we find no registry, then another process writes its first registry and
+    # state file before we look for checked state files. That is a fresh start, not a deleted registry.
+    ours, theirs = CounterAuthority(tmp_path), CounterAuthority(tmp_path)
+    read_registry = ours._read_registry
+    raced = []
+
+    def registry_then_race():
+        found = read_registry()
+        if not raced:
+            raced.append(theirs.next(OTHER))
+        return found
+
+    monkeypatch.setattr(ours, "_read_registry", registry_then_race)
+    assert ours.next(SUPPLIER) > 0 and raced
+    assert SUPPLIER in (tmp_path / "originators").read_text()

@@ -129,6 +129,34 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_counters(args: argparse.Namespace) -> int:
+    """Show each originator's counter, or set a floor to resynchronise one whose record was lost."""
+    from .counters import default_authority
+    from .duis.model import normalise_eui
+
+    authority = default_authority()
+    if args.action == "set-floor":
+        floor = authority.set_floor(args.originator, _counter_value(args.value))
+        print(f"{normalise_eui(args.originator)}: high-water mark {floor}; the next counter is above it", file=sys.stderr)
+        return 0
+    leads = authority.leads()
+    for lead in leads:
+        print(lead.line())
+    if not leads:
+        print(f"no originator counters in {authority.directory}", file=sys.stderr)
+    return 5 if any(lead.problem for lead in leads) else 0
+
+
+def _counter_value(text: str) -> int:
+    if text == "now":
+        import time
+
+        return time.time_ns() // 1_000_000
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput(f"counter floor {text!r}: expected a decimal counter or 'now' (epoch milliseconds)")
+    return int(text)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from lxml import etree
 
@@ -275,6 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="replace the counter with the next one from the counter authority (UTRN rule for 2.2); "
                            "by default the counter is preserved")
     sign.set_defaults(func=cmd_sign)
+
+    counters = commands.add_parser("counters", epilog=EPILOG,
+                                   help="originator counters: show how far each is ahead of the clock, or set a floor "
+                                        "after the state was lost (see docs/harness.md)")
+    counter_actions = counters.add_subparsers(dest="action", required=True, metavar="ACTION")
+    counter_actions.add_parser("show", help="each originator's last counter and how far it is ahead of the clock; "
+                                            "exit 5 if a record is lost or damaged")
+    floor = counter_actions.add_parser("set-floor", help="resynchronise an originator whose counter record was lost")
+    floor.add_argument("originator", metavar="ORIGINATOR", help="the originator EUI")
+    floor.add_argument("value", metavar="VALUE", help="at or above the last counter the DCC has seen from it, or 'now'")
+    counters.set_defaults(func=cmd_counters)
 
     verify = commands.add_parser("verify", parents=[schema_option], epilog=EPILOG,
                                  help="schema-validate and verify a signed response (or request); print it unsigned")

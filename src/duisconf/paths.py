@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import DataPackageMissing
+from .errors import ConfigError, DataPackageMissing
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,13 +68,22 @@ def cache_dir() -> Path:
     return path
 
 
-def state_dir() -> Path:
-    """Durable state that must survive runs (originator counters). Never delete while a kit remembers us."""
+def state_dir(create: bool = True) -> Path:
+    """Durable state that must survive runs (originator counters). Never delete while a kit remembers us.
+
+    A directory that cannot be created (a file in the way, a read-only or full file system) is a one-line
+    ConfigError naming it; ``create=False`` only says where it is."""
     env = os.environ.get("DUISCONF_STATE_DIR")
     if env:
         path = Path(env)
     else:
         base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
         path = Path(base) / "duisconf"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror or exc
+            raise ConfigError(f"cannot create the state directory {path}: {reason} "
+                              "(set DUISCONF_STATE_DIR to a writable directory)") from None
     return path

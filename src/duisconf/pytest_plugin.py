@@ -8,8 +8,10 @@ verdicts, writes the Allure environment and categories, and counts verdicts at t
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,7 @@ def feature_tags(base: Path) -> set[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config._duisconf_counters_since = time.time()  # type: ignore[attr-defined]  # this run's counter files
     _start_router(config)
     # Tags such as @srv-8.11 become pytest marks; registering them lets --strict-markers accept them and
     # keeps pytest-bdd from warning about each one (tags on Examples tables bypass pytest_bdd_apply_tag).
@@ -135,6 +138,44 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         order = ("pass", "fail", "inconclusive", "error", "not applicable")
         terminalreporter.write_sep("-", "DUIS verdicts")
         terminalreporter.write_line(", ".join(f"{counts[v]} {v}" for v in order if v in counts))
+    _report_counters(terminalreporter, config)
+
+
+def _report_counters(terminalreporter, config: pytest.Config) -> None:
+    """How far each originator this run used is ahead of the clock (each SRV 2.2 moves it one UTRN
+    boundary, 2^32 ms), so a shared kit's users are warned; every originator's last counter goes to
+    reports/counters.json, the values to resynchronise from. The xdist controller reports, once."""
+    from . import paths
+    from .counters import CounterAuthority
+    from .errors import DuisConfError
+
+    since = getattr(config, "_duisconf_counters_since", None)
+    directory = paths.state_dir(create=False) / "counters"
+    if hasattr(config, "workerinput") or since is None or not directory.is_dir():
+        return
+    authority = CounterAuthority(directory)
+    try:
+        used = authority.leads(since=since - 1.0)  # margin: file times come from a coarser clock
+        everything = authority.leads()
+    except DuisConfError as exc:
+        used, everything = [], []
+        terminalreporter.write_line(f"duisconf: {exc}")
+    if not used:
+        return
+    terminalreporter.write_sep("-", "DUIS originator counters")
+    for lead in used:
+        terminalreporter.write_line(lead.line())
+    report = {"written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "state": str(directory),
+              "used_this_run": [lead.originator for lead in used], "originators": [lead.as_json() for lead in everything]}
+    folder = Path(config.rootpath, "reports")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "counters.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    results = getattr(config.option, "allure_report_dir", None)
+    environment = Path(results, "environment.properties") if results else None
+    if environment is not None and environment.is_file():
+        with environment.open("a", encoding="utf-8") as f:
+            for lead in used:
+                f.write(f"counter.{lead.originator}={lead.line().split(': ', 1)[1]}\n")
 
 
 @pytest.fixture(scope="session")
