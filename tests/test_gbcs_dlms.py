@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from duisconf import paths
 from duisconf.errors import InvalidInput
@@ -461,3 +463,44 @@ def test_fuzz_random_and_mutated_rtds_content(rtds) -> None:
         assert dlms.encode(tree, encrypt=_fake_encrypt) == data
         assert dlms.decode(data) == dlms.decode(dlms.encode(dlms.decode(data)))
     assert 100 < accepted < 3000
+
+
+# --------------------------------------------------------------------------------------------------
+# Property: any tree of A-XDR nodes survives encode -> decode -> encode, inside an access request
+
+_INT_RANGES = {
+    "integer": (-128, 127), "unsigned": (0, 255), "long": (-(2**15), 2**15 - 1), "long-unsigned": (0, 2**16 - 1),
+    "double-long": (-(2**31), 2**31 - 1), "double-long-unsigned": (0, 2**32 - 1), "enum": (0, 255),
+    "long64": (-(2**63), 2**63 - 1), "long64-unsigned": (0, 2**64 - 1), "bcd": (-128, 127),
+}
+_leaves = st.one_of(
+    *[st.builds(lambda t, v: {"type": t, "value": v}, st.just(t), st.integers(lo, hi)) for t, (lo, hi) in _INT_RANGES.items()],
+    st.builds(lambda b: {"type": "octet-string", "value": b.hex()}, st.binary(max_size=140)),
+    st.builds(lambda s: {"type": "visible-string", "value": s}, st.text(st.characters(max_codepoint=255), max_size=20)),
+    st.builds(lambda s: {"type": "utf8-string", "value": s}, st.text(max_size=20)),
+    st.builds(lambda b: {"type": "boolean", "value": b}, st.booleans()),
+    st.builds(lambda s: {"type": "bit-string", "value": s}, st.text("01", max_size=30)),
+    st.builds(lambda b: {"type": "float64", "value": None, "hex": b.hex()}, st.binary(min_size=8, max_size=8)),
+    st.builds(lambda b: {"type": "date-time", "value": None, "hex": b.hex()}, st.binary(min_size=12, max_size=12)),
+    st.just({"type": "null-data", "value": None}),
+    st.just({"type": "dont-care", "value": None}),
+)
+_nodes = st.recursive(
+    _leaves,
+    lambda inner: st.builds(lambda t, v: {"type": t, "value": v}, st.sampled_from(["array", "structure"]),
+                            st.lists(inner, max_size=5)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_nodes, max_size=4), st.integers(0, 2**32 - 1))
+def test_property_any_data_round_trips(data: list, invoke: int) -> None:
+    tree = {"kind": "dlms", "apdu": "access-request", "long_invoke_id_and_priority": invoke, "date_time": None,
+            "requests": [{"service": "set", "class_id": 1, "instance": "0-0:94.44.3.1", "attribute": 2}] * len(data),
+            "data": data}
+    content = dlms.encode(tree)
+    decoded = dlms.decode(content)
+    assert dlms.encode(decoded) == content
+    assert dlms.decode(dlms.encode(decoded)) == decoded
+    assert [n["type"] for n in decoded["data"]] == [n["type"] for n in data]
