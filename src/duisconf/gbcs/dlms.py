@@ -406,6 +406,8 @@ def _encode_response_spec(spec: Any, where: str) -> bytes:
 
 def _with_ciphertexts(tree: dict[str, Any], encrypt: Callable[[bytes], bytes] | None) -> dict[str, Any]:
     """A copy of the tree whose protected parts' ``value`` is the ciphertext to write."""
+    if not any(True for root in _data_roots(tree) for _ in _protected_parts(root)):
+        return tree  # nothing to rewrite: no copy
     tree = copy.deepcopy(tree)
     for root in _data_roots(tree):
         for part in _protected_parts(root):
