@@ -1,0 +1,449 @@
+"""Readings: the named values a device reports in a GBCS response, read out of the decoded content.
+
+A step asks "what meter balance did the meter report?" without knowing DLMS or ZigBee::
+
+    values = read("ECS82", "response", content_tree)       # content_tree: dlms.decode / gbz.decode output
+    values["meter_balance"]                                 # -> 250000
+    readings_of(message)                                    # the same from a decoded GBCS message
+
+Where each use case carries each reading is data (``data/readings.toml``): for ESME (DLMS) the position
+in the access response's data list plus the COSEM class / OBIS / attribute found there (a DLMS response
+carries no attribute descriptors, so the use case fixes the order; when the request specs are known —
+echoed, or passed as ``request`` — the descriptor is checked); for GSME (GBZ) the ZCL cluster and
+attribute, found by id. This module holds only the generic extraction and a few conversions:
+
+==============  ====================================================================================
+convert         value
+==============  ====================================================================================
+number          the element's number (or bool) as reported: amounts in the device's currency units
+register        ``{"value", "raw", "scaler", "unit"}``: DLMS raw x 10^scaler with the scaler_unit's
+                unit; ZCL raw x Multiplier / Divisor with UnitOfMeasure (scaler then None)
+payment_mode    "Credit" | "Prepayment" (DLMS Account payment_mode 1 / 2; ZCL
+                PaymentControlConfiguration bit 1 "prepayment enabled")
+supply          "Enabled" | "Disabled" | "Armed" (DLMS disconnect control_state 1 / 0 / 2; ZCL
+                SupplyStatus 2 ON / 0 OFF / 1 ARMED)
+hex             octet string as lowercase hex (firmware versions are octet strings)
+text            octet / visible / character string as text (Latin-1, trailing spaces kept)
+date_time       ISO-8601 text of a DLMS date-time / ZCL UTCTime
+device_log      EUIs of a CHF device log, ``"00-DB-12-34-56-78-90-A0"``
+plain           the element as plain JSON (structures/arrays as lists, dates/times as text)
+==============  ====================================================================================
+
+Errors (all :class:`~duisconf.errors.InvalidInput`): :class:`NotReported` when the use case does not carry
+the reading, or this response does not (an error result / ZCL status, an encrypted part not decrypted),
+naming the use case and the reading; a data file entry whose descriptor disagrees with the request specs
+names both.
+
+Keys the emulator reports today (``payloads.reported_state``) that no device response carries, so they are
+not readings here (the next issue's steps take them from elsewhere):
+
+=============================  ====================================================================
+key                            where the truth is instead
+=============================  ====================================================================
+answered_by, meter, set_by,    emulator bookkeeping: which emulated device answered, who sent the
+request_id, supplier           request — the DUIS header / GBCS originator of the message say it
+read_at                        the GBCS grouping header date-time (``readings_of`` adds it as
+                               ``read_at`` when the message has one); not in the content
+clock_adjusted, commissioned,  the set-clock / commission outcome: the access response result
+accepted, activated,           (``results`` / ZCL Default Response status) and the device's alerts
+cancelled, credited,           (8145 / 81C6, 8F66 / 8F67, 8F63 / 8F51 …); a write response carries
+rejected_with, key_ignored     no values, only results
+clock_offset_s                 emulator drift; compare ``clock`` (ECS70) with the request time
+payment_mode / debt /          after a write (1.6, 2.3, 2.1, 1.5): not in the response; read back
+prepay_configuration /         with 6.2.9 (ECS26j/GCS21j), 4.3 (ECS19/GCS14), 4.13 (ECS26a/GCS21b),
+meter_balance after writes     4.18 (ECS82/GCS60)
+emergency_credit.active        no RTDS read carries it (ECS26j reports account status, not EC)
+topup_floor, supplier_name,    set by writes (6.23 / CS02b, 3.4 ECS16/GCS44, 1.2.1 / 1.1.1) whose
+prices.standing_charge,        responses carry only results; 4.11.1 (ECS24 / GCS21f) reports the
+tariff.season                  price matrix, not the DUIS names
+historic_log                   CCS07 backs up 0-0:30.3.1.255 too; that it is the historic log is not
+                               established here, so it is not mapped
+alert_settings,                not mapped yet: 6.2.10 / 6.22 masks, 7.11 / 7.14 / 6.14.3 data
+randomised_offset_limit,
+boost, aux_schedule
+clock (GSME), firmware_version ASN.1 content (GCS28, CS08, CS07): read through asn1.py once it lands
+(PPMID/HCALCS), device join
+=============================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from ..errors import InvalidInput
+from .axdr import obis_text
+
+PAYMENT_MODES_DLMS = {1: "Credit", 2: "Prepayment"}
+SUPPLY_DLMS = {0: "Disabled", 1: "Enabled", 2: "Armed"}
+SUPPLY_ZCL = {0: "Disabled", 1: "Armed", 2: "Enabled"}
+_PREPAYMENT_ENABLED = 0x0002  # ZCL PaymentControlConfiguration bit 1
+_DATA_PROTECTION_CLASS = 30
+
+
+class NotReported(InvalidInput):
+    """The use case, or this particular response, does not report the reading asked for."""
+
+
+class Readings(dict):
+    """name -> value for one response; ``use_case`` says where they came from."""
+
+    def __init__(self, use_case: str, values: Mapping[str, Any], reasons: Mapping[str, str] | None = None) -> None:
+        super().__init__(values)
+        self.use_case = use_case
+        self.reasons = dict(reasons or {})  # mapped readings this response lacks -> why
+
+    def __missing__(self, name: str) -> Any:
+        if name in self.reasons:
+            raise NotReported(self.reasons[name])
+        raise NotReported(f"{self.use_case} does not report {name} "
+                          f"(this response reports: {', '.join(sorted(self)) or 'nothing readable'})")
+
+
+# --------------------------------------------------------------------------------------------------
+# The table
+
+
+@functools.cache
+def table() -> dict[str, Any]:
+    """``{"readings": {name: {"doc", "convert", use case: {"dlms"|"zcl": spec}}}, "units": {...}}``."""
+    text = resources.files(__package__).joinpath("data/readings.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    units = {kind: {int(k): v for k, v in t.items()} for kind, t in data.get("units", {}).items()}
+    return {"readings": data.get("readings", {}), "units": units}
+
+
+def names_for(use_case: str) -> list[str]:
+    """The readings the data file maps for ``use_case`` (sorted)."""
+    return sorted(n for n, entry in table()["readings"].items() if isinstance(entry.get(use_case), dict))
+
+
+def use_cases_for(name: str) -> list[str]:
+    """The use cases that carry reading ``name`` (sorted)."""
+    entry = table()["readings"].get(name, {})
+    return sorted(k for k, v in entry.items() if isinstance(v, dict))
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def read(use_case: str, cra: str, content: dict[str, Any], *, request: dict[str, Any] | None = None) -> Readings:
+    """Every reading the data file maps for ``use_case`` that this decoded response reports.
+
+    ``content`` is the codec tree (dlms / gbz); ``request`` the decoded command, when known, lets the DLMS
+    positions be checked against the request's attribute descriptors. A mapped reading this response
+    does not carry (error result, encrypted part left encrypted) is left out: asking for it raises
+    :class:`NotReported` with the reason.
+    """
+    if cra not in ("response", "alert"):
+        raise InvalidInput(f"readings come from responses and alerts, not a {cra!r} ({use_case})")
+    if not isinstance(content, dict) or content.get("kind") not in ("dlms", "gbz", "asn1"):
+        raise InvalidInput(f"{use_case}: content is not a decoded GBCS content tree")
+    values: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    for name in names_for(use_case):
+        try:
+            values[name] = read_one(use_case, name, content, request=request)
+        except NotReported as exc:
+            reasons[name] = str(exc)
+    return Readings(use_case, values, reasons)
+
+
+def read_one(use_case: str, name: str, content: dict[str, Any], *, request: dict[str, Any] | None = None) -> Any:
+    """One reading; :class:`NotReported` naming the use case and the reading when it is not there."""
+    entry = table()["readings"].get(name)
+    if entry is None:
+        raise InvalidInput(f"unknown reading {name!r} (known: {', '.join(sorted(table()['readings']))})")
+    where = entry.get(use_case)
+    if not isinstance(where, dict):
+        carriers = ", ".join(use_cases_for(name)) or "none"
+        raise NotReported(f"{use_case} does not report {name} (use cases that do: {carriers})")
+    convert = entry.get("convert", "number")
+    if "dlms" in where:
+        if content.get("kind") != "dlms":
+            raise InvalidInput(f"{use_case} {name}: expected DLMS content, got {content.get('kind')!r}")
+        return _read_dlms(use_case, name, where["dlms"], convert, content, request)
+    if content.get("kind") != "gbz":
+        raise InvalidInput(f"{use_case} {name}: expected GBZ content, got {content.get('kind')!r}")
+    return _read_zcl(use_case, name, where["zcl"], convert, content)
+
+
+def readings_of(message: Any, *, request: dict[str, Any] | None = None) -> Readings:
+    """:func:`read` for a decoded GBCS message (any object with ``use_case``, ``cra`` or ``header.cra``,
+    and ``content``); adds ``read_at`` from the grouping header date-time when the message has one."""
+    header = getattr(message, "header", None)
+    use_case = getattr(message, "use_case", None) or getattr(header, "use_case", None)
+    cra = getattr(message, "cra", None) or getattr(header, "cra", None)
+    if use_case is None or cra is None:
+        raise InvalidInput("readings_of needs a message with a use case and a CRA flag")
+    cra_name = {1: "command", 2: "response", 3: "alert"}.get(cra, cra) if isinstance(cra, int) else cra
+    cra_name = getattr(cra_name, "name", cra_name)
+    values = read(use_case, str(cra_name).lower(), getattr(message, "content", None), request=request)
+    stamp = _header_time(getattr(header, "date_time", None) if header is not None else None)
+    if stamp is not None:
+        values["read_at"] = stamp
+    return values
+
+
+def _header_time(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, (bytes, bytearray)):
+        from .frame import parse_cosem_datetime
+
+        parsed = parse_cosem_datetime(bytes(value))
+        return _header_time(parsed)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# DLMS
+
+
+def _read_dlms(use_case: str, name: str, spec: dict, convert: str, tree: dict, request: dict | None) -> Any:
+    if tree.get("apdu") != "access-response":
+        raise NotReported(f"{use_case} {name}: the content is a DLMS {tree.get('apdu')}, not an access response")
+    indexes = spec["index"]
+    if isinstance(indexes, list):
+        obis = spec["obis"] if isinstance(spec["obis"], list) else [spec["obis"]] * len(indexes)
+        return {str(n + 1): _read_dlms_at(use_case, name, {**spec, "index": i, "obis": o}, convert, tree, request)
+                for n, (i, o) in enumerate(zip(indexes, obis))}
+    return _read_dlms_at(use_case, name, spec, convert, tree, request)
+
+
+def _read_dlms_at(use_case: str, name: str, spec: dict, convert: str, tree: dict, request: dict | None) -> Any:
+    what = f"{use_case} {name}"
+    index = spec["index"]
+    data, results = tree.get("data") or [], tree.get("results") or []
+    if index >= len(data):
+        raise NotReported(f"{what}: the response has {len(data)} data item(s), the reading is item {index}")
+    if index < len(results) and results[index].get("result") != 0:
+        res = results[index]
+        raise NotReported(f"{what}: the device answered {res.get('service')} result {res.get('result')} "
+                          f"({res.get('result_name') or 'failure'}) for item {index}")
+    _check_descriptor(what, spec, tree, request)
+    node = data[index]
+    if "protected" in spec:
+        node = _protected(what, node, spec["protected"])
+    value = _at_path(what, node, spec.get("path", []))
+    if convert == "register":
+        su = _at_path(what, node, spec["scaler_unit"])
+        scaler, unit = (e.get("value") for e in su["value"])
+        return _scaled(value["value"], scaler, table()["units"]["dlms"].get(unit, unit))
+    return _convert(what, convert, value, "dlms")
+
+
+def _check_descriptor(what: str, spec: dict, tree: dict, request: dict | None) -> None:
+    """With the request specs known, the item at ``index`` must be the COSEM attribute the table names."""
+    specs = tree.get("requests") or (request or {}).get("requests")
+    if not specs:
+        return
+    index = spec["index"]
+    if index >= len(specs):
+        raise InvalidInput(f"{what}: the request has {len(specs)} attribute descriptor(s), the table names item {index}")
+    got = specs[index]
+    if "protected" in spec:
+        # the item is a Data Protection get_protected_attributes; the table names the protected attribute
+        if got.get("class_id") != _DATA_PROTECTION_CLASS:
+            raise InvalidInput(f"{what}: request item {index} is class {got.get('class_id')} {got.get('instance')}, "
+                               "not a Data Protection get_protected_attributes")
+        named = _protected_descriptor(request, index, spec["protected"]) if request else None
+        if named is None:
+            return
+    else:
+        named = (got.get("class_id"), got.get("instance"), got.get("attribute", got.get("method")))
+    wanted = (spec["class"], spec["obis"], spec["attribute"])
+    if tuple(named) != wanted:
+        raise InvalidInput(f"{what}: the table reads class {wanted[0]} {wanted[1]} attribute {wanted[2]} at item "
+                           f"{index}, the request asks for class {named[0]} {named[1]} attribute {named[2]} there")
+
+
+def _protected_descriptor(request: dict, index: int, position: int) -> tuple[int, str, int] | None:
+    # get_protected_attributes parameter: structure {array of {class_id, logical_name, attribute_index, …}, …}
+    try:
+        objects = request["data"][index]["value"][0]["value"]
+        obj = objects[position]["value"]
+        return obj[0]["value"], obis_text(bytes.fromhex(obj[1]["value"])), obj[2]["value"]
+    except (KeyError, IndexError, TypeError, ValueError, InvalidInput):
+        return None
+
+
+def _protected(what: str, node: Any, position: int) -> Any:
+    """The ``position``-th attribute of a decrypted protected-attributes result."""
+    part = _find_encrypted(node)
+    if part is None:
+        raise NotReported(f"{what}: the response carries no protected attributes")
+    if not part.get("decrypted") or "data" not in part:
+        raise NotReported(f"{what}: the protected attributes are encrypted and were not decrypted "
+                          "(decode the message with the recipient's key)")
+    data = part["data"]
+    values = data.get("value") if data.get("type") in ("structure", "array") else [data]
+    if not isinstance(values, list) or position >= len(values):
+        raise NotReported(f"{what}: the protected attributes hold {len(values or [])} value(s), "
+                          f"the reading is value {position}")
+    return values[position]
+
+
+def _find_encrypted(node: Any) -> dict | None:
+    if isinstance(node, dict):
+        if node.get("encrypted"):
+            return node
+        children = node.get("value")
+        if isinstance(children, list):
+            for child in children:
+                found = _find_encrypted(child)
+                if found is not None:
+                    return found
+    return None
+
+
+def _at_path(what: str, node: Any, path: list[int]) -> Any:
+    for step in path:
+        children = node.get("value") if isinstance(node, dict) else None
+        if not isinstance(children, list) or step >= len(children):
+            raise NotReported(f"{what}: the reported {node.get('type') if isinstance(node, dict) else node} "
+                              f"has no element {step}")
+        node = children[step]
+    return node
+
+
+# --------------------------------------------------------------------------------------------------
+# ZCL
+
+
+def _zcl_attributes(tree: dict, cluster: str) -> tuple[dict[str, dict], dict[str, str]]:
+    """(attribute name -> element, attribute name -> why absent) for one cluster of a GBZ tree."""
+    values: dict[str, dict] = {}
+    absent: dict[str, str] = {}
+    for comp in tree.get("components", []):
+        if comp.get("cluster_name") != cluster:
+            continue
+        payload = comp.get("payload", {})
+        if payload.get("encrypted") and not payload.get("decrypted"):
+            absent["*"] = "the component is encrypted and was not decrypted (decode the message with the recipient's key)"
+            continue
+        for rec in payload.get("attributes", []):
+            aid = rec.get("id", {})
+            attr = aid.get("name") or f"0x{aid.get('value', 0):04X}"
+            if "data" in rec:
+                values[attr] = rec["data"]
+            else:
+                status = rec.get("status", {})
+                absent[attr] = f"ZCL status {status.get('value')} ({status.get('name') or 'failure'})"
+        if "fields" in payload and comp.get("command_name") == "Default Response":
+            status = payload["fields"].get("status", {})
+            absent.setdefault("*", f"a Default Response with status {status.get('value')} ({status.get('name')})")
+    return values, absent
+
+
+def _read_zcl(use_case: str, name: str, spec: dict, convert: str, tree: dict) -> Any:
+    what = f"{use_case} {name}"
+    cluster = spec["cluster"]
+    values, absent = _zcl_attributes(tree, cluster)
+
+    def get(attr: str) -> dict:
+        if attr in values:
+            return values[attr]
+        reason = absent.get(attr) or absent.get("*") or "the attribute is not in the response"
+        raise NotReported(f"{what}: {cluster} {attr} not reported: {reason}")
+
+    element = get(spec["attribute"])
+    if convert == "register":
+        multiplier = get(spec["multiplier"])["value"] if "multiplier" in spec else 1
+        divisor = get(spec["divisor"])["value"] if "divisor" in spec else 1
+        unit = get(spec["unit"])["value"] & 0x7F if "unit" in spec else None
+        raw = element["value"]
+        if divisor == 0:
+            raise NotReported(f"{what}: {cluster} {spec['divisor']} is 0")
+        value = Decimal(raw) * multiplier / divisor
+        return {"value": int(value) if value == value.to_integral_value() else float(value), "raw": raw,
+                "scaler": None, "multiplier": multiplier, "divisor": divisor,
+                "unit": table()["units"]["zcl"].get(unit, unit)}
+    return _convert(what, convert, element, "zcl")
+
+
+# --------------------------------------------------------------------------------------------------
+# Conversions
+
+
+def _scaled(raw: int, scaler: int, unit: Any) -> dict[str, Any]:
+    value = Decimal(raw).scaleb(scaler)
+    return {"value": int(value) if scaler >= 0 else float(value), "raw": raw, "scaler": scaler, "unit": unit}
+
+
+def _eui(hex_text: str) -> str:
+    return "-".join(hex_text[i:i + 2] for i in range(0, len(hex_text), 2)).upper()
+
+
+def _octets(what: str, node: dict) -> bytes:
+    value = node.get("value")
+    if node.get("type") in ("visible-string", "utf8-string", "character-string") and isinstance(value, str):
+        return value.encode("latin-1", "replace")
+    try:
+        return bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise NotReported(f"{what}: expected an octet string, the device reported a {node.get('type')}") from None
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict) and "type" in node:
+        for readable in ("date_time", "date", "time", "obis"):
+            if readable in node:
+                return node[readable]
+        value = node.get("value")
+        return [_plain(v) for v in value] if isinstance(value, list) else value
+    return node
+
+
+def _convert(what: str, convert: str, node: dict, codec: str) -> Any:
+    value = node.get("value")
+    if convert == "number":
+        if not isinstance(value, (int, float, bool)):
+            raise NotReported(f"{what}: expected a number, the device reported a {node.get('type')}")
+        return value
+    if convert == "hex":
+        return _octets(what, node).hex()
+    if convert == "text":
+        if isinstance(value, str) and node.get("type") != "octet-string":
+            return value
+        return _octets(what, node).decode("latin-1")
+    if convert == "date_time":
+        text = node.get("date_time") if codec == "dlms" else value
+        if not isinstance(text, str):
+            raise NotReported(f"{what}: the device reported no complete date-time ({node.get('type')} {value!r})")
+        return text
+    if convert == "payment_mode":
+        table_ = PAYMENT_MODES_DLMS if codec == "dlms" else None
+        if table_ is not None:
+            if value not in table_:
+                raise NotReported(f"{what}: payment mode {value!r} is neither credit (1) nor prepayment (2)")
+            return table_[value]
+        return "Prepayment" if int(value) & _PREPAYMENT_ENABLED else "Credit"
+    if convert == "supply":
+        states = SUPPLY_DLMS if codec == "dlms" else SUPPLY_ZCL
+        if value not in states:
+            raise NotReported(f"{what}: supply state {value!r} is not one GBCS defines ({sorted(states)})")
+        return states[value]
+    if convert == "device_log":
+        if not isinstance(value, list):
+            raise NotReported(f"{what}: expected an array of device log entries, got a {node.get('type')}")
+        euis = []
+        for entry in value:
+            first = entry.get("value", [None])[0] if isinstance(entry, dict) else None
+            if not isinstance(first, dict) or first.get("type") != "octet-string":
+                raise NotReported(f"{what}: a device log entry does not start with the device's EUI")
+            euis.append(_eui(first["value"]))
+        return euis
+    if convert == "plain":
+        return _plain(node)
+    raise InvalidInput(f"{what}: unknown conversion {convert!r} in readings.toml")

@@ -1,0 +1,308 @@
+"""Readings (duisconf.gbcs.readings) out of DCC's RTDS 4.5.0 responses and a real DCC Boxed ESME.
+
+The RTDS is the referee twice over: its commands say which COSEM attribute / ZCL attribute each use case
+reads at each position (every entry of data/readings.toml is checked against them), and its responses
+carry the values (each reading's value below was read by hand from the decoded tree of that message).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from duisconf import paths
+from duisconf.errors import InvalidInput
+from duisconf.gbcs import decode as decode_frame
+from duisconf.gbcs import dlms, gbz, readings
+from duisconf.gbcs.readings import NotReported
+
+DCC_DATA = paths.PROJECT_ROOT.parent / "shared" / "dcc-data"
+RTDS = DCC_DATA / "gbcs-rtds"
+SUITE = RTDS / "RTDS-4.5.0"
+CRA = {1: "command", 2: "response", 3: "alert"}
+
+
+def _suite() -> Path:
+    if not SUITE.is_dir():
+        pytest.skip(f"DCC's RTDS 4.5.0 is absent ({SUITE})")
+    return SUITE
+
+
+# --------------------------------------------------------------------------------------------------
+# RTDS access: frame -> header + content; GBCS payload decryption with the RTDS keystore (ECDH P-256,
+# SHA-256 KDF with OtherInfo, AES-128-GCM, IV = originator || 0000, AAD 31; facts: reference gbcs.md)
+
+
+def _signing(raw: bytes):
+    frame = decode_frame(raw)
+    inner = getattr(frame, "inner", frame)
+    assert not isinstance(inner, (bytes, bytearray)), "general-ciphering without a general-signing block"
+    return inner
+
+
+def _decrypter(header):
+    keys = RTDS / "keystore"
+    cert = keys / f"{header.originator.hex()}-ka.pem"
+    recipient = header.supplementary_remote_party_id or header.recipient
+    counter = header.supplementary_originator_counter or header.originator_counter
+    if not cert.exists():
+        return None
+    public = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
+    secrets = []
+    for variant in ("", "-pp"):
+        key_file = keys / f"{recipient.hex()}{variant}-ka.key"
+        if key_file.exists():
+            private = serialization.load_pem_private_key(key_file.read_bytes(), None)
+            z = private.exchange(ec.ECDH(), public)
+            other = (bytes.fromhex("60857406080300") + header.originator + b"\x09\x04"
+                     + counter.to_bytes(8, "big") + recipient)
+            secrets.append(hashlib.sha256(b"\x00\x00\x00\x01" + z + other).digest()[:16])
+    iv = header.originator + bytes(4)
+
+    def decrypt(blob: bytes) -> bytes:
+        for key in secrets:
+            d = Cipher(algorithms.AES(key), modes.GCM(iv, blob[-12:], min_tag_length=12)).decryptor()
+            d.authenticate_additional_data(b"\x31")
+            try:
+                return d.update(blob[5:-12]) + d.finalize()
+            except Exception:  # the other key variant may fit
+                continue
+        raise ValueError("no RTDS key decrypts this part")
+
+    return decrypt
+
+
+def _content(header, content: bytes, *, decrypt: bool = True) -> dict:
+    fn = _decrypter(header) if decrypt else None
+    if content[:2] == b"\x01\x09":
+        return gbz.decode(content, decrypt=fn, cra=CRA[header.cra], message_code=header.message_code)
+    return dlms.decode(content, decrypt=fn)
+
+
+@functools.cache
+def _message(name: str, decrypt: bool = True) -> tuple[object, dict]:
+    """(grouping header, decoded content) of one RTDS file, found by file name."""
+    (path,) = _suite().glob(f"*/{name}")
+    signing = _signing(bytes.fromhex("".join(path.read_text().split())))
+    return signing.header, _content(signing.header, signing.content, decrypt=decrypt)
+
+
+def _use_case(name: str) -> str:
+    return name.split("_", 1)[0]
+
+
+def _read(name: str, **kw):
+    header, tree = _message(name)
+    return readings.read(_use_case(name), CRA[header.cra], tree, **kw)
+
+
+# --------------------------------------------------------------------------------------------------
+# Every reading from at least one RTDS response, value checked by hand in the decoded tree
+
+EXPECTED = [
+    # file, reading, value
+    ("ECS17b_4.1.1_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "import_register",
+     {"value": 10, "raw": 10, "scaler": 0, "unit": "Wh"}),
+    ("GCS13a_4.1.1_SUCCESS_RELIABLE_GPF_RESPONSE_GBCS.HEX", "import_register",  # 12345 x 1 / 1000 m3
+     {"value": 12.345, "raw": 12345, "scaler": None, "multiplier": 1, "divisor": 1000, "unit": "m3"}),
+    ("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX", "meter_balance", 250000),
+    ("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", "meter_balance", 250000),
+    ("GCS60_4.18_SUCCESS_RESPONSE_GBCS.HEX", "meter_balance", 2500000),
+    ("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "meter_balance", 2500000),
+    ("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", "emergency_credit.balance", 95000),
+    ("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "emergency_credit.balance", 500000),
+    ("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", "debt.AccumulatedDebtRegister", 187000),
+    ("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", "debt.PaymentDebtRegister", 203000),
+    ("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", "debt.TimeDebtRegister1", 243000),
+    ("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", "debt.TimeDebtRegister2", 46000),
+    ("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "debt.AccumulatedDebtRegister", 2500000),
+    ("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "debt.TimeDebtRegister1", 5000),
+    ("ECS26j_6.2.9_SUCCESS_RESPONSE_GBCS.HEX", "payment_mode", "Prepayment"),  # Account {2, 2}
+    ("GCS21j_6.2.9_SUCCESS_RESPONSE_GBCS.HEX", "payment_mode", "Prepayment"),  # 0x0C97: bit 1 set
+    ("ECS26a_4.13_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.MaxCreditThreshold", 5000000),
+    ("ECS26a_4.13_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.MaxMeterBalance", 10000000),
+    ("ECS26a_4.13_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.LowCreditThreshold", 500000),
+    ("ECS26a_4.13_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.EmergencyCreditLimit", 2500000),
+    ("ECS26a_4.13_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.EmergencyCreditThreshold", 100000),
+    ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.MaxCreditThreshold", 5000000),
+    ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.EmergencyCreditThreshold", 200000),
+    ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.EmergencyCreditLimit", 1000000),
+    ("ECS45_7.4_SUCCESS_RESPONSE_GBCS.HEX", "supply", "Enabled"),  # control_state 1 connected
+    ("GCS33_7.4_SUCCESS_RESPONSE_GBCS.HEX", "supply", "Enabled"),  # SupplyStatus 2 ON
+    ("ECS52_11.2_SUCCESS_RESPONSE_GBCS.HEX", "firmware_version", "0123abcd"),
+    ("GCS38_11.2_SUCCESS_RESPONSE_GBCS.HEX", "firmware_version", "0123abcd"),
+    ("ECS40_6.2.7_SINGLE_SUCCESS_RESPONSE_GBCS.HEX", "mpxn", "1312345678111"),
+    ("GCS46_6.2.7_SUCCESS_RESPONSE_GBCS.HEX", "mpxn", "1000999888"),
+    ("ECS26e_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "manufacturer", "CSW"),
+    ("ECS26e_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "model", "B"),
+    ("GCS21e_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "manufacturer", "Critical Software"),
+    ("GCS21m_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "model", "12345678"),
+    ("ECS70_6.11_SUCCESS_RESPONSE_GBCS.HEX", "clock", "2015-01-01T00:00:00Z"),
+    ("CCS06_8.9_SUCCESS_RESPONSE_GBCS.HEX", "device_log", ["00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1"]),
+    ("CCS07_8.9_SUCCESS_RESPONSE_GBCS.HEX", "device_log", ["00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1"]),
+    ("ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX", "descriptions",
+     {"1": "ALCS_1_Description", "2": "HCALCS_2_Description", "3": "ALCS_3_Description",
+      "4": "ALCS_4_Description", "5": "ALCS_5_Description"}),
+    ("ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX", "switches",
+     {"1": True, "2": True, "3": True, "4": True, "5": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "reading", "value"), EXPECTED, ids=[f"{n.split('_')[0]}-{r}" for n, r, _ in EXPECTED])
+def test_rtds_response_reports_the_value_it_carries(name: str, reading: str, value) -> None:
+    assert _read(name)[reading] == value
+    header, tree = _message(name)
+    assert readings.read_one(_use_case(name), reading, tree) == value
+
+
+def test_every_reading_in_the_data_file_has_a_checked_rtds_value() -> None:
+    assert {r for _, r, _ in EXPECTED} | {"alc_schedule"} == set(readings.table()["readings"])
+
+
+def test_alc_schedule_entries_in_plain_form() -> None:
+    schedule = _read("ECS61d_7.14_SUCCESS_RESPONSE_GBCS.HEX")["alc_schedule"]
+    # Schedule (class 10) entry: index, enable, script OBIS, script selector, switch time, validity window,
+    # exec weekdays, exec special days, begin date, end date
+    assert schedule[0] == [1, True, "00000a0067ff", 8576, "09:00:00", 65535, "1111100", "111", "2015-06-21",
+                           "2015-12-21"]
+    assert [e[4] for e in schedule[:2]] == ["09:00:00", "09:30:00"]
+
+
+def test_esme_and_gsme_prepayment_registers_agree_across_use_cases() -> None:
+    """ECS19's first protected value is the meter balance: ECS82 of the same RTDS ESME reports it too."""
+    assert _read("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX")["meter_balance"] == \
+        _read("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX")["meter_balance"]
+    assert _read("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX")["meter_balance"] == \
+        _read("GCS60_4.18_SUCCESS_RESPONSE_GBCS.HEX")["meter_balance"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The data file against the RTDS commands: each position / attribute is what the command asks for
+
+
+def _folder_files(use_case: str) -> list[Path]:
+    return sorted(p for p in _suite().glob("*/*.HEX") if p.parent.name.split("_", 1)[1] == use_case)
+
+
+def test_every_table_entry_is_what_the_rtds_command_reads() -> None:
+    checked = 0
+    for name, entry in readings.table()["readings"].items():
+        for use_case in readings.use_cases_for(name):
+            files = _folder_files(use_case)
+            commands = [p for p in files if "_COMMAND_" in p.name]
+            responses = [p for p in files if "_SUCCESS" in p.name and "_RESPONSE_" in p.name]
+            assert commands and responses, f"no RTDS command/response for {use_case}"
+            command = _message(commands[0].name)[1]
+            spec = entry[use_case]
+            if "zcl" in spec:
+                asked = {(c["cluster_name"], a["name"]) for c in command["components"]
+                         for a in c["payload"].get("attribute_ids", [])}
+                wanted = {(spec["zcl"]["cluster"], spec["zcl"][k]) for k in ("attribute", "multiplier", "divisor", "unit")
+                          if k in spec["zcl"]}
+                assert wanted <= asked, f"{use_case} {name}: {wanted - asked} not asked by {commands[0].name}"
+            else:
+                d = spec["dlms"]
+                indexes = d["index"] if isinstance(d["index"], list) else [d["index"]]
+                obis = d["obis"] if isinstance(d["obis"], list) else [d["obis"]] * len(indexes)
+                for i, o in zip(indexes, obis):
+                    req = command["requests"][i]
+                    if "protected" in d:
+                        header, response = _message(responses[0].name)
+                        found = [it for it in dlms.items(response, command) if it.protected]
+                        it = found[d["protected"]]
+                        assert (it.class_id, it.obis, it.attribute) == (d["class"], o, d["attribute"]), (use_case, name)
+                    else:
+                        assert (req["class_id"], req["instance"], req.get("attribute", req.get("method"))) == \
+                            (d["class"], o, d["attribute"]), f"{use_case} {name} item {i}: {req}"
+            # and a success response of the use case yields it, with the request's descriptors checked
+            yielded = [readings.read(use_case, "response", _message(p.name)[1],
+                                     request=command if "dlms" in spec else None) for p in responses]
+            assert any(name in r for r in yielded), f"{use_case}: no RTDS success response reports {name}"
+            checked += 1
+    assert checked == sum(len(readings.use_cases_for(n)) for n in readings.table()["readings"]) > 50
+
+
+# --------------------------------------------------------------------------------------------------
+# Not reported: clear errors naming the use case and the reading
+
+
+def test_a_use_case_without_the_reading_says_so() -> None:
+    _, tree = _message("ECS45_7.4_SUCCESS_RESPONSE_GBCS.HEX")
+    with pytest.raises(NotReported, match=r"ECS45 does not report meter_balance \(use cases that do: "
+                                          r"ECS19, ECS82, GCS14, GCS60, GCS60a\)"):
+        readings.read_one("ECS45", "meter_balance", tree)
+    values = readings.read("ECS45", "response", tree)
+    with pytest.raises(NotReported, match="ECS45 does not report meter_balance .*reports: supply"):
+        values["meter_balance"]
+    assert isinstance(NotReported("x"), InvalidInput)
+
+
+def test_an_error_response_names_the_device_result() -> None:
+    values = _read("ECS82_4.18_ERROR_RESPONSE_GBCS.HEX")
+    assert "meter_balance" not in values
+    with pytest.raises(NotReported, match=r"ECS82 meter_balance: the device answered get result 1 \(hardware-fault\)"):
+        values["meter_balance"]
+    with pytest.raises(NotReported, match=r"GCS38 firmware_version: Metering CurrentMeterID not reported: "
+                                          r"ZCL status 192 \(Hardware Failure\)"):
+        _read("GCS38_11.2_ERROR_RESPONSE_GBCS.HEX")["firmware_version"]
+    with pytest.raises(NotReported, match="GCS60 meter_balance: Prepayment CreditRemaining not reported: a Default Response"):
+        _read("GCS60_4.18_ERROR_RESPONSE_GBCS.HEX")["meter_balance"]
+
+
+def test_encrypted_parts_left_encrypted_are_not_readings() -> None:
+    _, esme = _message("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX", False)
+    with pytest.raises(NotReported, match="ECS19 meter_balance: the protected attributes are encrypted"):
+        readings.read_one("ECS19", "meter_balance", esme)
+    _, gsme = _message("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", False)
+    with pytest.raises(NotReported, match="GCS14 meter_balance: .*encrypted and was not decrypted"):
+        readings.read_one("GCS14", "meter_balance", gsme)
+
+
+def test_a_request_that_disagrees_with_the_table_is_named() -> None:
+    """Given the wrong command as ``request``, the positional DLMS read refuses instead of misreading."""
+    _, response = _message("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX")
+    _, other = _message("ECS45_7.4_SUCCESS_COMMAND_GBCS.HEX")
+    with pytest.raises(InvalidInput, match=r"ECS82 meter_balance: the table reads class 112 0-0:19.10.0.255 attribute 2 "
+                                           r"at item 0, the request asks for class 70 0-0:96.3.10.255 attribute 3"):
+        readings.read_one("ECS82", "meter_balance", response, request=other)
+
+
+def test_bad_calls_are_invalid_input() -> None:
+    _, tree = _message("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX")
+    with pytest.raises(InvalidInput, match="unknown reading 'balance'"):
+        readings.read_one("ECS82", "balance", tree)
+    with pytest.raises(InvalidInput, match="not a 'command'"):
+        readings.read("ECS82", "command", tree)
+    with pytest.raises(InvalidInput, match="expected GBZ content"):
+        readings.read_one("GCS60", "meter_balance", tree)
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole messages and real hardware
+
+
+def test_readings_of_a_decoded_message_adds_the_header_time() -> None:
+    header, tree = _message("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX")
+    message = SimpleNamespace(use_case="ECS82", header=header, content=tree)
+    values = readings.readings_of(message)
+    assert values["meter_balance"] == 250000
+    expected_time = "2015-01-01T00:00:00Z" if header.date_time else None
+    assert values.get("read_at") == expected_time
+
+
+def test_firmware_version_of_a_real_dcc_boxed_esme() -> None:
+    path = RTDS / "dccboxed" / "readfw-response.HEX"
+    if not path.exists():
+        pytest.skip(f"DCC Boxed recording absent ({path})")
+    signing = _signing(bytes.fromhex("".join(path.read_text().split())))
+    assert signing.header.message_code == 0x0059  # ECS52
+    tree = dlms.decode(signing.content)
+    assert readings.read("ECS52", "response", tree)["firmware_version"] == "0c230000"
