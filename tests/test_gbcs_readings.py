@@ -135,6 +135,8 @@ EXPECTED = [
     ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.MaxCreditThreshold", 5000000),
     ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.EmergencyCreditThreshold", 200000),
     ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.EmergencyCreditLimit", 1000000),
+    ("ECS24_4.11.1_SUCCESS_RESPONSE_GBCS.HEX", "prices.standing_charge", 20000),  # charge table [0]
+    ("GCS21f_4.11.1_SUCCESS_RESPONSE_GBCS.HEX", "prices.standing_charge", 22465),
     ("ECS45_7.4_SUCCESS_RESPONSE_GBCS.HEX", "supply", "Enabled"),  # control_state 1 connected
     ("GCS33_7.4_SUCCESS_RESPONSE_GBCS.HEX", "supply", "Enabled"),  # SupplyStatus 2 ON
     ("ECS52_11.2_SUCCESS_RESPONSE_GBCS.HEX", "firmware_version", "0123abcd"),
@@ -205,8 +207,8 @@ def test_every_table_entry_is_what_the_rtds_command_reads() -> None:
             if "zcl" in spec:
                 asked = {(c["cluster_name"], a["name"]) for c in command["components"]
                          for a in c["payload"].get("attribute_ids", [])}
-                wanted = {(spec["zcl"]["cluster"], spec["zcl"][k]) for k in ("attribute", "multiplier", "divisor", "unit")
-                          if k in spec["zcl"]}
+                z = spec["zcl"]
+                wanted = {(z["cluster"], z[k]) for k in ("attribute", "multiplier", "divisor", "unit") if k in z}
                 assert wanted <= asked, f"{use_case} {name}: {wanted - asked} not asked by {commands[0].name}"
             else:
                 d = spec["dlms"]
@@ -253,7 +255,7 @@ def test_an_error_response_names_the_device_result() -> None:
     with pytest.raises(NotReported, match=r"GCS38 firmware_version: Metering CurrentMeterID not reported: "
                                           r"ZCL status 192 \(Hardware Failure\)"):
         _read("GCS38_11.2_ERROR_RESPONSE_GBCS.HEX")["firmware_version"]
-    with pytest.raises(NotReported, match="GCS60 meter_balance: Prepayment CreditRemaining not reported: a Default Response"):
+    with pytest.raises(NotReported, match="GCS60 meter_balance: Prepayment CreditRemaining not reported: a Default"):
         _read("GCS60_4.18_ERROR_RESPONSE_GBCS.HEX")["meter_balance"]
 
 
@@ -270,8 +272,9 @@ def test_a_request_that_disagrees_with_the_table_is_named() -> None:
     """Given the wrong command as ``request``, the positional DLMS read refuses instead of misreading."""
     _, response = _message("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX")
     _, other = _message("ECS45_7.4_SUCCESS_COMMAND_GBCS.HEX")
-    with pytest.raises(InvalidInput, match=r"ECS82 meter_balance: the table reads class 112 0-0:19.10.0.255 attribute 2 "
-                                           r"at item 0, the request asks for class 70 0-0:96.3.10.255 attribute 3"):
+    with pytest.raises(InvalidInput, match=r"ECS82 meter_balance: the table reads class 112 0-0:19.10.0.255 "
+                                           r"attribute 2 at item 0, the request asks for class 70 "
+                                           r"0-0:96.3.10.255 attribute 3"):
         readings.read_one("ECS82", "meter_balance", response, request=other)
 
 
@@ -289,13 +292,28 @@ def test_bad_calls_are_invalid_input() -> None:
 # Whole messages and real hardware
 
 
-def test_readings_of_a_decoded_message_adds_the_header_time() -> None:
+@pytest.mark.parametrize(("name", "read_at", "status"), [
+    ("GCS13a_4.1.1_SUCCESS_RELIABLE_GPF_RESPONSE_GBCS.HEX", "2015-01-01T00:00:00Z", {"value": 0, "flags": []}),
+    ("GCS13a_4.1.1_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "2015-01-01T00:00:00Z",
+     {"value": 4, "flags": ["different clock base"]}),
+    ("GCS13a_4.1.1_SUCCESS_UNRELIABLE_RESPONSE_GBCS.HEX", "2015-01-01T09:00:00Z",
+     {"value": 2, "flags": ["doubtful value"]}),
+])
+def test_readings_of_a_decoded_message_adds_the_header_time(name: str, read_at: str, status: dict) -> None:
+    header, tree = _message(name)
+    values = readings.readings_of(SimpleNamespace(use_case="GCS13a", header=header, content=tree))
+    assert values["import_register"]["value"] == 12.345
+    assert values["read_at"] == read_at
+    assert values["read_at_clock_status"] == status
+
+
+def test_readings_of_without_a_header_time() -> None:
     header, tree = _message("ECS82_4.18_SUCCESS_RESPONSE_GBCS.HEX")
-    message = SimpleNamespace(use_case="ECS82", header=header, content=tree)
-    values = readings.readings_of(message)
-    assert values["meter_balance"] == 250000
-    expected_time = "2015-01-01T00:00:00Z" if header.date_time else None
-    assert values.get("read_at") == expected_time
+    assert header.date_time is None
+    message = SimpleNamespace(use_case="ECS82", cra="response", header=header, content=tree)
+    assert readings.readings_of(message) == {"meter_balance": 250000}
+    with pytest.raises(InvalidInput, match="needs a message with a use case"):
+        readings.readings_of(SimpleNamespace(content=tree))
 
 
 def test_firmware_version_of_a_real_dcc_boxed_esme() -> None:
@@ -306,3 +324,50 @@ def test_firmware_version_of_a_real_dcc_boxed_esme() -> None:
     assert signing.header.message_code == 0x0059  # ECS52
     tree = dlms.decode(signing.content)
     assert readings.read("ECS52", "response", tree)["firmware_version"] == "0c230000"
+
+
+def test_docs_table_lists_the_data_file() -> None:
+    doc = (paths.PROJECT_ROOT / "docs" / "gbcs.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.split("## Readings", 1)[1].splitlines():
+        if line.startswith("| `"):
+            name, esme, gsme = (c.strip() for c in line.strip("|").split("|"))
+            rows[name.strip("`")] = sorted(u for u in (esme + ", " + gsme).split(", ") if u != "–")
+    assert rows == {n: readings.use_cases_for(n) for n in readings.table()["readings"]}
+
+
+def test_trees_of_the_wrong_shape_give_errors_not_tracebacks() -> None:
+    """Bounded, seeded mutations of the decoded RTDS trees: every outcome is a value or a DuisConfError."""
+    import copy
+    import json
+    import random
+
+    from duisconf.errors import DuisConfError
+
+    rng = random.Random(10)
+    junk = [None, "x", -1, 10**30, [], {}, {"type": "structure", "value": []}, True, 1.5]
+    names = sorted({n for n, _, _ in EXPECTED})
+    for name in names:
+        use_case = _use_case(name)
+        _, tree = _message(name)
+        for _ in range(40):
+            mutated = copy.deepcopy(tree)
+            nodes = []
+
+            def walk(node):
+                if isinstance(node, dict):
+                    nodes.append(node)
+                    for v in node.values():
+                        walk(v)
+                elif isinstance(node, list):
+                    for v in node:
+                        walk(v)
+
+            walk(mutated)
+            target = rng.choice(nodes)
+            key = rng.choice(sorted(target))
+            target[key] = rng.choice(junk)
+            try:
+                json.dumps(readings.read(use_case, "response", mutated), default=str)
+            except DuisConfError:
+                pass

@@ -40,10 +40,14 @@ not readings here (the next issue's steps take them from elsewhere):
 =============================  ====================================================================
 key                            where the truth is instead
 =============================  ====================================================================
+read_at                        the GBCS grouping header date-time: ``readings_of`` adds ``read_at``
+                               and ``read_at_clock_status`` (its COSEM clock status byte) when the
+                               message has one; not in the content. In the RTDS, GSME reads
+                               (GCS13a, GCS14, GCS60a) tagged RELIABLE_GPF carry status 0x00,
+                               RELIABLE_GSME 0x04 (different clock base), UNRELIABLE 0x02 (doubtful)
 answered_by, meter, set_by,    emulator bookkeeping: which emulated device answered, who sent the
 request_id, supplier           request — the DUIS header / GBCS originator of the message say it
-read_at                        the GBCS grouping header date-time (``readings_of`` adds it as
-                               ``read_at`` when the message has one); not in the content
+                               (for GSME reads see ``read_at_clock_status`` above)
 clock_adjusted, commissioned,  the set-clock / commission outcome: the access response result
 accepted, activated,           (``results`` / ZCL Default Response status) and the device's alerts
 cancelled, credited,           (8145 / 81C6, 8F66 / 8F67, 8F63 / 8F51 …); a write response carries
@@ -53,16 +57,17 @@ payment_mode / debt /          after a write (1.6, 2.3, 2.1, 1.5): not in the re
 prepay_configuration /         with 6.2.9 (ECS26j/GCS21j), 4.3 (ECS19/GCS14), 4.13 (ECS26a/GCS21b),
 meter_balance after writes     4.18 (ECS82/GCS60)
 emergency_credit.active        no RTDS read carries it (ECS26j reports account status, not EC)
-topup_floor, supplier_name,    set by writes (6.23 / CS02b, 3.4 ECS16/GCS44, 1.2.1 / 1.1.1) whose
-prices.standing_charge,        responses carry only results; 4.11.1 (ECS24 / GCS21f) reports the
-tariff.season                  price matrix, not the DUIS names
+topup_floor, supplier_name,    set by writes (6.23 / CS02b, 3.4 ECS16 / GCS44, 1.1.1) whose responses
+tariff.season                  carry only results; 4.11.1 (ECS24 / GCS21f) reports the tariff, whose
+                               seasons have no DUIS names on a GSME (``prices.standing_charge`` is
+                               mapped)
 historic_log                   CCS07 backs up 0-0:30.3.1.255 too; that it is the historic log is not
                                established here, so it is not mapped
 alert_settings,                not mapped yet: 6.2.10 / 6.22 masks, 7.11 / 7.14 / 6.14.3 data
 randomised_offset_limit,
 boost, aux_schedule
-clock (GSME), firmware_version ASN.1 content (GCS28, CS08, CS07): read through asn1.py once it lands
-(PPMID/HCALCS), device join
+GSME clock, PPMID / HCALCS     ASN.1 content (GCS28, CS08, CS07): to read through asn1.py once it
+firmware, device join details  lands
 =============================  ====================================================================
 """
 
@@ -78,12 +83,16 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .axdr import obis_text
+from .frame import parse_cosem_datetime
 
 PAYMENT_MODES_DLMS = {1: "Credit", 2: "Prepayment"}
 SUPPLY_DLMS = {0: "Disabled", 1: "Enabled", 2: "Armed"}
 SUPPLY_ZCL = {0: "Disabled", 1: "Armed", 2: "Enabled"}
 _PREPAYMENT_ENABLED = 0x0002  # ZCL PaymentControlConfiguration bit 1
 _DATA_PROTECTION_CLASS = 30
+_CRA_NAMES = {1: "command", 2: "response", 3: "alert"}
+_CLOCK_STATUS_BITS = {0x01: "invalid value", 0x02: "doubtful value", 0x04: "different clock base",
+                      0x08: "invalid clock status", 0x80: "daylight saving active"}
 
 
 class NotReported(InvalidInput):
@@ -165,13 +174,17 @@ def read_one(use_case: str, name: str, content: dict[str, Any], *, request: dict
         carriers = ", ".join(use_cases_for(name)) or "none"
         raise NotReported(f"{use_case} does not report {name} (use cases that do: {carriers})")
     convert = entry.get("convert", "number")
-    if "dlms" in where:
-        if content.get("kind") != "dlms":
-            raise InvalidInput(f"{use_case} {name}: expected DLMS content, got {content.get('kind')!r}")
-        return _read_dlms(use_case, name, where["dlms"], convert, content, request)
-    if content.get("kind") != "gbz":
-        raise InvalidInput(f"{use_case} {name}: expected GBZ content, got {content.get('kind')!r}")
-    return _read_zcl(use_case, name, where["zcl"], convert, content)
+    kind = "dlms" if "dlms" in where else "gbz"
+    if content.get("kind") != kind:
+        raise InvalidInput(f"{use_case} {name}: expected {kind.upper()} content, got {content.get('kind')!r}")
+    try:
+        if kind == "dlms":
+            return _read_dlms(use_case, name, where["dlms"], convert, content, request)
+        return _read_zcl(use_case, name, where["zcl"], convert, content)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        # a tree a codec would not produce (hand-built or edited): say so instead of a traceback
+        raise NotReported(f"{use_case} {name}: the content does not have the shape GBCS gives this use case "
+                          f"({type(exc).__name__}: {exc})") from None
 
 
 def readings_of(message: Any, *, request: dict[str, Any] | None = None) -> Readings:
@@ -182,13 +195,21 @@ def readings_of(message: Any, *, request: dict[str, Any] | None = None) -> Readi
     cra = getattr(message, "cra", None) or getattr(header, "cra", None)
     if use_case is None or cra is None:
         raise InvalidInput("readings_of needs a message with a use case and a CRA flag")
-    cra_name = {1: "command", 2: "response", 3: "alert"}.get(cra, cra) if isinstance(cra, int) else cra
-    cra_name = getattr(cra_name, "name", cra_name)
-    values = read(use_case, str(cra_name).lower(), getattr(message, "content", None), request=request)
-    stamp = _header_time(getattr(header, "date_time", None) if header is not None else None)
+    if isinstance(cra, int):  # frame.CRA (an IntEnum) or the bare flag
+        cra = _CRA_NAMES.get(int(cra), str(cra))
+    values = read(use_case, str(cra).lower(), getattr(message, "content", None), request=request)
+    raw_time = getattr(header, "date_time", None) if header is not None else None
+    stamp = _header_time(raw_time)
     if stamp is not None:
         values["read_at"] = stamp
+    if isinstance(raw_time, (bytes, bytearray)) and len(raw_time) == 12 and raw_time[11] != 0xFF:
+        values["read_at_clock_status"] = clock_status(raw_time[11])
     return values
+
+
+def clock_status(byte: int) -> dict[str, Any]:
+    """A COSEM clock status byte with the names of its set bits (DLMS Blue Book, class 8)."""
+    return {"value": byte, "flags": [n for bit, n in _CLOCK_STATUS_BITS.items() if byte & bit]}
 
 
 def _header_time(value: Any) -> str | None:
@@ -199,10 +220,7 @@ def _header_time(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, (bytes, bytearray)):
-        from .frame import parse_cosem_datetime
-
-        parsed = parse_cosem_datetime(bytes(value))
-        return _header_time(parsed)
+        return _header_time(parse_cosem_datetime(bytes(value)))
     return None
 
 
@@ -250,7 +268,8 @@ def _check_descriptor(what: str, spec: dict, tree: dict, request: dict | None) -
         return
     index = spec["index"]
     if index >= len(specs):
-        raise InvalidInput(f"{what}: the request has {len(specs)} attribute descriptor(s), the table names item {index}")
+        raise InvalidInput(f"{what}: the request has {len(specs)} attribute descriptor(s), "
+                           f"the table names item {index}")
     got = specs[index]
     if "protected" in spec:
         # the item is a Data Protection get_protected_attributes; the table names the protected attribute
@@ -330,7 +349,8 @@ def _zcl_attributes(tree: dict, cluster: str) -> tuple[dict[str, dict], dict[str
             continue
         payload = comp.get("payload", {})
         if payload.get("encrypted") and not payload.get("decrypted"):
-            absent["*"] = "the component is encrypted and was not decrypted (decode the message with the recipient's key)"
+            absent["*"] = ("the component is encrypted and was not decrypted "
+                           "(decode the message with the recipient's key)")
             continue
         for rec in payload.get("attributes", []):
             aid = rec.get("id", {})
@@ -423,12 +443,11 @@ def _convert(what: str, convert: str, node: dict, codec: str) -> Any:
             raise NotReported(f"{what}: the device reported no complete date-time ({node.get('type')} {value!r})")
         return text
     if convert == "payment_mode":
-        table_ = PAYMENT_MODES_DLMS if codec == "dlms" else None
-        if table_ is not None:
-            if value not in table_:
-                raise NotReported(f"{what}: payment mode {value!r} is neither credit (1) nor prepayment (2)")
-            return table_[value]
-        return "Prepayment" if int(value) & _PREPAYMENT_ENABLED else "Credit"
+        if codec == "zcl":  # PaymentControlConfiguration bitmap
+            return "Prepayment" if int(value) & _PREPAYMENT_ENABLED else "Credit"
+        if value not in PAYMENT_MODES_DLMS:
+            raise NotReported(f"{what}: payment mode {value!r} is neither credit (1) nor prepayment (2)")
+        return PAYMENT_MODES_DLMS[value]
     if convert == "supply":
         states = SUPPLY_DLMS if codec == "dlms" else SUPPLY_ZCL
         if value not in states:
