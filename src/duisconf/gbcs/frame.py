@@ -100,7 +100,8 @@ class _Reader:
             self.fail(f"{len(self.data) - self.pos} trailing byte(s) after the {after}")
 
 
-def _ber_length(n: int) -> bytes:
+def ber_length(n: int) -> bytes:
+    """A definite BER length in its canonical (shortest) form, as GBCS frames carry them."""
     if n < 0x80:
         return bytes([n])
     if n <= 0xFF:
@@ -263,7 +264,7 @@ class GroupingHeader:
             + b"\x08" + self.originator
             + b"\x08" + self.recipient
             + (b"\x00" if self.date_time is None else b"\x0c" + self.date_time)
-            + _ber_length(len(other)) + other
+            + ber_length(len(other)) + other
         )
 
     @classmethod
@@ -335,7 +336,12 @@ class GeneralSigning:
 
     def _unsigned(self) -> bytes:
         """``DF`` … content: the frame without its signature field."""
-        return bytes([GENERAL_SIGNING_TAG]) + self.header.encode() + _ber_length(len(self.content)) + self.content
+        return bytes([GENERAL_SIGNING_TAG]) + self.header.encode() + ber_length(len(self.content)) + self.content
+
+    @property
+    def content_offset(self) -> int:
+        """Where the content starts within this block's encoding (the ``DF`` is offset 0)."""
+        return 1 + len(self.header.encode()) + len(ber_length(len(self.content)))
 
     def signed_bytes(self) -> bytes:
         """What the signature covers: everything after ``DF`` up to the signature length byte (duis.md §3.5)."""
@@ -418,7 +424,7 @@ class GeneralCiphering:
 
     def encode(self) -> bytes:
         ciphered = self._ciphered()
-        return bytes([GENERAL_CIPHERING_TAG]) + self.prefix + _ber_length(len(ciphered)) + ciphered
+        return bytes([GENERAL_CIPHERING_TAG]) + self.prefix + ber_length(len(ciphered)) + ciphered
 
     @classmethod
     def decode(cls, data: bytes) -> GeneralCiphering:
