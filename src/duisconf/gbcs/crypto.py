@@ -35,7 +35,7 @@ ALGORITHM_ID = bytes.fromhex("60857406080300")
 MAC_LENGTH = 12
 TAG_LENGTH = 12
 ENCRYPTED_PART_HEADER = bytes.fromhex("3100000000")  # security control 0x31 (encrypted) + invocation counter 0
-MAC_AAD_PREFIX = bytes.fromhex("110000000000")  # security control 0x11 (authenticated) + counter + 00
+MAC_SECURITY_HEADER = bytes.fromhex("1100000000")  # security control 0x11 (authenticated) + invocation counter 0
 _PAYLOAD_AAD = b"\x31"
 _IV_SUFFIX = bytes(4)
 
@@ -115,17 +115,25 @@ def _iv(originator: bytes) -> bytes:
 # MAC of the general-ciphering envelope
 
 
-def compute_mac(key: bytes, originator: bytes, signing_apdu: bytes) -> bytes:
-    """The 12-byte MAC of a general-signing APDU (DF … signature field) from ``originator``."""
+def compute_mac(
+    key: bytes, originator: bytes, signing_apdu: bytes, security_header: bytes = MAC_SECURITY_HEADER
+) -> bytes:
+    """The 12-byte MAC of a general-signing APDU (DF … signature field) from ``originator``.
+
+    AAD = the envelope's security header (``11 00000000`` in every GBCS message) ‖ 00 ‖ the APDU: taking
+    the header from the frame means a tampered invocation counter fails too.
+    """
     encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
-    encryptor.authenticate_additional_data(MAC_AAD_PREFIX + signing_apdu)
+    encryptor.authenticate_additional_data(security_header + b"\x00" + signing_apdu)
     encryptor.finalize()
     return encryptor.tag[:MAC_LENGTH]
 
 
-def mac_matches(key: bytes, originator: bytes, signing_apdu: bytes, mac: bytes) -> bool:
+def mac_matches(
+    key: bytes, originator: bytes, signing_apdu: bytes, mac: bytes, security_header: bytes = MAC_SECURITY_HEADER
+) -> bool:
     """Constant-time check of a received MAC."""
-    return hmac.compare_digest(compute_mac(key, originator, signing_apdu), mac)
+    return hmac.compare_digest(compute_mac(key, originator, signing_apdu, security_header), mac)
 
 
 # --------------------------------------------------------------------------------------------------

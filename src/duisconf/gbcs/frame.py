@@ -413,6 +413,8 @@ class GeneralCiphering:
         object.__setattr__(self, "prefix", _as_bytes(self.prefix, 6, "general-ciphering prefix"))
         if self.prefix[0] != 0:
             raise InvalidInput("general-ciphering prefix must start with 00 (non-zero is GBT, duis.md §10.1)")
+        if self.prefix != bytes(6):
+            raise InvalidInput("general-ciphering prefix must be six 00 bytes (GBCS leaves those fields empty)")
         if not isinstance(self.invocation_counter, int) or not 0 <= self.invocation_counter <= 0xFFFFFFFF:
             raise InvalidInput(f"invocation counter must be in 0..2^32-1, got {self.invocation_counter!r}")
         if len(self._ciphered()) > _MAX_BER:
@@ -433,6 +435,10 @@ class GeneralCiphering:
         at, prefix = r.pos, r.take(6, "general-ciphering prefix")
         if prefix[0] != 0:
             r.fail(f"second byte 0x{prefix[0]:02X} is not 00 (GBT segmentation is not supported)", at)
+        for i, b in enumerate(prefix[1:], 1):
+            if b:
+                r.fail(f"general-ciphering field byte 0x{b:02X} is not 00 (GBCS leaves transaction id, system "
+                       "titles, date-time, other information and key info empty)", at + i)
         at, length = r.pos, r.ber_length("ciphered-content length")
         if length < 5 + MAC_LENGTH:
             r.fail(f"ciphered-content length {length} is shorter than security header + MAC (17)", at)

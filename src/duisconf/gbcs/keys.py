@@ -127,6 +127,55 @@ class KeyChain(KeySource):
     def private_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
         return [k for s in self.sources for k in s.private_keys(eui, usage, prepayment=prepayment)]
 
+    def public_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        out, seen = [], set()
+        for source in self.sources:
+            for key in source.public_keys(eui, usage, prepayment=prepayment):
+                if (point := public_point(key)) not in seen:
+                    seen.add(point)
+                    out.append(key)
+        return out
+
+
+class KeyRing(KeySource):
+    """Key material held in memory (an emulated device's own keys, test vectors, a caller's keys)."""
+
+    def __init__(self, name: str = "key ring") -> None:
+        self.name = name
+        self._certificates: dict[tuple[str, str], list[x509.Certificate]] = {}
+        self._private: dict[tuple[str, str], list[ec.EllipticCurvePrivateKey]] = {}
+        self._public: dict[tuple[str, str], list[ec.EllipticCurvePublicKey]] = {}
+
+    def add(
+        self,
+        eui: str | bytes,
+        usage: str,
+        *,
+        certificate: x509.Certificate | None = None,
+        private_key: ec.EllipticCurvePrivateKey | None = None,
+        public_key: ec.EllipticCurvePublicKey | None = None,
+    ) -> KeyRing:
+        _check_usage(usage)
+        key = (eui_hex(eui), usage)
+        if certificate is not None:
+            self._certificates.setdefault(key, []).append(certificate)
+        if private_key is not None:
+            self._private.setdefault(key, []).append(private_key)
+        if public_key is not None:
+            self._public.setdefault(key, []).append(public_key)
+        return self
+
+    def certificates(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return list(self._certificates.get((eui_hex(eui), usage), []))
+
+    def private_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return list(self._private.get((eui_hex(eui), usage), []))
+
+    def public_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        found = super().public_keys(eui, usage, prepayment=prepayment)
+        seen = {public_point(k) for k in found}
+        return found + [k for k in self._public.get((eui_hex(eui), usage), []) if public_point(k) not in seen]
+
 
 # --------------------------------------------------------------------------------------------------
 # A key directory in DCC's layout: <eui>[-pp]-<ka|ds>.<pem|key>

@@ -25,6 +25,7 @@ from .crypto import DecryptionFailed, Usage
 from .frame import (
     CRA,
     GENERAL_SIGNING_TAG,
+    SECURITY_CONTROL,
     GeneralCiphering,
     GeneralSigning,
     GroupingHeader,
@@ -234,7 +235,12 @@ def _frame_parts(data: bytes) -> tuple[GeneralSigning, bytes | None, int, Genera
 
 
 def verify_mac(
-    signing: GeneralSigning, mac: bytes | None, keys: KeySource | None, *, acb: str | bytes | None = None
+    signing: GeneralSigning,
+    mac: bytes | None,
+    keys: KeySource | None,
+    *,
+    acb: str | bytes | None = None,
+    security_header: bytes = crypto.MAC_SECURITY_HEADER,
 ) -> tuple[str, str]:
     """The MAC verdict and its reason."""
     if mac is None:
@@ -250,7 +256,7 @@ def verify_mac(
     for private, public in pairs:
         key = crypto.derive_key(crypto.shared_secret(private, public), header.originator, header.cra,
                                 header.originator_counter, header.recipient)
-        if crypto.mac_matches(key, header.originator, apdu, mac):
+        if crypto.mac_matches(key, header.originator, apdu, mac, security_header):
             return "valid", "mac: valid"
     return "invalid", f"mac: invalid (tried {len(pairs)} key pair(s) of {eui_dashed(a)} and {eui_dashed(b)})"
 
@@ -321,7 +327,10 @@ def decode_message(data: bytes, keys: KeySource | None, *, acb: str | None = Non
     """Decode a whole GBCS message (DD or DF), check MAC and signature, decrypt and decode its content."""
     signing, mac, signing_at, frame = _frame_parts(bytes(data))
     header = signing.header
-    mac_verdict, mac_reason = verify_mac(signing, mac, keys, acb=acb)
+    security_header = crypto.MAC_SECURITY_HEADER
+    if isinstance(frame, GeneralCiphering):
+        security_header = bytes([SECURITY_CONTROL]) + frame.invocation_counter.to_bytes(4, "big")
+    mac_verdict, mac_reason = verify_mac(signing, mac, keys, acb=acb, security_header=security_header)
     sig_verdict, sig_reason = verify_signature(signing, keys)
     use_case = use_case_of(header.message_code, signing.content)
 
@@ -407,11 +416,13 @@ def encode_message(
     acb: str | None = None,
     use_case: str | None = None,
     omit_signature_field: bool = False,
+    signature: bytes | None = None,
 ) -> bytes:
     """A GBCS message from a header and content (bytes as carried, or a content codec's tree).
 
-    ``sign`` adds the originator's ECDSA signature (from its DS private key); otherwise the null signature
-    (or no signature field at all with ``omit_signature_field``, as a pre-command). ``envelope`` wraps the
+    ``sign`` adds the originator's ECDSA signature (from its DS private key); ``signature`` puts a given
+    r ‖ s (e.g. the user's, on a command the DCC forwards); otherwise the null signature (or no signature
+    field at all with ``omit_signature_field``, as a pre-command). ``envelope`` wraps the
     block in general ciphering with the MAC of the key pair the CRA calls for: a response or an alert
     (device and recipient), a command (ACB and device). Encrypted parts of a tree are encrypted with the
     payload key. Missing key material raises KeyMaterialMissing naming the EUI.
@@ -435,14 +446,15 @@ def encode_message(
     else:
         raise InvalidInput(f"content must be bytes or a content tree, got {type(content).__name__}")
 
-    signature = None
+    if sign and signature is not None:
+        raise InvalidInput("give sign=True or a signature, not both")
     if sign:
         if keys is None:
             raise KeyMaterialMissing("cannot sign: no key source given")
         unsigned = GeneralSigning(header, body)
         private = keys.ds_private_key(header.originator)
         signature = crypto.sign(unsigned.signed_bytes(), private)
-    signing = GeneralSigning(header, body, signature, signature_omitted=omit_signature_field and not sign)
+    signing = GeneralSigning(header, body, signature, signature_omitted=omit_signature_field and signature is None)
     if not envelope:
         return signing.encode()
     if keys is None:
