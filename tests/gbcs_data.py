@@ -79,3 +79,12 @@ def rtds_keys():  # noqa: ANN201
     if not RTDS_KEYSTORE.is_dir():
         pytest.skip(ABSENT)
     return _keys()
+
+
+_USE_CASE = __import__("re").compile(r"^([A-Z]{2,4}\d{2,3}(?:[a-z]|[A-Z]\d?(?![a-z]))?)")
+
+
+def gbcs_use_case(folder_use_case: str) -> str:
+    """The GBCS use case of an RTDS folder's name: 'CS02bSupplierBySupplier' -> 'CS02b', 'CS03A1' -> 'CS03A1'."""
+    m = _USE_CASE.match(folder_use_case)
+    return m[1] if m else folder_use_case

@@ -323,8 +323,14 @@ def _encrypted_parts(tree: Any) -> list[dict]:
     return found
 
 
-def decode_message(data: bytes, keys: KeySource | None, *, acb: str | None = None) -> DecodedMessage:
-    """Decode a whole GBCS message (DD or DF), check MAC and signature, decrypt and decode its content."""
+def decode_message(
+    data: bytes, keys: KeySource | None, *, acb: str | None = None, use_case: str | None = None
+) -> DecodedMessage:
+    """Decode a whole GBCS message (DD or DF), check MAC and signature, decrypt and decode its content.
+
+    ``use_case`` (e.g. "CS02b", known to a caller from the DUIS SRV) is used when the use-case catalogue
+    does not know the message code.
+    """
     signing, mac, signing_at, frame = _frame_parts(bytes(data))
     header = signing.header
     security_header = crypto.MAC_SECURITY_HEADER
@@ -332,7 +338,8 @@ def decode_message(data: bytes, keys: KeySource | None, *, acb: str | None = Non
         security_header = bytes([SECURITY_CONTROL]) + frame.invocation_counter.to_bytes(4, "big")
     mac_verdict, mac_reason = verify_mac(signing, mac, keys, acb=acb, security_header=security_header)
     sig_verdict, sig_reason = verify_signature(signing, keys)
-    use_case = use_case_of(header.message_code, signing.content)
+    found = use_case_of(header.message_code, signing.content)
+    use_case_info = UseCase(found.name or use_case, found.encoding)
 
     decrypted_hex: list[str] = []
     errors: list[str] = []
@@ -348,21 +355,26 @@ def decode_message(data: bytes, keys: KeySource | None, *, acb: str | None = Non
         return plaintext
 
     content: Any = None
-    module = codec(use_case.encoding) if use_case.encoding else None
+    module = codec(use_case_info.encoding) if use_case_info.encoding else None
     if module is not None:
         offset = signing_at + signing.content_offset
+        what = f"{use_case_info.encoding} content of {use_case_info.name or f'message code 0x{header.message_code:04X}'}"
         try:
             content = module.decode(
-                signing.content, decrypt=decrypt, use_case=use_case.name, cra=header.cra.name.lower(),
+                signing.content, decrypt=decrypt, use_case=use_case_info.name, cra=header.cra.name.lower(),
                 message_code=header.message_code,
             )
         except InvalidInput as exc:
-            raise InvalidInput(f"{use_case.encoding} content: {_shift_offsets(str(exc), offset)}") from None
+            raise InvalidInput(f"{what}: {_shift_offsets(str(exc), offset)}") from None
+        except Exception as exc:  # noqa: BLE001 - a codec defect must still be a one-line verdict, not a traceback
+            raise InvalidInput(
+                f"{what}: the content codec failed ({type(exc).__name__}: {exc}) at byte offset {offset}"
+            ) from exc
     parts = _encrypted_parts(content)
     return DecodedMessage(
         header=header,
-        use_case=use_case.name,
-        encoding=use_case.encoding,
+        use_case=use_case_info.name,
+        encoding=use_case_info.encoding,
         mac=mac_verdict,
         mac_reason=mac_reason,
         signature=sig_verdict,
