@@ -240,18 +240,32 @@ def _is_protection_parameters(node: Any) -> bool:
 
 
 def _protected_parts(node: Any) -> Iterator[dict[str, Any]]:
-    """Every protected-attributes octet string in a data tree (structure {protection parameters, octets})."""
-    if not isinstance(node, dict):
+    """Every protected-attributes octet string in a data tree.
+
+    GBCS writes them as two neighbours in a structure: the protection parameters (an array of DLMS
+    protection-parameters structures) and then the octet string ``31 ...`` (ESME responses: the
+    structure is the whole result; the billing-data-log alert: the alert body's last two elements).
+    """
+    if not isinstance(node, dict) or node.get("type") not in ("structure", "array", "compact-array"):
         return
-    value = node.get("value")
-    if node.get("type") == "structure" and len(value) == 2 and _is_protection_parameters(value[0]):
-        octets = value[1]
-        if octets["type"] == "octet-string" and (octets.get("encrypted") or _looks_encrypted(octets["value"])):
-            yield octets
-            return
-    if node.get("type") in ("structure", "array", "compact-array"):
-        for item in value:
+    value = node["value"]
+    for i, item in enumerate(value):
+        if (
+            node["type"] == "structure"
+            and i > 0
+            and item["type"] == "octet-string"
+            and _is_protection_list(value[i - 1])
+            and (item.get("encrypted") or _looks_encrypted(item["value"]))
+        ):
+            yield item
+        else:
             yield from _protected_parts(item)
+
+
+def _is_protection_list(node: dict[str, Any]) -> bool:
+    if node["type"] == "array":
+        return bool(node["value"]) and all(_is_protection_parameters(p) for p in node["value"])
+    return _is_protection_parameters(node)
 
 
 def _looks_encrypted(hex_value: str) -> bool:
