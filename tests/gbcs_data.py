@@ -36,8 +36,9 @@ class RtdsMessage:
     @property
     def kind(self) -> str:
         """COMMAND, PRECOMMAND, RESPONSE or ALERT, from DCC's file name."""
-        stem = self.path.stem.removesuffix("_GBCS")
-        return stem.rsplit("_", 1)[-1]
+        parts = self.path.stem.split("_")
+        # The last of these words in the name (alerts may add what they are about: ..._ALERT_CURRENCY_UNIT).
+        return next(p for p in reversed(parts) if p in ("COMMAND", "PRECOMMAND", "RESPONSE", "ALERT"))
 
     @property
     def name(self) -> str:
