@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import random
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 
-from duisconf.errors import InvalidInput, KeyMaterialMissing
+from duisconf.errors import ConfigError, InvalidInput, KeyMaterialMissing
 from duisconf.gbcs import crypto
 from duisconf.gbcs.crypto import DecryptionFailed, Usage
-from duisconf.gbcs.frame import CRA, GeneralCiphering, GeneralSigning, GroupingHeader
-from duisconf.gbcs.keys import KeyChain, KeyDirectory, KeyRing, Zaz1Source
+from duisconf.gbcs.frame import CRA, GeneralCiphering, GeneralSigning, GroupingHeader, decode
+from duisconf.gbcs.keys import KeyChain, KeyDirectory, KeyRing, SmkiSource, Zaz1Source, for_target, smki_api_key
+from duisconf.httpserver import BackgroundServer
 from duisconf.gbcs.message import decode_message, encode_message, payload_decryptor, payload_encryptor
 
-from gbcs_data import RTDS_KEYSTORE, rtds_keys, rtds_messages
+from gbcs_data import RTDS_KEYSTORE, gbcs_use_case, rtds_keys, rtds_messages
 
 # --------------------------------------------------------------------------------------------------
 # GBCS §18.4 cryptographic test vectors (numbers as published in GBCS; read from HenryGiraldo/gbcs's tests)
@@ -173,7 +178,7 @@ def test_rtds_macs_verify() -> None:
     for m in rtds_messages():
         if m.data[0] != 0xDD:
             continue
-        decoded = decode_message(m.data, keys)
+        decoded = decode_message(m.data, keys, use_case=gbcs_use_case(m.use_case))
         verdicts.setdefault(decoded.mac, []).append(m.name)
         if decoded.mac == "no-key":
             assert decoded.mac_reason.startswith("mac: no-key (no KA private key for 00-db-12-34-56-78-90-a")
@@ -189,7 +194,7 @@ def test_rtds_signatures_verify() -> None:
     keys = rtds_keys()
     counts: dict[str, int] = {}
     for m in rtds_messages():
-        decoded = decode_message(m.data, keys)
+        decoded = decode_message(m.data, keys, use_case=gbcs_use_case(m.use_case))
         counts[decoded.signature] = counts.get(decoded.signature, 0) + 1
         if m.kind == "PRECOMMAND":
             assert decoded.signature == "absent", m.name  # RTDS pre-commands carry no signature field
@@ -215,7 +220,7 @@ def test_rtds_encrypted_parts_decrypt_and_reencrypt() -> None:
     keys = rtds_keys()
     decrypted = []
     for m in rtds_messages():
-        signing = decode_message(m.data, None).frame
+        signing = decode(m.data)
         signing = signing.inner if isinstance(signing, GeneralCiphering) else signing
         decrypt = payload_decryptor(signing.header, keys)
         for blob in _encrypted_blobs(signing.content):
@@ -249,7 +254,7 @@ def test_flipped_bit_in_a_macd_message_invalidates_the_mac() -> None:
             at = rng.randrange(len(bad))
             bad[at] ^= 1 << rng.randrange(8)
             try:
-                decoded = decode_message(bytes(bad), keys)
+                decoded = decode_message(bytes(bad), keys, use_case=gbcs_use_case(m.use_case))
             except InvalidInput as exc:
                 assert "byte offset" in str(exc)
                 continue
@@ -265,3 +270,99 @@ def test_rtds_keystore_unreadable_key_names_the_file(tmp_path) -> None:  # noqa:
         KeyDirectory(tmp_path).ka_private_key("00-11-22-33-44-55-66-77")
     assert "not a key" not in str(exc.value)
     assert RTDS_KEYSTORE.name == "keystore"
+
+
+# --------------------------------------------------------------------------------------------------
+# SMKI: a loopback server answering as a DCC Boxed kit's SMKI interface does (facts in reference/gbcs.md)
+
+
+class _KitSmki(BaseHTTPRequestHandler):
+    """certificatesearch by CertificateSubjectAltName, retrievecertificate by serial; 402 when unknown."""
+
+    certificates: dict[str, dict[str, x509.Certificate]] = {}  # dashed EUI -> usage -> certificate
+    seen: list[tuple[str, str, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        path, _, query = self.path.partition("?")
+        self.seen.append((path, query, body))
+        if query != f"apikey={smki_api_key()}":
+            return self._answer(401, b"")
+        text = body.decode()
+        if path == "/services/certificatesearch":
+            eui = text.split("<CertificateSubjectAltName>")[1].split("<")[0]
+            found = self.certificates.get(eui)
+            if not found:
+                return self._answer(402, b"")
+            results = "".join(
+                f"<Result><CertificateUsage>{usage.upper()}</CertificateUsage><CertificateStatus>I</CertificateStatus>"
+                f"<CertificateRole>127</CertificateRole><CertificateSerial>{cert.serial_number:x}</CertificateSerial></Result>"
+                for usage, cert in found.items()
+            )
+            return self._answer(200, f"<CertificateSearchResponse>{results}</CertificateSearchResponse>".encode())
+        if path == "/services/retrievecertificate":
+            serial = int(text.split("<CertificateSerial>")[1].split("<")[0], 16)
+            for eui, by_usage in self.certificates.items():
+                for cert in by_usage.values():
+                    if cert.serial_number == serial:
+                        der = base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+                        return self._answer(200, (
+                            "<CertificateDataResponse><CertificateResponse>"
+                            f"<CertificateBody>{der}</CertificateBody><CertificateSubjectAltName>{eui}"
+                            "</CertificateSubjectAltName></CertificateResponse></CertificateDataResponse>").encode())
+            return self._answer(402, b"")
+        return self._answer(404, b"")
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_smki_source_fetches_device_certificates_from_a_kit() -> None:
+    from gbcs_data import rtds_message
+
+    keys = rtds_keys()
+    esme = "00-db-12-34-56-78-90-a0"
+    _KitSmki.certificates = {esme: {"ka": keys.ka_certificate(esme), "ds": keys.ds_certificate(esme)}}
+    _KitSmki.seen = []
+    server = BackgroundServer(_KitSmki, "127.0.0.1", 0, "smki-test")
+    port = server.start()
+    try:
+        smki = SmkiSource(f"http://127.0.0.1:{port}")
+        assert smki.ka_certificate(bytes.fromhex("00db1234567890a0")) == keys.ka_certificate(esme)
+        assert smki.certificates("00-DB-12-34-56-78-90-FF", "ka") == []  # 402: not found
+        with pytest.raises(KeyMaterialMissing, match="no KA certificate for 00-db-12-34-56-78-90-ff in SMKI"):
+            smki.ka_certificate("00-DB-12-34-56-78-90-FF")
+        asked = len(_KitSmki.seen)
+        smki.ka_certificate(esme)
+        assert len(_KitSmki.seen) == asked  # cached per EUI and usage
+        assert b"<CertificateSubjectAltName>00-db-12-34-56-78-90-a0</CertificateSubjectAltName>" in _KitSmki.seen[0][2]
+        # The device's certificate from the kit + the supplier's private key: the ECS17b response MAC verifies.
+        supplier_only = KeyRing("supplier").add("90-B3-D5-1F-30-01-00-00", "ka",
+                                               private_key=keys.ka_private_key("90-B3-D5-1F-30-01-00-00"))
+        m = rtds_message("ECS17b_4.1.1_SINGLE_SUCCESS_RESPONSE_GBCS.HEX")
+        assert decode_message(m.data, KeyChain(supplier_only, smki)).mac == "valid"
+        assert decode_message(m.data, supplier_only).mac == "no-key"
+    finally:
+        server.stop()
+    with pytest.raises(ConfigError, match="unreachable"):
+        SmkiSource(f"http://127.0.0.1:{port}", timeout=0.5).certificates(esme, "ka")
+
+
+def test_target_smki_base_url(tmp_path) -> None:  # noqa: ANN001
+    from duisconf.targets import load_target
+
+    path = tmp_path / "kit.toml"
+    path.write_text('[target]\nkind = "emulator"\n[smki]\nbase_url = "http://dccboxed:8083/"\n')
+    target = load_target(str(path))
+    assert target.smki_base_url == "http://dccboxed:8083/"
+    assert "SMKI http://dccboxed:8083/" in for_target(target).name
+    path.write_text('[target]\nkind = "emulator"\n[smki]\nbase_url = "dccboxed"\n')
+    with pytest.raises(ConfigError, match=r"\[smki\] base_url .* expected an http\(s\) URL"):
+        load_target(str(path))

@@ -67,6 +67,7 @@ class Target:
     tls_client_certificate: Path | None = None
     tls_client_key: Path | None = None
     tls_ca: Path | None = None
+    smki_base_url: str | None = None     # [smki] base_url: a DCC Boxed kit's SMKI interface (device certificates)
 
     def service_url(self, service: str) -> str:
         if not self.base_url:
@@ -139,7 +140,7 @@ def load_target(name_or_path: str) -> Target:
         data = tomllib.loads(source.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls")
+    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls", "smki")
     unknown = set(data) - set(tables)
     if unknown:
         raise ConfigError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (expected {', '.join(tables)})")
@@ -175,7 +176,8 @@ def load_target(name_or_path: str) -> Target:
     return Target(str(head.get("name", str, source.stem)), str(kind), source, base_url, head.path("schema"),
                   int(emulator.get("port", int, 0)), float(emulator.get("latency", (int, float), 0.0)),
                   receiver, timeouts, users, devices, keys,
-                  tls.path("client_certificate"), tls.path("client_key"), tls.path("ca"))
+                  tls.path("client_certificate"), tls.path("client_key"), tls.path("ca"),
+                  _Reader(source, "smki", data.get("smki", {}), ("base_url",)).url("base_url"))
 
 
 def _eui(source: Path, table: str, key: str, value: object) -> str:

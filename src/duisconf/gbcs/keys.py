@@ -384,6 +384,12 @@ class SmkiSource(KeySource):
         return list(self._cache[key])
 
 
+def for_target(target: object) -> KeySource:
+    """The key sources of a target: its kit's SMKI interface (``[smki] base_url``) when set, then ZAZ1."""
+    url = getattr(target, "smki_base_url", None)
+    return KeyChain(*([SmkiSource(url)] if url else []), Zaz1Source())
+
+
 def rtds_keystore() -> Path:
     """The RTDS 4.5.0 keystore folder beside the project (tests, and ``--keys`` default suggestions)."""
     return paths.PROJECT_ROOT.parent / "shared" / "dcc-data" / "gbcs-rtds" / "keystore"
