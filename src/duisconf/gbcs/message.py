@@ -244,7 +244,7 @@ def verify_mac(
 ) -> tuple[str, str]:
     """The MAC verdict and its reason."""
     if mac is None:
-        return "absent", "general signing only: no MAC envelope"
+        return "absent", "mac: absent (general signing only, no MAC envelope)"
     if keys is None:
         return "no-key", "mac: no-key (no key source given)"
     header = signing.header
