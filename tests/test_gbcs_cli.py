@@ -58,7 +58,7 @@ def test_precommand_in_duis_xml_and_readable_output(tmp_path: Path, capsys: pyte
     code, lines, _ = run([*KEYS, str(xml)], capsys)
     text = "\n".join(lines)
     assert code == 0
-    assert "command 0x0015" in text and "signature: absent (no signature field)" in text
+    assert "command 0x00B3" in text and "signature: absent (no signature field)" in text
     assert "mac: absent (general signing only, no MAC envelope)" in text
     assert "content (" in text and "kind=\"dlms\"" in text
 
