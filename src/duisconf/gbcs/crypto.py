@@ -11,8 +11,8 @@ All of it as GBCS specifies and DCC's RTDS 4.5.0 proves (facts in reference/gbcs
 * The signature is ECDSA P-256 / SHA-256 over the general-signing APDU from the byte after DF to the end
   of the content, carried raw as r ‖ s.
 
-Z is cached per key pair (an ECDH costs about a hundred times a MAC): the cache is keyed by the two public
-points, never by private key bytes, and holds no private key.
+Z is cached per key pair (an ECDH costs more than a whole warm decode): the cache is keyed by the two
+public points, never by private key bytes; it is bounded, and nothing in it is ever printed.
 """
 
 from __future__ import annotations
@@ -60,9 +60,33 @@ _SHARED_SECRETS: dict[tuple[bytes, bytes], bytes] = {}
 _SHARED_SECRETS_MAX = 4096  # plenty for a run; bounded so a long-lived process cannot grow it forever
 
 
+_POINTS: dict[int, tuple[object, bytes]] = {}  # id(key) -> (key, point): the key is held, so its id stays its own
+
+
 def public_point(key: ec.EllipticCurvePublicKey) -> bytes:
     """The uncompressed point 04 ‖ x ‖ y of a public key (the cache key and the RTDS's raw key form)."""
-    return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    known = _POINTS.get(id(key))
+    if known is not None and known[0] is key:
+        return known[1]
+    point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    if len(_POINTS) >= _SHARED_SECRETS_MAX:
+        _POINTS.clear()
+    _POINTS[id(key)] = (key, point)
+    return point
+
+
+_OWN_POINTS: dict[int, tuple[object, bytes]] = {}  # id(private key) -> (key, its public point); no key bytes
+
+
+def _own_point(private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    known = _OWN_POINTS.get(id(private_key))
+    if known is not None and known[0] is private_key:
+        return known[1]
+    point = private_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    if len(_OWN_POINTS) >= _SHARED_SECRETS_MAX:
+        _OWN_POINTS.clear()
+    _OWN_POINTS[id(private_key)] = (private_key, point)
+    return point
 
 
 def _check_p256(key: object, what: str) -> None:
@@ -76,7 +100,7 @@ def shared_secret(private_key: ec.EllipticCurvePrivateKey, peer: ec.EllipticCurv
     """Z: the ECDH shared secret of one party's KA private key and the other's KA public key (cached)."""
     _check_p256(private_key, "private")
     _check_p256(peer, "public")
-    cache_key = (public_point(peer), public_point(private_key.public_key()))
+    cache_key = (public_point(peer), _own_point(private_key))
     z = _SHARED_SECRETS.get(cache_key)
     if z is None:
         z = private_key.exchange(ec.ECDH(), peer)

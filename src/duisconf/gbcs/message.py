@@ -12,6 +12,7 @@ bytes), encrypted parts, the signature and the MAC, from a :class:`GroupingHeade
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from dataclasses import dataclass, field
@@ -53,13 +54,21 @@ class UseCase:
     encoding: str | None
 
 
+@functools.cache
+def _optional_module(name: str):  # noqa: ANN202
+    """A sibling module, or None while it is not installed (looked up once: a failed import is not cheap)."""
+    try:
+        return importlib.import_module(f"{__package__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.{name}":
+            raise  # the module exists but one of its own imports is missing: that is a real error
+        return None
+
+
 def use_case_of(message_code: int, content: bytes) -> UseCase:
     """The use case of a message code from the use-case catalogue; the encoding sniffed when it is silent."""
     name = encoding = None
-    try:
-        use_cases = importlib.import_module(f"{__package__}.use_cases")
-    except ModuleNotFoundError:
-        use_cases = None
+    use_cases = _optional_module("use_cases")
     if use_cases is not None:
         try:
             found = use_cases.lookup(message_code)
@@ -87,10 +96,7 @@ def codec(encoding: str):  # noqa: ANN201
     """The content codec module (dlms / gbz / asn1), or None while it is not installed."""
     if encoding not in ENCODINGS:
         return None
-    try:
-        return importlib.import_module(f"{__package__}.{encoding}")
-    except ModuleNotFoundError:
-        return None
+    return _optional_module(encoding)
 
 
 _OFFSET = re.compile(r"byte offset (\d+)")
@@ -346,6 +352,7 @@ def decode_message(
     inner_decrypt = payload_decryptor(header, keys)
 
     def decrypt(blob: bytes) -> bytes:
+        # The codecs call this once per encrypted part they find (gbcs.md interface): the calls are the count.
         try:
             plaintext = inner_decrypt(bytes(blob))
         except DecryptionFailed as exc:
@@ -370,7 +377,7 @@ def decode_message(
             raise InvalidInput(
                 f"{what}: the content codec failed ({type(exc).__name__}: {exc}) at byte offset {offset}"
             ) from exc
-    parts = _encrypted_parts(content)
+    attempts = len(decrypted_hex) + len(errors)
     return DecodedMessage(
         header=header,
         use_case=use_case_info.name,
@@ -381,8 +388,8 @@ def decode_message(
         signature_reason=sig_reason,
         content_hex=signing.content.hex(),
         content=content,
-        encrypted=bool(parts),
-        decrypted=bool(parts) and all(p.get("decrypted") is True for p in parts),
+        encrypted=attempts > 0,
+        decrypted=attempts > 0 and not errors,
         decrypted_hex=decrypted_hex,
         decryption_errors=errors,
         frame=frame,
