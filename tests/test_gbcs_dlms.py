@@ -504,3 +504,39 @@ def test_property_any_data_round_trips(data: list, invoke: int) -> None:
     assert dlms.encode(decoded) == content
     assert dlms.decode(dlms.encode(decoded)) == decoded
     assert [n["type"] for n in decoded["data"]] == [n["type"] for n in data]
+
+
+def test_fuzz_mutated_trees_encode_or_raise_invalid_input(rtds) -> None:
+    """A hand-edited tree with a wrong key or type is a user error: InvalidInput, never a traceback."""
+    rng = random.Random(7)
+    junk = [None, -1, 2**70, "zz", [], {}, {"type": "structure"}, {"type": "octet-string", "value": 5}, True, 1.5]
+    trees = [dlms.decode(c) for _, _, c in rtds[::5]]
+
+    def nodes(node, out):
+        if isinstance(node, dict):
+            out.append(node)
+            for v in node.values():
+                nodes(v, out)
+        elif isinstance(node, list):
+            out.append(node)
+            for v in node:
+                nodes(v, out)
+        return out
+
+    rejected = 0
+    for _ in range(1500):
+        tree = json.loads(json.dumps(rng.choice(trees)))
+        target = rng.choice(nodes(tree, []))
+        if isinstance(target, dict) and target:
+            key = rng.choice(sorted(target))
+            if rng.random() < 0.3:
+                del target[key]
+            else:
+                target[key] = rng.choice(junk)
+        elif isinstance(target, list):
+            target.append(rng.choice(junk)) if rng.random() < 0.5 or not target else target.pop()
+        try:
+            dlms.encode(tree)
+        except InvalidInput:
+            rejected += 1
+    assert 300 < rejected < 1500  # the edits do hit fields the encoder reads

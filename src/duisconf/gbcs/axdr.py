@@ -387,8 +387,9 @@ def encode_data(node: Any, where: str = "data") -> bytes:
         items = _field(node, "value", where)
         if not isinstance(items, list):
             raise InvalidInput(f"{where}: compact-array value must be a list")
+        description = _encode_type_description(td, where)  # validates td before the elements use it
         body = b"".join(_encode_described(item, td, f"{where}[{i}]") for i, item in enumerate(items))
-        return bytes([tag]) + _encode_type_description(td, where) + encode_length(len(body)) + body
+        return bytes([tag]) + description + encode_length(len(body)) + body
     return bytes([tag]) + encode_body(node, name, where)
 
 
@@ -447,6 +448,8 @@ def encode_body(node: dict[str, Any], name: str, where: str) -> bytes:
 
 def _encode_type_description(td: Any, where: str) -> bytes:
     name = _field(td, "type", f"{where} type description")
+    if not isinstance(name, str):
+        raise InvalidInput(f"{where}: type description type must be a string")
     if name == "array":
         count = _int_in(td.get("count"), 2, False, f"{where} type description count")
         return b"\x01" + count.to_bytes(2, "big") + _encode_type_description(td.get("element"), where)

@@ -231,12 +231,27 @@ def _alert_summary(body: dict[str, Any]) -> dict[str, Any] | None:
 # Protected attributes (encrypted parts)
 
 
+def _type(node: Any) -> Any:
+    return node.get("type") if isinstance(node, dict) else None
+
+
+def _children(node: Any) -> list[Any]:
+    value = node.get("value") if isinstance(node, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def _is_protection_parameters(node: Any) -> bool:
     """DLMS Data Protection protection_parameters: structure {protection_type enum, protection_options structure}."""
-    if not isinstance(node, dict) or node.get("type") != "structure" or len(node["value"]) != 2:
+    items = _children(node)
+    if _type(node) != "structure" or len(items) != 2:
         return False
-    ptype, options = node["value"]
-    return ptype["type"] == "enum" and options["type"] == "structure" and len(options["value"]) == 5
+    return _type(items[0]) == "enum" and _type(items[1]) == "structure" and len(_children(items[1])) == 5
+
+
+def _is_protection_list(node: Any) -> bool:
+    if _type(node) == "array":
+        return bool(_children(node)) and all(_is_protection_parameters(p) for p in _children(node))
+    return _is_protection_parameters(node)
 
 
 def _protected_parts(node: Any) -> Iterator[dict[str, Any]]:
@@ -245,37 +260,33 @@ def _protected_parts(node: Any) -> Iterator[dict[str, Any]]:
     GBCS writes them as two neighbours in a structure: the protection parameters (an array of DLMS
     protection-parameters structures) and then the octet string ``31 ...`` (ESME responses: the
     structure is the whole result; the billing-data-log alert: the alert body's last two elements).
+    Malformed nodes are skipped here; the encoder reports them.
     """
-    if not isinstance(node, dict) or node.get("type") not in ("structure", "array", "compact-array"):
+    if _type(node) not in ("structure", "array", "compact-array"):
         return
-    value = node["value"]
-    for i, item in enumerate(value):
+    items = _children(node)
+    for i, item in enumerate(items):
         if (
-            node["type"] == "structure"
+            _type(node) == "structure"
             and i > 0
-            and item["type"] == "octet-string"
-            and _is_protection_list(value[i - 1])
-            and (item.get("encrypted") or _looks_encrypted(item["value"]))
+            and _type(item) == "octet-string"
+            and _is_protection_list(items[i - 1])
+            and (item.get("encrypted") or _looks_encrypted(item.get("value")))
         ):
             yield item
         else:
             yield from _protected_parts(item)
 
 
-def _is_protection_list(node: dict[str, Any]) -> bool:
-    if node["type"] == "array":
-        return bool(node["value"]) and all(_is_protection_parameters(p) for p in node["value"])
-    return _is_protection_parameters(node)
-
-
-def _looks_encrypted(hex_value: str) -> bool:
-    return hex_value.startswith(SECURITY_HEADER[:1].hex()) and len(hex_value) >= 2 * (len(SECURITY_HEADER) + _TAG_LENGTH)
+def _looks_encrypted(hex_value: Any) -> bool:
+    return isinstance(hex_value, str) and hex_value.startswith(SECURITY_HEADER[:1].hex()) and len(hex_value) >= 2 * (len(SECURITY_HEADER) + _TAG_LENGTH)
 
 
 def _data_roots(tree: dict[str, Any]) -> list[Any]:
     if tree.get("apdu") == "data-notification":
         return [tree.get("body")]
-    return list(tree.get("data") or [])
+    data = tree.get("data")
+    return list(data) if isinstance(data, list) else []
 
 
 def _find_protected(tree: dict[str, Any], decrypt: Callable[[bytes], bytes] | None) -> None:
@@ -312,7 +323,8 @@ def encode(tree: dict[str, Any], *, encrypt: Callable[[bytes], bytes] | None = N
     long as the data still matches the recorded plaintext."""
     if not isinstance(tree, dict) or tree.get("kind") != "dlms":
         raise InvalidInput("DLMS tree: expected a dict with kind 'dlms'")
-    tag = APDU_TAGS.get(tree.get("apdu"))  # type: ignore[arg-type]
+    apdu = tree.get("apdu")
+    tag = APDU_TAGS.get(apdu) if isinstance(apdu, str) else None
     if tag is None:
         raise InvalidInput(f"DLMS tree: unknown apdu {tree.get('apdu')!r}")
     invoke = tree.get("long_invoke_id_and_priority")
@@ -370,7 +382,8 @@ def _byte(value: Any, where: str) -> int:
 def _encode_request_spec(spec: Any, where: str) -> bytes:
     if not isinstance(spec, dict):
         raise InvalidInput(f"DLMS tree: {where} must be an object")
-    choice = _REQUEST_TAGS.get(spec.get("service"))  # type: ignore[arg-type]
+    service = spec.get("service")
+    choice = _REQUEST_TAGS.get(service) if isinstance(service, str) else None
     if choice is None:
         raise InvalidInput(f"DLMS tree: {where}.service must be one of {sorted(_REQUEST_TAGS)}")
     class_id = spec.get("class_id")
@@ -386,13 +399,15 @@ def _encode_request_spec(spec: Any, where: str) -> bytes:
 
 
 def _encode_response_spec(spec: Any, where: str) -> bytes:
-    if not isinstance(spec, dict) or spec.get("service") not in _RESPONSE_TAGS:
+    if not isinstance(spec, dict) or not isinstance(spec.get("service"), str) or spec["service"] not in _RESPONSE_TAGS:
         raise InvalidInput(f"DLMS tree: {where}.service must be one of {sorted(_RESPONSE_TAGS)}")
     return bytes([_RESPONSE_TAGS[spec["service"]], _byte(spec.get("result"), f"{where}.result")])
 
 
 def _with_ciphertexts(tree: dict[str, Any], encrypt: Callable[[bytes], bytes] | None) -> dict[str, Any]:
     """A copy of the tree whose protected parts' ``value`` is the ciphertext to write."""
+    if not any(True for root in _data_roots(tree) for _ in _protected_parts(root)):
+        return tree  # nothing to rewrite: no copy
     tree = copy.deepcopy(tree)
     for root in _data_roots(tree):
         for part in _protected_parts(root):
@@ -492,7 +507,7 @@ def _protected_descriptors(param: Any) -> list[tuple[int, str, int]] | None:
     try:
         objects = param["value"][0]["value"]
         return [(o["value"][0]["value"], obis_text(bytes.fromhex(o["value"][1]["value"])), o["value"][2]["value"]) for o in objects]
-    except (KeyError, IndexError, TypeError, ValueError, InvalidInput):
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError, InvalidInput):
         return None
 
 
@@ -501,7 +516,7 @@ def _protected_values(result: Any) -> list[dict[str, Any]] | None:
     if len(parts) != 1 or "data" not in parts[0]:
         return None
     data = parts[0]["data"]
-    return data["value"] if data["type"] in ("array", "structure") else [data]
+    return _children(data) if _type(data) in ("array", "structure") else [data]
 
 
 def value_of(tree: dict[str, Any], obis: str, attribute: int, request: dict[str, Any] | None = None) -> Any:

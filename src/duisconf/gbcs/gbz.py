@@ -409,7 +409,8 @@ def _encode_component(comp: Any, encrypt: Encrypt | None, where: str) -> bytes:
     encrypted = bool(control & CONTROL_ENCRYPTED)
     if encrypted:
         ah = comp.get("additional_header")
-        body += bytes([_int(ah, "control", 0, 0xFF, f"{where}.additional_header"), _int(ah, "frame_counter", 0, 0xFF, f"{where}.additional_header")])
+        w = f"{where}.additional_header"
+        body += bytes([_int(ah, "control", 0, 0xFF, w), _int(ah, "frame_counter", 0, 0xFF, w)])
     elif control & CONTROL_FROM_DATE_TIME:
         body += zcl.utc_seconds(comp.get("from_date_time") or {}, f"{where}.from_date_time").to_bytes(4, "big")
     fc = _int(comp, "frame_control", 0, 0xFF, where)

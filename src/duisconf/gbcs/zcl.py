@@ -376,7 +376,8 @@ def encode_fields(fields: Any, spec: dict[str, Any], where: str) -> bytes:
     if "switch" in spec:
         extra, repeat = _case(spec, fields)
         if extra is None:
-            out += hex_bytes(get("sub_payload").get("value") if isinstance(fields.get("sub_payload"), dict) else None, f"{where}.sub_payload")
+            sub = get("sub_payload")
+            out += hex_bytes(sub.get("value") if isinstance(sub, dict) else None, f"{where}.sub_payload")
         else:
             for name, type_name in extra:
                 out += encode_value(get(name), type_name, f"{where}.{name}")
