@@ -25,7 +25,6 @@ from . import crypto
 from .crypto import DecryptionFailed, Usage
 from .frame import (
     CRA,
-    GENERAL_SIGNING_TAG,
     SECURITY_CONTROL,
     GeneralCiphering,
     GeneralSigning,
@@ -484,7 +483,6 @@ def encode_message(
 __all__ = [
     "ACB_EUI",
     "DecodedMessage",
-    "GENERAL_SIGNING_TAG",
     "UseCase",
     "decode_message",
     "encode_message",
