@@ -364,3 +364,24 @@ def test_sign_precommand_rejects_bad_input(key: ec.EllipticCurvePrivateKey) -> N
         sign_precommand(GeneralCiphering(GeneralSigning.decode(ECS17B_PRECOMMAND)).encode(), key)
     with pytest.raises(InvalidInput, match="P-256"):
         sign_precommand(ECS17B_PRECOMMAND, ec.generate_private_key(ec.SECP384R1()))
+
+
+# --------------------------------------------------------------------------------------------------
+# DCC's RTDS 4.5.0: every message frames, losslessly (the old framing refused 182 of them)
+
+
+def test_every_rtds_message_frames_losslessly() -> None:
+    from gbcs_data import rtds_messages
+
+    variants = {"ka certificate": 0, "party id only": 0, "signature field omitted": 0}
+    for m in rtds_messages():
+        frame = decode(m.data)
+        assert frame.encode() == m.data, m.name
+        signing = frame.inner if isinstance(frame, GeneralCiphering) else frame
+        assert isinstance(signing, GeneralSigning)
+        h = signing.header
+        variants["ka certificate"] += h.supplementary_ka_certificate is not None
+        variants["party id only"] += h.supplementary_remote_party_id is not None and h.supplementary_remote_party_counter is None
+        variants["signature field omitted"] += signing.signature_omitted
+        assert signing.signature_omitted == (m.kind == "PRECOMMAND"), m.name
+    assert variants == {"ka certificate": 3, "party id only": 1, "signature field omitted": 178}
