@@ -272,8 +272,13 @@ def response_trust(keystore: Keystore, extra: Iterable[x509.Certificate] = ()) -
 
 
 def request_trust(keystore: Keystore, extra: Iterable[x509.Certificate] = ()) -> TrustStore:
-    """User (non-DCC) signing certificates: what a DCC-side verifier of requests trusts."""
-    trust = TrustStore(keystore.user_xml_certificates())
+    """What a DCC-side verifier of requests trusts: the XML signing certificates, as DCC's tool does.
+
+    GBCS signing certificates are not among them, even of the same organisation: a request signed
+    with one is refused. Whether the signer may send the request (is it the originator, a DCC User)
+    is the access checks' business, not the signature's.
+    """
+    trust = TrustStore(keystore.xml_signing_certificates())
     for n, cert in enumerate(extra):
         trust.add_certificate(cert, f"user-trusted-{n + 1}")
     return trust
