@@ -1,22 +1,29 @@
 """XML signatures on DUIS messages, in the profile DCC's signing tool uses (duis.md §9).
 
 Enveloped XML-DSig as the last child of the root; exclusive C14N; ECDSA-SHA256; one Reference URI=""
-with SHA-256; KeyInfo holding only X509Data/X509IssuerSerial. Whitespace-only text nodes are removed
-before signing because DCC's Java validator digests the document without them (§9.3).
+with SHA-256; KeyInfo holding only X509Data/X509IssuerSerial.
+
+What is signed is what DCC's tool digests: the document as its schema-validating parser delivers it
+(duis.md §9.3; found by experiment against the tool, tests/test_interop_java.py). Before signing, and
+before checking a signature, `schema_normalise` (duisconf.duis.whitespace) therefore removes
+whitespace-only text wherever the XSD gives an element element-only or empty content, between
+children and as an element's only content alike (`<X>\n</X>` is signed as `<X/>`), keeps it in
+simple-typed and mixed elements (a blank `sr:SeasonName`, `ds:SignatureMethod`), and collapses
+simple-typed values and attributes whose type says so (`<sr:CommandVariant> 4 </…>` is 4). Comments are
+never signed; processing instructions are, so signatures are checked on the bytes as received.
 
 Signing composes lxml's exclusive C14N and cryptography's ECDSA directly: for the one fixed profile we
-emit, that is 0.24 ms against signxml's 0.57 ms (signxml re-serialises and re-parses the document five
-times per signature), and signing sits on every hot path (each emulator reply, each suite request).
+emit, that is far cheaper than signxml (which re-serialises and re-parses the document five times per
+signature), and signing sits on every hot path (each emulator reply, each suite request).
 Verification checks exactly that profile the same way, strictly: one ds:Signature, the last child of
 the root; one Reference URI=""; only the enveloped and C14N transforms; ECDSA-SHA256 and SHA-256; the
-certificate chosen by X509SerialNumber (0.3 ms against signxml's 0.9 ms, which re-parses six times).
-signxml stays in the tests as a differential oracle: both verifiers must accept and refuse the same
-documents (tests/test_signing.py), and DCC's own Java validator checks our signatures too
-(tests/test_interop_java.py).
+certificate chosen by X509SerialNumber. signxml stays in the tests as a differential oracle
+(tests/test_signing.py), and DCC's own Java validator is the referee (tests/test_interop_java.py).
 
 Verification selects the certificate by X509SerialNumber from a trust set, accepts only
 ECDSA-SHA256/SHA-256, and ignores validity dates by default: the ZAZ1 test certificates have expired
-and DCC's own tool does not check them either (§9.6).
+and DCC's own tool does not check them either (§9.6). A request's trust set holds only XML signing
+certificates (`request_trust`): a GBCS signing key, even the originator's own, does not sign DUIS XML.
 """
 
 from __future__ import annotations
