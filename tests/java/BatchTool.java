@@ -25,10 +25,14 @@ public final class BatchTool {
 
     @SuppressWarnings("removal")
     public static void main(String[] args) throws Exception {
-        System.setSecurityManager(new SecurityManager() {
-            @Override public void checkExit(int status) { throw new Exit(status); }
-            @Override public void checkPermission(java.security.Permission perm) { }
-        });
+        try {
+            System.setSecurityManager(new SecurityManager() {
+                @Override public void checkExit(int status) { throw new Exit(status); }
+                @Override public void checkPermission(java.security.Permission perm) { }
+            });
+        } catch (UnsupportedOperationException gone) {
+            // JDK 24+: no SecurityManager; unreadable input then ends the batch (every input here parses)
+        }
         PrintStream results = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, "UTF-8");
         BufferedReader jobs = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String line; (line = jobs.readLine()) != null; ) {
