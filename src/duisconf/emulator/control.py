@@ -36,6 +36,7 @@ from .state import Device, User
 if TYPE_CHECKING:
     from .server import DCCEmulator
 
+MAX_BODY = 64 * 1024  # a control document is a few hundred bytes of JSON
 DEVICE_FIELDS = {f.name for f in fields(Device)} - {"eui", "device_log", "historic_log"}
 
 
