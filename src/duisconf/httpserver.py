@@ -4,16 +4,19 @@ the limits they share, kept here in one place:
 - a request body is read only when its length is declared, non-negative and within the handler's
   `max_body`; otherwise the answer is 400 (bad Content-Length), 411 (Transfer-Encoding, no length) or
   413 (too large), sent *before* any of the body is read, and the connection is closed;
-- a connection silent for `request_timeout` seconds in the middle of a request, or idle for
+- a connection silent for `request_timeout` seconds before or in the middle of a request, or idle for
   `idle_timeout` seconds between keep-alive requests, is closed; a body must arrive within `body_deadline`;
 - at most `max_connections` connections are served at once (one thread each); further connections wait
   in the listen backlog (`request_queue_size`, far above socketserver's default of 5, which drops
-  connections under bursts) until a thread is free.
+  connections under bursts) until a thread is free. While any wait, idle keep-alive connections are
+  closed at once (HTTP lets a server close an idle persistent connection; clients reconnect), so idle
+  clients never starve new ones.
 """
 
 from __future__ import annotations
 
 import re
+import select
 import socket
 import threading
 import time
@@ -73,6 +76,20 @@ def read_body(handler: BaseHTTPRequestHandler, max_body: int) -> bytes:
     return b"".join(chunks)
 
 
+def _has_buffered(rfile: object, sock: socket.socket) -> bool:
+    """Whether a BufferedReader over `sock` holds unread bytes, without waiting on the socket."""
+    if not hasattr(rfile, "peek"):
+        return False
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # a peek that would wait for the socket returns nothing instead
+    try:
+        return bool(rfile.peek(1))
+    except (BlockingIOError, OSError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
 class LimitedHandler(BaseHTTPRequestHandler):
     """The request handler every duisconf server builds on: HTTP/1.1 keep-alive with the limits above.
     Subclasses read bodies with `self.body()` and answer a BodyRefused with `self.refuse()`."""
@@ -92,10 +109,30 @@ class LimitedHandler(BaseHTTPRequestHandler):
 
     body_consumed = False        # set by read_body; an answer to a request whose body was left unread closes
 
+    requests_begun = 0
+
     def handle_one_request(self) -> None:
-        self.connection.settimeout(self.idle_timeout)  # waiting for the next request line
+        if self.requests_begun and not self._await_next_request():
+            self.close_connection = True
+            return
+        self.requests_begun += 1
+        # A new connection must begin its request promptly; a kept-alive one has just shown it has.
+        self.connection.settimeout(self.request_timeout)
         self.body_consumed = False
         super().handle_one_request()
+
+    def _await_next_request(self) -> bool:
+        """Between keep-alive requests: whether the client begins another within idle_timeout. Gives up
+        early when the server signals that connections are waiting for a thread."""
+        if _has_buffered(self.rfile, self.connection):
+            return True  # a pipelined request is already buffered
+        poller = select.poll()
+        poller.register(self.connection, select.POLLIN | select.POLLPRI)
+        saturated = getattr(self.server, "saturated_fd", None)
+        if saturated is not None:
+            poller.register(saturated, select.POLLIN)
+        ready = {fd for fd, _ in poller.poll(self.idle_timeout * 1000)}
+        return self.connection.fileno() in ready
 
     def parse_request(self) -> bool:
         self.connection.settimeout(self.request_timeout)  # the request has begun: headers must follow
@@ -151,15 +188,27 @@ class LimitedHTTPServer(ThreadingHTTPServer):
         self.slots = threading.BoundedSemaphore(max_connections)
         self.max_connections = max_connections
         self.stopping = threading.Event()
+        # Level-triggered signal to idle keep-alive handlers: a byte is left here while connections wait.
+        self._saturated_r, self._saturated_w = socket.socketpair()
+        self._saturated_r.setblocking(False)
+        self.saturated_fd = self._saturated_r.fileno()
         super().__init__(address, handler)
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
         # Wait for a free thread before starting one; while waiting, no further connection is accepted
         # and new ones queue in the kernel's backlog. Polling keeps shutdown() able to end the wait.
-        while not self.slots.acquire(timeout=0.05):
-            if self.stopping.is_set():
-                self.shutdown_request(request)
-                return
+        if not self.slots.acquire(blocking=False):
+            self._saturated_w.send(b"!")  # idle keep-alive connections: make way
+            try:
+                while not self.slots.acquire(timeout=0.05):
+                    if self.stopping.is_set():
+                        self.shutdown_request(request)
+                        return
+            finally:
+                try:
+                    self._saturated_r.recv(4096)
+                except BlockingIOError:
+                    pass
         try:
             super().process_request(request, client_address)
         except BaseException:
@@ -171,6 +220,11 @@ class LimitedHTTPServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._saturated_r.close()
+        self._saturated_w.close()
 
 
 class BackgroundServer:
