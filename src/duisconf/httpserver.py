@@ -99,17 +99,15 @@ class LimitedHandler(BaseHTTPRequestHandler):
     # client's delayed ACK on keep-alive connections and every reply stalls ~40 ms (measured: 39 req/s).
     disable_nagle_algorithm = True
     max_body = 4 * 1024 * 1024   # a DUIS message is kilobytes; refuse anything absurd before reading it
-    request_timeout = 5.0        # silence allowed in the middle of a request (headers or body)
+    request_timeout = 5.0        # silence allowed before a new connection's request, or inside any request
     idle_timeout = 30.0          # silence allowed between requests on a keep-alive connection
     body_deadline = 30.0         # the whole body must arrive within this
+    body_consumed = False        # set by read_body; an answer to a request whose body was left unread closes
+    requests_begun = 0
 
     def setup(self) -> None:
-        self.timeout = self.idle_timeout  # StreamRequestHandler applies it to the new socket
+        self.timeout = self.request_timeout  # StreamRequestHandler applies it to the new socket
         super().setup()
-
-    body_consumed = False        # set by read_body; an answer to a request whose body was left unread closes
-
-    requests_begun = 0
 
     def handle_one_request(self) -> None:
         if self.requests_begun and not self._await_next_request():
@@ -133,10 +131,6 @@ class LimitedHandler(BaseHTTPRequestHandler):
             poller.register(saturated, select.POLLIN)
         ready = {fd for fd, _ in poller.poll(self.idle_timeout * 1000)}
         return self.connection.fileno() in ready
-
-    def parse_request(self) -> bool:
-        self.connection.settimeout(self.request_timeout)  # the request has begun: headers must follow
-        return super().parse_request()
 
     def handle_expect_100(self) -> bool:
         # Refuse a bad length before inviting the client to send the body.
