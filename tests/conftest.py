@@ -43,6 +43,17 @@ def java() -> str:
     return exe
 
 
+@pytest.fixture(scope="session")
+def dcc_tool(java: str):
+    """DCC's signing tool run in batches in one JVM (tests/dcc_java.py), compiled once into the cache."""
+    javac = shutil.which("javac")
+    if javac is None:
+        pytest.skip("no javac: the batch driver for DCC's signing tool (tests/java/BatchTool.java) cannot be built")
+    from dcc_java import DCCTool
+
+    return DCCTool.build(java, javac)
+
+
 @pytest.fixture
 def receiver():
     """A real Receive Response Service trusting DCC's response-signing certificates."""

@@ -45,6 +45,13 @@ def test_bad_control_input_names_the_field(control: EmulatorControl):
         control.add_fault("gremlins")
 
 
+def test_an_oversized_control_document_is_refused_with_a_clear_error(control: EmulatorControl):
+    """The control plane reads at most 64 kB (the HTTP limits shared by every server), and its client
+    reports the plain-text refusal as an error naming the endpoint, not a JSON traceback."""
+    with pytest.raises(InvalidInput, match=r"PUT /control/devices/.*: 413 Content-Length \d+ is over .* 65536 bytes"):
+        control.put_device("00-DB-12-34-56-78-90-C2", type="ESME", name="x" * 70_000)
+
+
 def test_clock_moves_only_forward(control: EmulatorControl):
     before = control.state()["now"]
     after = control.advance(3600)["now"]

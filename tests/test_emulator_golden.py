@@ -18,6 +18,7 @@ from duisconf import paths
 from duisconf.duis.model import DCC_EUI, SR_NS, RequestID
 from duisconf.duis.parse import parse_xml
 from duisconf.emulator.server import DCCEmulator
+from duisconf.errors import KeyMaterialMissing
 from duisconf.keystore import zaz1
 from duisconf.rules import load_catalogue
 from duisconf.signing import sign
@@ -87,12 +88,12 @@ def test_every_rtds_template_gets_the_predicted_code():
     mismatches, counts = [], {}
     for path in templates():
         root, request_id, cv, srv = refreshed(path)
+        expected = predict(request_id, cv, srv)
         try:
             signed = sign(root, zaz1())
-        except Exception as exc:  # an originator we hold no key for
-            mismatches.append(f"{path.name}: cannot sign: {exc}")
-            continue
-        expected = predict(request_id, cv, srv)
+        except KeyMaterialMissing:
+            # No XML signing key (the load controller of 7.16): its GBCS key signs, which DCC refuses (E1).
+            signed, expected = sign(root, identity=zaz1().gbcs_signing_identity(request_id.originator)), "E1"
         got = code_of(DCCEmulator(port=0).handle(SERVICE[cv], signed).body)
         counts[got] = counts.get(got, 0) + 1
         if got != expected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -73,6 +74,17 @@ def test_standalone_emulator_serves_dcc_boxed_paths_and_stops_on_sigterm(tmp_pat
         request = sign(render_request("4.1.1", counter=int(time.time() * 1000)), zaz1())
         reply = requests.post(f"{url}/api/v1/serviceS", data=request, headers={"Content-Type": "application/xml"}, timeout=10)
         assert reply.status_code == 200 and b"<sr:ResponseCode>I99</sr:ResponseCode>" in reply.content
+        # A malformed Content-Length is one line naming the field, never a traceback (it used to be one).
+        host, port = url.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"POST /api/v1/serviceS HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b"\r\n")[0].split()[1:2] == [b"400"], f"no 400 answer: {answer!r}"
+        assert body == b"Content-Length 'abc' is not one non-negative decimal number\n"
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+    assert "Traceback" not in process.stderr.read()

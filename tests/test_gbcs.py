@@ -36,7 +36,7 @@ content = content_len.flatmap(lambda n: st.binary(min_size=n, max_size=n))
 
 @st.composite
 def headers(draw: st.DrawFn) -> GroupingHeader:
-    supplementary = draw(st.sampled_from(["none", "remote party", "full"]))
+    supplementary = draw(st.sampled_from(["none", "id", "remote party", "full", "certificate"]))
     return GroupingHeader(
         cra=draw(st.sampled_from(CRA)),
         originator_counter=draw(counter),
@@ -45,20 +45,23 @@ def headers(draw: st.DrawFn) -> GroupingHeader:
         date_time=draw(st.none() | st.binary(min_size=12, max_size=12)),
         message_code=draw(st.integers(0, 0xFFFF)),
         supplementary_remote_party_id=None if supplementary == "none" else draw(eui),
-        supplementary_remote_party_counter=None if supplementary == "none" else draw(counter),
+        supplementary_remote_party_counter=None if supplementary in ("none", "id") else draw(counter),
         supplementary_originator_counter=draw(counter) if supplementary == "full" else None,
+        # A KA certificate makes the other-information long (BER 0x81 / 0x82 lengths).
+        supplementary_ka_certificate=b"\x30" + draw(st.binary(min_size=8, max_size=400))
+        if supplementary == "certificate" else None,
     )
 
 
 signings = st.builds(
     GeneralSigning, header=headers(), content=content, signature=st.none() | st.binary(min_size=64, max_size=64)
-)
+) | st.builds(GeneralSigning, header=headers(), content=content, signature=st.none(), signature_omitted=st.just(True))
 raw_inner = content.filter(lambda b: b[:1] != b"\xdf")
 cipherings = st.builds(
     GeneralCiphering,
     inner=signings | raw_inner,
     mac=st.binary(min_size=12, max_size=12),
-    prefix=st.binary(min_size=5, max_size=5).map(lambda b: b"\x00" + b),
+    prefix=st.just(bytes(6)),
     invocation_counter=st.integers(0, 2**32 - 1),
 )
 frames = signings | cipherings
@@ -87,8 +90,8 @@ def test_general_signing_round_trip(frame: GeneralSigning) -> None:
     assert encode_signing(frame) == data
     assert message_code_of(data) == frame.header.message_code
     # The signed bytes are the frame between DF and the signature length byte (duis.md §3.5).
-    sig_field = 1 if frame.signature is None else 65
-    assert frame.signed_bytes() == data[1:-sig_field]
+    sig_field = 0 if frame.signature_omitted else 1 if frame.signature is None else 65
+    assert frame.signed_bytes() == data[1 : len(data) - sig_field]
 
 
 @given(cipherings)
@@ -131,6 +134,13 @@ def test_mutated_frames_are_rejected_or_lossless(frame: GeneralSigning | General
         mutated = good[:i] + data.draw(st.binary(min_size=1, max_size=4)) + good[i:]
     check_decoder(mutated)
     if kind in ("truncate", "append"):
+        # Only adding or dropping the null signature byte of a general-signing block yields a frame
+        # again (the omitted-signature spelling of a pre-command); anything else is rejected.
+        if isinstance(frame, GeneralSigning) and frame.signature is None and abs(len(mutated) - len(good)) == 1:
+            if mutated == (good + b"\x00" if frame.signature_omitted else good[:-1]):
+                decoded = decode(mutated)
+                assert isinstance(decoded, GeneralSigning) and decoded.signature_omitted != frame.signature_omitted
+                return
         with pytest.raises(InvalidInput):
             decode(mutated)
 
@@ -229,7 +239,8 @@ def patched(at: int, new: bytes) -> bytes:
         (patched(33, b"\x81\x05"), "non-canonical BER length .* at byte offset 33"),
         (patched(33, b"\x83"), "unsupported BER length 0x83 .* at byte offset 33"),
         (ECS17B_PRECOMMAND[:-1] + b"\x20", "bad signature length 0x20 .* at byte offset 39"),
-        (ECS17B_PRECOMMAND[:-1], "truncated signature length .* at byte offset 39"),
+        (ECS17B_PRECOMMAND[:-2], "truncated content .* at byte offset 34"),
+        (patched(30, b"\x1b"), "truncated supplementary remote party ID .* at byte offset 33"),
         (b"\xdd\x01" + bytes(5) + b"\x11", "GBT segmentation .* at byte offset 1"),
         (b"\xdd" + bytes(6) + b"\x10" + bytes(16), "shorter than security header \\+ MAC .* at byte offset 7"),
         (b"\xdd" + bytes(6) + b"\x11\x31" + bytes(16), "security control byte: .* got 0x31 at byte offset 8"),
@@ -253,8 +264,16 @@ def test_constructors_reject_inconsistent_fields() -> None:
     base = dict(
         cra=CRA.ALERT, originator_counter=1, originator=bytes(8), recipient=bytes(8), date_time=None, message_code=1
     )
-    with pytest.raises(InvalidInput, match="together"):
-        GroupingHeader(**base, supplementary_remote_party_id=bytes(8))
+    with pytest.raises(InvalidInput, match="needs a supplementary remote party ID"):
+        GroupingHeader(**base, supplementary_remote_party_counter=1)
+    with pytest.raises(InvalidInput, match="not both"):
+        GroupingHeader(**base, supplementary_remote_party_id=bytes(8), supplementary_remote_party_counter=1,
+                       supplementary_originator_counter=2, supplementary_ka_certificate=b"\x30" + bytes(20))
+    with pytest.raises(InvalidInput, match="DER"):
+        GroupingHeader(**base, supplementary_remote_party_id=bytes(8), supplementary_remote_party_counter=1,
+                       supplementary_ka_certificate=b"\x31" + bytes(20))
+    with pytest.raises(InvalidInput, match="signature field omitted"):
+        GeneralSigning(GroupingHeader(**base), b"", bytes(64), signature_omitted=True)
     with pytest.raises(InvalidInput, match="needs a supplementary remote party"):
         GroupingHeader(**base, supplementary_originator_counter=5)
     with pytest.raises(InvalidInput, match="CRA flag"):
@@ -345,3 +364,24 @@ def test_sign_precommand_rejects_bad_input(key: ec.EllipticCurvePrivateKey) -> N
         sign_precommand(GeneralCiphering(GeneralSigning.decode(ECS17B_PRECOMMAND)).encode(), key)
     with pytest.raises(InvalidInput, match="P-256"):
         sign_precommand(ECS17B_PRECOMMAND, ec.generate_private_key(ec.SECP384R1()))
+
+
+# --------------------------------------------------------------------------------------------------
+# DCC's RTDS 4.5.0: every message frames, losslessly (the old framing refused 182 of them)
+
+
+def test_every_rtds_message_frames_losslessly() -> None:
+    from gbcs_data import rtds_messages
+
+    variants = {"ka certificate": 0, "party id only": 0, "signature field omitted": 0}
+    for m in rtds_messages():
+        frame = decode(m.data)
+        assert frame.encode() == m.data, m.name
+        signing = frame.inner if isinstance(frame, GeneralCiphering) else frame
+        assert isinstance(signing, GeneralSigning)
+        h = signing.header
+        variants["ka certificate"] += h.supplementary_ka_certificate is not None
+        variants["party id only"] += h.supplementary_remote_party_id is not None and h.supplementary_remote_party_counter is None
+        variants["signature field omitted"] += signing.signature_omitted
+        assert signing.signature_omitted == (m.kind == "PRECOMMAND"), m.name
+    assert variants == {"ka certificate": 3, "party id only": 1, "signature field omitted": 178}

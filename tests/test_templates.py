@@ -289,7 +289,7 @@ def test_optional_header_elements_in_xsd_order():
 def test_default_identities_and_command_variants():
     assert default_originator("4.1.1") == "90-B3-D5-1F-30-01-00-00"
     assert default_originator("6.5") == "90-B3-D5-1F-30-02-00-00"  # ED only
-    assert default_originator("7.16") == "90-B3-D5-1F-30-01-00-08"  # the RTDS load controller
+    assert default_originator("7.16") == "90-B3-D5-1F-30-01-00-00"  # not the RTDS load controller: DCC has no XML key for it
     assert default_target("8.11") == "00-DB-12-34-56-78-90-A2"  # the CHF
     assert default_target("8.2") == "90-B3-D5-1F-30-00-00-02"  # non-device: the DCC
     assert default_target("4.1.4") == "00-DB-12-34-56-78-90-A1"

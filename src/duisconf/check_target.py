@@ -96,6 +96,12 @@ def _receive_address(session) -> Check:
             return Check("receive address", False, f"SRV 4.1.1 to the {meter_kind} was answered {exchange.code}, not I99")
         inbound = session.receiver.response(str(exchange.request_id), target.timeouts.on_demand)
     except TargetTimeout:
+        # Something may have arrived but been refused (unsigned, untrusted signer, schema): say so, it is
+        # a different fix from an unreachable address.
+        refused = [f.what for f in session.receiver.findings]
+        if refused:
+            return Check("receive address", False, f"a message reached {session.receiver.url} but was refused: "
+                                                   f"{refused[-1]}")
         return Check("receive address", False, f"no response reached {session.receiver.url} within "
                                                f"{target.timeouts.on_demand:g} s: is it reachable from the target?")
     except DuisConfError as exc:

@@ -361,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--against", metavar="FILE", help="another declaration: show the coverage gained and lost")
     plan.add_argument("--summary", action="store_true", help="counts per SRV and per reason, not every scenario")
     plan.set_defaults(func=cmd_plan)
+
+    from .gbcs.cli import add_parser as add_gbcs_parser
+
+    add_gbcs_parser(commands, EPILOG)
     return parser
 
 

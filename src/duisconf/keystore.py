@@ -31,6 +31,11 @@ ROLE_NAMES = {
     127: "Other", 135: "XmlSign", 137: "DspXmlSign",
 }
 XML_SIGN, DSP_XML_SIGN, ACB = 135, 137, 4
+# ZAZ1 organisations without an XmlSign / DspXmlSign certificate sign DUIS XML with these role DS
+# certificates: exactly the ones DCC's signing tool holds for XML besides the XmlSign ones (duis.md
+# §9.2, its CertificateLibrary). Every other DS certificate is a GBCS key, which DCC refuses for XML:
+# the load controller's Z1-loadController-ds and all "Z1b-" twins among them.
+DCC_TOOL_ROLE_XML_SIGNERS = frozenset({"Z1-recovery-ds", "Z1-supplier2-ds", "Z1-transitionalCoS-ds", "Z1-wanProvider-ds"})
 _X500_UNIQUE_ID = x509.ObjectIdentifier("2.5.4.45")
 
 
@@ -44,6 +49,14 @@ class Identity:
     usage: str  # "digitalSignature" | "keyAgreement"
     certificate: x509.Certificate = field(repr=False, compare=False)
     _key_loader: object = field(default=None, repr=False, compare=False)
+    user_supplied: bool = False  # the user's own material (add_pem): signs what the user says it signs
+
+    @property
+    def xml_signing(self) -> bool:
+        """May this certificate sign DUIS XML, as DCC's tool judges it (duis.md §9.2)?"""
+        if self.usage != "digitalSignature":
+            return False
+        return self.user_supplied or self.role in (XML_SIGN, DSP_XML_SIGN) or self.name in DCC_TOOL_ROLE_XML_SIGNERS
 
     @property
     def serial(self) -> int:
@@ -171,7 +184,8 @@ class Keystore:
 
             loader = load_key
         owner = normalise_eui(eui) if eui else (certificate_eui(cert) or "")
-        identity = Identity(owner, name or Path(certificate).stem, certificate_role(cert), "digitalSignature", cert, loader)
+        identity = Identity(owner, name or Path(certificate).stem, certificate_role(cert), "digitalSignature", cert, loader,
+                            user_supplied=True)
         self._by_serial[identity.serial] = identity  # user material overrides a same-serial package entry
         return identity
 
@@ -194,21 +208,24 @@ class Keystore:
                 if (role is None or i.role == role) and (usage is None or i.usage == usage)]
 
     def xml_signing_identity(self, eui: str) -> Identity:
-        """The key that signs DUIS XML for an originator (duis.md §9.2).
+        """The key that signs DUIS XML for an originator (duis.md §9.2), as DCC's signing tool chooses it.
 
-        The XmlSign (135) / DspXmlSign (137) entry where one exists; otherwise the role's own digital
-        signature key, as DCC's tool does for supplier 2, recovery, transitional CoS and WAN provider.
-        "Z1-" entries are preferred to "Z1b-" ones, and current DSP keys to the pre-1.4.1 one.
+        The XmlSign (135) / DspXmlSign (137) entry where one exists (the current DSP key before the
+        pre-1.4.1 one); otherwise the role DS key DCC's tool uses for XML (supplier 2, recovery,
+        transitional CoS, WAN provider); or the user's own key (add_pem). Never a GBCS signing key:
+        DCC rejects XML signed with one, so an organisation with only GBCS keys (the ZAZ1 load
+        controller) has no XML signing key here.
         """
-        candidates = [i for i in self.identities(eui) if i.usage == "digitalSignature" and i.has_private_key]
+        candidates = [i for i in self.identities(eui) if i.xml_signing and i.has_private_key]
         if not candidates:
-            raise KeyMaterialMissing(
-                f"no XML signing key for originator {normalise_eui(eui)} "
-                "(not a ZAZ1 identity in keystore.json; give --key and --cert for your own)"
-            )
+            gbcs_only = [i.name for i in self.identities(eui) if i.usage == "digitalSignature"]
+            held = (f"; it holds only GBCS signing keys ({', '.join(sorted(gbcs_only))}), which DCC refuses for XML"
+                    if gbcs_only else " (not a ZAZ1 identity in keystore.json)")
+            raise KeyMaterialMissing(f"no XML signing key for originator {normalise_eui(eui)}{held}; "
+                                     "give --key and --cert for your own")
 
         def rank(i: Identity) -> tuple[int, int, str]:
-            return (0 if i.role in (XML_SIGN, DSP_XML_SIGN) else 1, 1 if "pre-1.4.1" in i.name or "Z1b-" in i.name else 0, i.name)
+            return (0 if i.user_supplied else 1, 1 if "pre-1.4.1" in i.name else 0, i.name)
 
         return min(candidates, key=rank)
 
@@ -226,9 +243,9 @@ class Keystore:
         """Certificates a DCC (or DCC Boxed) response may be signed with: DSP XML signing and ACB DS."""
         return [i for i in self.identities(DCC_EUI) if i.role in (DSP_XML_SIGN, ACB) and i.usage == "digitalSignature"]
 
-    def user_xml_certificates(self) -> list[Identity]:
-        """Certificates that may sign a User's request (everything but the DCC's own and KA certificates)."""
-        return [i for i in self._by_serial.values() if i.usage == "digitalSignature" and i.eui != DCC_EUI]
+    def xml_signing_certificates(self) -> list[Identity]:
+        """Every certificate DUIS XML may be signed with (what DCC's tool looks a signature's serial up in)."""
+        return [i for i in self._by_serial.values() if i.xml_signing]
 
 
 @lru_cache(maxsize=1)

@@ -4,15 +4,23 @@ responses, device alerts and DCC alerts to.
 Every inbound message is schema-validated and signature-verified, then kept in arrival order. Waiting
 steps claim what they wait for: "the response to this RequestID", "N alerts with code X", "nothing more
 within T". A message that fails validation or verification, arrives twice, or is never claimed is not
-dropped: it is a finding for the scenario to report. Correlation is on the full RequestID, compared
-case-insensitively (duis.md §3.4). A wait that runs out raises TargetTimeout — inconclusive, never a
-plain failure of the target.
+dropped: it is a finding for the scenario to report. Only a message validly signed by a trusted DCC
+certificate is ever handed to a step: an unsigned E-code response, which DCC Boxed may send as the
+synchronous HTTP reply (duis.md §3.4, tolerated by the client), is a finding when POSTed here.
+Correlation is on the full RequestID, compared case-insensitively (duis.md §3.4). A wait that runs out
+raises TargetTimeout — inconclusive, never a plain failure of the target.
+
+Memory stays bounded over a long run: a message leaves the service when it is claimed or drained (the
+step or the scenario's evidence holds it from then on); duplicates are recognised by a digest over a
+bounded window of recent messages, not by keeping bodies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +35,8 @@ from .signing import TrustStore, verify
 
 _SR = f"{{{SR_NS}}}"
 MAX_BODY = 4 * 1024 * 1024
+DUPLICATE_WINDOW = 100_000            # digests of the most recent distinct messages (~15 MB at most)
+FINDING_BODY_BUDGET = 64 * 1024 * 1024  # bodies of undrained findings kept; beyond it, only the finding
 
 
 class TargetTimeout(DuisConfError):
@@ -105,8 +115,10 @@ class ReceiveResponseService:
         self.trust, self.schema = trust, schema
         self.host, self.port, self.path = host, port, path
         self.public_url = public_url
-        self._inbound: list[Inbound] = []
-        self._seen_bodies: dict[bytes, int] = {}
+        self._pending: dict[int, Inbound] = {}              # usable and unclaimed, by seq (arrival order)
+        self._seen: OrderedDict[bytes, int] = OrderedDict()  # body digest -> seq, the last DUPLICATE_WINDOW
+        self._finding_bytes = 0
+        self.received = 0                                    # messages POSTed to us so far
         self.findings: list[Finding] = []
         self._cond = threading.Condition()
         self._server: BackgroundServer | None = None
@@ -150,35 +162,52 @@ class ReceiveResponseService:
         try:
             tree = parse_xml(body, source="inbound message")
             self.schema.validate(tree, source="inbound message")
-            root = verify(tree, self.trust, source="inbound message").root
+            # Unsigned E-code acknowledgements are tolerated only as the synchronous reply (client.py).
+            root = verify(tree, self.trust, source="inbound message", allow_unsigned_errors=False).root
         except DuisConfError as exc:
             problem = str(exc)
+        digest = hashlib.sha256(body).digest()
         with self._cond:
-            message = Inbound(len(self._inbound) + 1, time.monotonic(), body, root, problem)
-            self._inbound.append(message)
+            self.received += 1
+            message = Inbound(self.received, time.monotonic(), body, root, problem)
             if problem:
-                self.findings.append(Finding(f"unverifiable message: {problem}", message))
-            elif body in self._seen_bodies:
-                self.findings.append(Finding(f"duplicate of message #{self._seen_bodies[body]}", message))
+                self._add_finding(f"unverifiable message: {problem}", message)
+            elif digest in self._seen:
                 message.claimed = True  # a duplicate is reported, never handed to a step as new
+                self._add_finding(f"duplicate of message #{self._seen[digest]}", message)
             else:
-                self._seen_bodies[body] = message.seq
+                self._seen[digest] = message.seq
+                if len(self._seen) > DUPLICATE_WINDOW:
+                    self._seen.popitem(last=False)
+                self._pending[message.seq] = message
             self._cond.notify_all()
         return problem is None
 
+    def _add_finding(self, what: str, message: Inbound) -> None:
+        if self._finding_bytes + len(message.body) > FINDING_BODY_BUDGET:
+            what += f" (body of {len(message.body)} bytes not kept: undrained findings over {FINDING_BODY_BUDGET} bytes)"
+            message.body, message.root = b"", None
+        self._finding_bytes += len(message.body)
+        self.findings.append(Finding(what, message))
+
     def messages(self) -> list[Inbound]:
+        """What the service holds now, in arrival order: unclaimed usable messages and findings not yet
+        drained (claimed and drained messages are released)."""
         with self._cond:
-            return list(self._inbound)
+            held = list(self._pending.values()) + [f.inbound for f in self.findings]
+            return sorted(held, key=lambda m: m.seq)
 
     # -- waiting -----------------------------------------------------------------------------------
     def claim(self, matches: Callable[[Inbound], bool], timeout: float, awaited: str) -> Inbound:
-        """The first unclaimed usable message that matches, waiting up to `timeout` seconds."""
+        """The first unclaimed usable message that matches, waiting up to `timeout` seconds. It is
+        handed over: the service keeps no reference to it."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for message in self._inbound:
-                    if not message.claimed and message.root is not None and matches(message):
+                for message in self._pending.values():
+                    if matches(message):
                         message.claimed = True
+                        del self._pending[message.seq]
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -204,18 +233,19 @@ class ReceiveResponseService:
         """Wait `within` seconds; return every unclaimed usable message that arrived and matches."""
         time.sleep(within)
         with self._cond:
-            return [m for m in self._inbound if not m.claimed and m.root is not None and matches(m)]
+            return [m for m in self._pending.values() if matches(m)]
 
     def drain(self) -> tuple[list[Inbound], list[Finding]]:
         """Hand over, and forget, what is left: unclaimed usable messages and the findings so far. Called
         at the end of each scenario so leftovers are reported on the scenario that caused them."""
         with self._cond:
-            leftovers = [m for m in self._inbound if not m.claimed and m.root is not None]
+            leftovers = list(self._pending.values())
             for message in leftovers:
                 message.claimed = True
-            findings, self.findings = self.findings, []
+            self._pending.clear()
+            findings, self.findings, self._finding_bytes = self.findings, [], 0
             return leftovers, findings
 
     def unclaimed(self) -> list[Inbound]:
         with self._cond:
-            return [m for m in self._inbound if not m.claimed and m.root is not None]
+            return list(self._pending.values())

@@ -182,11 +182,13 @@ def _rule(srv: str):
 
 
 def default_originator(srv: str) -> str:
-    """The RTDS user for the SRV: its first eligible role's EUI (IS when none is listed; 7.16: load controller)."""
+    """The RTDS user for the SRV: its first eligible role's EUI (IS when none is listed).
+
+    7.16 lists no role; its RTDS originator is the load controller, but DCC's signing tool holds no XML
+    signing key for it (only a GBCS one, which DCC refuses for XML), so it defaults to the IS too.
+    """
     rule = _rule(srv)
     ids = _identities(str(paths.rules_dir()))
-    if srv == "7.16":
-        return normalise_eui(ids["suppliers"]["load_controller"])
     role = rule.eligible_roles[0] if rule.eligible_roles else "IS"
     try:
         return normalise_eui(ids["users"][role])

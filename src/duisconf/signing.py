@@ -1,22 +1,29 @@
 """XML signatures on DUIS messages, in the profile DCC's signing tool uses (duis.md §9).
 
 Enveloped XML-DSig as the last child of the root; exclusive C14N; ECDSA-SHA256; one Reference URI=""
-with SHA-256; KeyInfo holding only X509Data/X509IssuerSerial. Whitespace-only text nodes are removed
-before signing because DCC's Java validator digests the document without them (§9.3).
+with SHA-256; KeyInfo holding only X509Data/X509IssuerSerial.
+
+What is signed is what DCC's tool digests: the document as its schema-validating parser delivers it
+(duis.md §9.3; found by experiment against the tool, tests/test_interop_java.py). Before signing, and
+before checking a signature, `schema_normalise` (duisconf.duis.whitespace) therefore removes
+whitespace-only text wherever the XSD gives an element element-only or empty content, between
+children and as an element's only content alike (`<X>\n</X>` is signed as `<X/>`), keeps it in
+simple-typed and mixed elements (a blank `sr:SeasonName`, `ds:SignatureMethod`), and collapses
+simple-typed values and attributes whose type says so (`<sr:CommandVariant> 4 </…>` is 4). Comments are
+never signed; processing instructions are, so signatures are checked on the bytes as received.
 
 Signing composes lxml's exclusive C14N and cryptography's ECDSA directly: for the one fixed profile we
-emit, that is 0.24 ms against signxml's 0.57 ms (signxml re-serialises and re-parses the document five
-times per signature), and signing sits on every hot path (each emulator reply, each suite request).
+emit, that is far cheaper than signxml (which re-serialises and re-parses the document five times per
+signature), and signing sits on every hot path (each emulator reply, each suite request).
 Verification checks exactly that profile the same way, strictly: one ds:Signature, the last child of
 the root; one Reference URI=""; only the enveloped and C14N transforms; ECDSA-SHA256 and SHA-256; the
-certificate chosen by X509SerialNumber (0.3 ms against signxml's 0.9 ms, which re-parses six times).
-signxml stays in the tests as a differential oracle: both verifiers must accept and refuse the same
-documents (tests/test_signing.py), and DCC's own Java validator checks our signatures too
-(tests/test_interop_java.py).
+certificate chosen by X509SerialNumber. signxml stays in the tests as a differential oracle
+(tests/test_signing.py), and DCC's own Java validator is the referee (tests/test_interop_java.py).
 
 Verification selects the certificate by X509SerialNumber from a trust set, accepts only
 ECDSA-SHA256/SHA-256, and ignores validity dates by default: the ZAZ1 test certificates have expired
-and DCC's own tool does not check them either (§9.6).
+and DCC's own tool does not check them either (§9.6). A request's trust set holds only XML signing
+certificates (`request_trust`): a GBCS signing key, even the originator's own, does not sign DUIS XML.
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from .duis.model import DS_NS, SR_NS, RequestID
+from .duis import whitespace
 from .duis.parse import local_name, parse_xml
+from .duis.schema import Schema, load_schema
 from .errors import InvalidInput, KeyMaterialMissing, SignatureInvalid
 from .keystore import Identity, Keystore
 
@@ -52,16 +61,18 @@ def _as_tree(document: bytes | str | etree._ElementTree | etree._Element, source
         return document.getroot()
     if isinstance(document, etree._Element):
         return document
-    return parse_xml(document, source=source).getroot()
+    return parse_xml(document, source=source, as_written=True).getroot()
 
 
-def _strip_blank_text(root: etree._Element) -> None:
-    """Remove whitespace-only text and tails (for trees that were not parsed with remove_blank_text)."""
-    for element in root.iter():
-        if element.text is not None and not element.text.strip() and len(element):
-            element.text = None
-        if element.tail is not None and not element.tail.strip():
-            element.tail = None
+def schema_normalise(root: etree._Element, schema: Schema | None = None) -> None:
+    """Make `root` (in place) the document DCC's tool digests: its schema-validating parse (duisconf.duis.whitespace)."""
+    whitespace.for_schema_file((schema or load_schema()).compiled_path).normalise(root)
+
+
+def _c14n(element: etree._Element | etree._ElementTree, *, exclusive: bool) -> bytes:
+    # Comments are never signed: URI="" excludes them, and so does plain (not #WithComments) C14N.
+    # A whole document (ElementTree) includes processing instructions around the root, as URI="" does.
+    return etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=False)
 
 
 def request_id_of(root: etree._Element) -> RequestID:
@@ -80,7 +91,7 @@ def _key_info(identity: Identity) -> etree._Element:
 
 
 def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: Keystore | None = None, *,
-         identity: Identity | None = None, source: str = "request") -> bytes:
+         identity: Identity | None = None, source: str = "request", schema: Schema | None = None) -> bytes:
     """Sign a DUIS request (or response) and return the serialised signed XML.
 
     The key is `identity`, else the XML signing key of the RequestID originator in `keystore`.
@@ -94,9 +105,9 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
         identity = keystore.xml_signing_identity(request_id_of(root).originator)
     for old in root.findall(f"{_DS}Signature"):
         root.remove(old)
-    _strip_blank_text(root)
+    schema_normalise(root, schema)
     # Enveloped: the digest covers the document as it is before the Signature is appended.
-    digest = hashlib.sha256(etree.tostring(root, method="c14n", exclusive=True)).digest()
+    digest = hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()
     signature = etree.SubElement(root, f"{_DS}Signature", nsmap={"ds": DS_NS})
     signed_info = etree.SubElement(signature, f"{_DS}SignedInfo")
     etree.SubElement(signed_info, f"{_DS}CanonicalizationMethod", Algorithm=EXC_C14N)
@@ -108,7 +119,7 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
     etree.SubElement(reference, f"{_DS}DigestMethod", Algorithm=SHA256)
     etree.SubElement(reference, f"{_DS}DigestValue").text = base64.b64encode(digest).decode()
     # SignedInfo is canonicalised in place (exclusive C14N keeps only the ds namespace it uses).
-    der = identity.private_key.sign(etree.tostring(signed_info, method="c14n", exclusive=True), ec.ECDSA(hashes.SHA256()))
+    der = identity.private_key.sign(_c14n(signed_info, exclusive=True), ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     etree.SubElement(signature, f"{_DS}SignatureValue").text = base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
     signature.append(_key_info(identity))
@@ -155,13 +166,15 @@ class TrustStore:
 
 def verify(document: bytes | str | etree._ElementTree | etree._Element, trust: TrustStore, *,
            source: str = "document", allow_unsigned_errors: bool = True,
-           check_validity: bool = False, at: datetime | None = None) -> Verified:
-    """Verify the enveloped signature of a DUIS message against `trust`.
+           check_validity: bool = False, at: datetime | None = None, schema: Schema | None = None) -> Verified:
+    """Verify the enveloped signature of a DUIS message against `trust`, as DCC's tool does.
 
-    Raises SignatureInvalid saying which of these it is: no signature; no usable X509SerialNumber;
-    a serial nobody trusted; an algorithm outside the profile; a digest or signature mismatch (tampering);
-    an expired certificate (only with check_validity). Unsigned `sr:Response` error acknowledgements
-    (E-codes) are tolerated, as DCC Boxed sends some (duis.md §3.4).
+    The signature is checked over the schema-normalised document (`schema_normalise`), as DCC's tool
+    digests it, so both accept and refuse the same documents. Raises SignatureInvalid saying which of
+    these it is: no signature; no usable X509SerialNumber; a serial nobody trusted; an algorithm outside
+    the profile; a digest or signature mismatch (tampering); an expired certificate (only with
+    check_validity). Unsigned `sr:Response` error acknowledgements (E-codes) are tolerated, as DCC
+    Boxed sends some (duis.md §3.4). `document` itself is not changed.
     """
     root = _as_tree(document, source)
     signatures = root.findall(f"{_DS}Signature")
@@ -171,7 +184,10 @@ def verify(document: bytes | str | etree._ElementTree | etree._Element, trust: T
         raise SignatureInvalid(f"{source}: not signed (no ds:Signature element)")
     if len(signatures) > 1:
         raise SignatureInvalid(f"{source}: {len(signatures)} ds:Signature elements; DUIS allows one")
-    serials = signatures[0].findall(f".//{_DS}X509SerialNumber")
+    normalised = copy.deepcopy(root.getroottree()).getroot()  # the tree around the root too: its PIs are signed
+    schema_normalise(normalised, schema)
+    signature = normalised.findall(f"{_DS}Signature")[0]
+    serials = signature.findall(f".//{_DS}X509SerialNumber")
     if len(serials) != 1 or not (serials[0].text or "").strip().isdigit():
         raise SignatureInvalid(f"{source}: the signature carries no usable X509SerialNumber (need exactly one, decimal)")
     serial = int(serials[0].text.strip())
@@ -184,7 +200,7 @@ def verify(document: bytes | str | etree._ElementTree | etree._Element, trust: T
         if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
             raise SignatureInvalid(f"{source}: signer {identity.name} is outside its validity period "
                                    f"({cert.not_valid_before_utc:%Y-%m-%d}..{cert.not_valid_after_utc:%Y-%m-%d})")
-    return Verified(_check_profile(root, signatures[0], identity, source), identity)
+    return Verified(_check_profile(normalised, signature, identity, source), identity)
 
 
 C14N_INCLUSIVE = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
@@ -192,7 +208,7 @@ _TRANSFORMS = {ENVELOPED, EXC_C14N, C14N_INCLUSIVE}
 
 
 def _check_profile(root: etree._Element, signature: etree._Element, identity: Identity, source: str) -> etree._Element:
-    """Verify one enveloped signature in DUIS's profile; returns the document without the signature."""
+    """Verify one enveloped signature in DUIS's profile; returns `root` (a normalised copy) without it."""
     def refuse(reason: str) -> SignatureInvalid:
         return SignatureInvalid(f"{source}: signature is not in the DUIS profile: {reason}")
 
@@ -218,13 +234,15 @@ def _check_profile(root: etree._Element, signature: etree._Element, identity: Id
     if digest_method is None or digest_method.get("Algorithm") != SHA256:
         raise refuse(f"DigestMethod {None if digest_method is None else digest_method.get('Algorithm')!r}, expected {SHA256}")
 
+    # SignedInfo is canonicalised where it stands (exclusive C14N: only the namespaces it uses).
+    signed_info_c14n = _c14n(signed_info, exclusive=True)
     # The enveloped transform: the document as it was before the signature was appended. Without an
     # explicit C14N transform the node-set is canonicalised with inclusive C14N (XML-DSig §4.3.3.2),
     # which is what DCC's Java tool does.
-    unsigned = copy.deepcopy(root)
-    unsigned.remove(unsigned[-1])
+    unsigned = root
+    unsigned.remove(signature)
     exclusive = EXC_C14N in transforms
-    digest = hashlib.sha256(etree.tostring(unsigned, method="c14n", exclusive=exclusive)).digest()
+    digest = hashlib.sha256(_c14n(unsigned.getroottree(), exclusive=exclusive)).digest()
     try:
         claimed = base64.b64decode("".join((reference.findtext(f"{_DS}DigestValue") or "").split()), validate=True)
         value = base64.b64decode("".join((signature.findtext(f"{_DS}SignatureValue") or "").split()), validate=True)
@@ -240,7 +258,7 @@ def _check_profile(root: etree._Element, signature: etree._Element, identity: Id
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         raise refuse(f"certificate {identity.name} does not hold an EC key")
     try:
-        public_key.verify(der, etree.tostring(signed_info, method="c14n", exclusive=True), ec.ECDSA(hashes.SHA256()))
+        public_key.verify(der, signed_info_c14n, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise SignatureInvalid(f"{source}: signature by {identity.name} does not verify: "
                                "the signature value does not match the signed information") from None
@@ -261,8 +279,13 @@ def response_trust(keystore: Keystore, extra: Iterable[x509.Certificate] = ()) -
 
 
 def request_trust(keystore: Keystore, extra: Iterable[x509.Certificate] = ()) -> TrustStore:
-    """User (non-DCC) signing certificates: what a DCC-side verifier of requests trusts."""
-    trust = TrustStore(keystore.user_xml_certificates())
+    """What a DCC-side verifier of requests trusts: the XML signing certificates, as DCC's tool does.
+
+    GBCS signing certificates are not among them, even of the same organisation: a request signed
+    with one is refused. Whether the signer may send the request (is it the originator, a DCC User)
+    is the access checks' business, not the signature's.
+    """
+    trust = TrustStore(keystore.xml_signing_certificates())
     for n, cert in enumerate(extra):
         trust.add_certificate(cert, f"user-trusted-{n + 1}")
     return trust

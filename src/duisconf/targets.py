@@ -72,6 +72,7 @@ class Target:
     tls_client_certificate: Path | None = None
     tls_client_key: Path | None = None
     tls_ca: Path | None = None
+    smki_base_url: str | None = None     # [smki] base_url: a DCC Boxed kit's SMKI interface (device certificates)
 
     @property
     def tls_verify(self) -> str | bool:
@@ -167,7 +168,7 @@ class _Reader:
 def load_target(name_or_path: str) -> Target:
     source = resolve(name_or_path)
     data = read_toml(source, "target file")
-    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls")
+    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls", "smki")
     unknown = set(data) - set(tables)
     if unknown:
         raise ConfigError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (expected {', '.join(tables)})")
@@ -203,7 +204,8 @@ def load_target(name_or_path: str) -> Target:
     client_certificate, client_key, ca = _tls(source, tls, base_url)
     return Target(str(head.get("name", str, source.stem)), str(kind), source, base_url, head.path("schema"),
                   int(emulator.get("port", int, 0)), float(emulator.get("latency", (int, float), 0.0)),
-                  receiver, timeouts, users, devices, keys, client_certificate, client_key, ca)
+                  receiver, timeouts, users, devices, keys, client_certificate, client_key, ca,
+                  _Reader(source, "smki", data.get("smki", {}), ("base_url",)).url("base_url"))
 
 
 def _tls(source: Path, tls: _Reader, base_url: str | None) -> tuple[Path | None, Path | None, Path | None]:

@@ -21,17 +21,22 @@ _PARSER = etree.XMLParser(
     remove_comments=True,
     remove_pis=True,
 )
+# The same safety, the document as written: what a signature check must see (duisconf.signing).
+_AS_WRITTEN = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+)
 
 
-def parse_xml(data: bytes | str, *, source: str = "input") -> etree._ElementTree:
-    """Parse DUIS XML, dropping whitespace-only text nodes (DCC's Java validator digests without them).
+def parse_xml(data: bytes | str, *, source: str = "input", as_written: bool = False) -> etree._ElementTree:
+    """Parse DUIS XML, dropping whitespace between elements, comments and processing instructions.
 
-    Raises InvalidInput naming `source` for malformed XML or any DOCTYPE declaration.
+    `as_written` keeps all three (signatures are checked over the document as written). Raises
+    InvalidInput naming `source` for malformed XML or any DOCTYPE declaration.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
-        tree = etree.fromstring(data, _PARSER).getroottree()
+        tree = etree.fromstring(data, _AS_WRITTEN if as_written else _PARSER).getroottree()
     except etree.XMLSyntaxError as exc:
         raise InvalidInput(f"{source}: malformed XML: {exc}") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:

@@ -130,7 +130,8 @@ class AccessControl:
         context = {"request_id": request_id, "srv": srv}
 
         try:
-            verified = verify(root, self.trust, source="request", allow_unsigned_errors=False)
+            # The bytes as received, as DCC's tool checks them (the parse above drops PIs, which are signed).
+            verified = verify(raw, self.trust, source="request", allow_unsigned_errors=False, schema=self.schema)
         except SignatureInvalid as exc:
             raise self.reject("signature", str(exc), **context) from None
         if verified.signer.eui != request_id.originator:

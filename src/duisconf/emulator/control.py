@@ -36,6 +36,7 @@ from .state import Device, User
 if TYPE_CHECKING:
     from .server import DCCEmulator
 
+MAX_BODY = 64 * 1024  # a control document is a few hundred bytes of JSON
 DEVICE_FIELDS = {f.name for f in fields(Device)} - {"eui", "device_log", "historic_log"}
 
 
@@ -160,8 +161,11 @@ class EmulatorControl:
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         reply = self.session.request(method, f"{self.base}/{path}", json=body, timeout=self.timeout)
         if reply.status_code >= 400:
-            raise InvalidInput(f"emulator control {method} /control/{path}: {reply.status_code} "
-                               f"{reply.json().get('error') if reply.content else ''}")
+            try:  # the control plane answers JSON; the shared HTTP limits (e.g. 413) answer plain text
+                reason = reply.json().get("error") if reply.content else ""
+            except ValueError:
+                reason = reply.text.strip()
+            raise InvalidInput(f"emulator control {method} /control/{path}: {reply.status_code} {reason}")
         return reply.json()
 
     def state(self) -> dict:

@@ -3,7 +3,11 @@
 Data flows through the package in GBCS's own order: ``frame`` (general ciphering / general signing),
 then the cryptography, then the content (DLMS, GBZ, ASN.1) chosen by the use case of the message code.
 The framing names stay importable as ``duisconf.gbcs.X`` for the callers that only need the frame.
+Whole messages (MAC, signature, decryption, content): ``duisconf.gbcs.message.decode_message`` /
+``encode_message``; key sources: ``duisconf.gbcs.keys``; the CLI: ``duisconf gbcs decode`` (``gbcs.cli``).
 """
+
+from .crypto import DecryptionFailed  # noqa: F401
 
 from .frame import (  # noqa: F401
     CRA,

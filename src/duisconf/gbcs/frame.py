@@ -36,9 +36,12 @@ SIGNATURE_LENGTH = 64  # duis.md §10.2: "40 + 64-byte r‖s"
 _MAX_COUNTER = 2**64 - 1
 _MAX_BER = 0xFFFF  # we write/read BER lengths in at most two length octets (0x82 xx xx)
 
-# duis.md §10.2 "Other-Information": length byte, then message code [+ supplementary fields].
+# duis.md §10.2 "Other-Information": BER length, then message code [+ supplementary fields]. The
+# variants are told apart by the length alone (as DCC's parser does): 2, 10, 18, 26, or more than 26
+# when a supplementary remote party KA certificate (DER) follows the counter (seen in ECS21b/CS02 commands).
 _OTHER_INFO_PLAIN = 0x02  # message code only
-_OTHER_INFO_REMOTE_PARTY = 0x12  # + supplementary remote party ID (8) + counter (8)
+_OTHER_INFO_PARTY_ID = 0x0A  # + supplementary remote party ID (8): e.g. the ECS200 alert of the RTDS
+_OTHER_INFO_REMOTE_PARTY = 0x12  # + supplementary remote party counter (8)
 _OTHER_INFO_FULL = 0x1A  # + supplementary originator counter (8)
 
 
@@ -97,7 +100,8 @@ class _Reader:
             self.fail(f"{len(self.data) - self.pos} trailing byte(s) after the {after}")
 
 
-def _ber_length(n: int) -> bytes:
+def ber_length(n: int) -> bytes:
+    """A definite BER length in its canonical (shortest) form, as GBCS frames carry them."""
     if n < 0x80:
         return bytes([n])
     if n <= 0xFF:
@@ -185,7 +189,8 @@ class GroupingHeader:
 
     ``originator`` / ``recipient`` / ``supplementary_remote_party_id`` accept an EUI string as well
     and are stored as 8 bytes. The supplementary fields come in the combinations GBCS allows: none,
-    remote party ID + counter, or those two plus the supplementary originator counter.
+    remote party ID alone, ID + counter, those two plus the supplementary originator counter, or
+    ID + counter + the supplementary remote party's KA certificate (DER bytes, kept as carried).
     """
 
     cra: CRA
@@ -197,6 +202,7 @@ class GroupingHeader:
     supplementary_remote_party_id: bytes | None = None
     supplementary_remote_party_counter: int | None = None
     supplementary_originator_counter: int | None = None
+    supplementary_ka_certificate: bytes | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -211,26 +217,46 @@ class GroupingHeader:
         if not isinstance(self.message_code, int) or not 0 <= self.message_code <= 0xFFFF:
             raise InvalidInput(f"message code must be in 0..0xFFFF, got {self.message_code!r}")
         srp_id, srp_counter = self.supplementary_remote_party_id, self.supplementary_remote_party_counter
-        if (srp_id is None) != (srp_counter is None):
-            raise InvalidInput("supplementary remote party ID and counter must be given together")
-        if self.supplementary_originator_counter is not None and srp_id is None:
+        if srp_counter is not None and srp_id is None:
+            raise InvalidInput("a supplementary remote party counter needs a supplementary remote party ID")
+        if self.supplementary_originator_counter is not None and srp_counter is None:
             raise InvalidInput("a supplementary originator counter needs a supplementary remote party ID and counter")
+        cert = self.supplementary_ka_certificate
+        if cert is not None:
+            if srp_counter is None:
+                raise InvalidInput("a supplementary KA certificate needs a supplementary remote party ID and counter")
+            if self.supplementary_originator_counter is not None:
+                raise InvalidInput("other-information carries a supplementary originator counter or a KA certificate, not both")
+            if not isinstance(cert, (bytes, bytearray)) or len(cert) <= 8 or cert[0] != 0x30:
+                raise InvalidInput("supplementary KA certificate must be DER bytes (a SEQUENCE longer than 8 bytes)")
+            object.__setattr__(self, "supplementary_ka_certificate", bytes(cert))
         if srp_id is not None:
             object.__setattr__(
                 self, "supplementary_remote_party_id", _as_bytes(srp_id, 8, "supplementary remote party ID")
             )
+        if srp_counter is not None:
             _check_counter(srp_counter, "supplementary remote party counter")
         if self.supplementary_originator_counter is not None:
             _check_counter(self.supplementary_originator_counter, "supplementary originator counter")
+        if len(self.other_information()) > _MAX_BER:
+            raise InvalidInput(f"other-information longer than {_MAX_BER} bytes")
+
+    def other_information(self) -> bytes:
+        """The other-information field's value (message code + supplementary fields), without its length."""
+        other = self.message_code.to_bytes(2, "big")
+        if self.supplementary_remote_party_id is not None:
+            other += self.supplementary_remote_party_id
+        if self.supplementary_remote_party_counter is not None:
+            other += self.supplementary_remote_party_counter.to_bytes(8, "big")
+        if self.supplementary_originator_counter is not None:
+            other += self.supplementary_originator_counter.to_bytes(8, "big")
+        if self.supplementary_ka_certificate is not None:
+            other += self.supplementary_ka_certificate
+        return other
 
     def encode(self) -> bytes:
         """The header bytes after ``DF`` (transaction ID … other-information)."""
-        other = self.message_code.to_bytes(2, "big")
-        if self.supplementary_remote_party_id is not None:
-            assert self.supplementary_remote_party_counter is not None
-            other += self.supplementary_remote_party_id + self.supplementary_remote_party_counter.to_bytes(8, "big")
-        if self.supplementary_originator_counter is not None:
-            other += self.supplementary_originator_counter.to_bytes(8, "big")
+        other = self.other_information()
         return (
             # Transaction ID: length 09 = CRA flag (1) + originator counter (8) (duis.md §10.2).
             bytes([0x09, self.cra])
@@ -238,7 +264,7 @@ class GroupingHeader:
             + b"\x08" + self.originator
             + b"\x08" + self.recipient
             + (b"\x00" if self.date_time is None else b"\x0c" + self.date_time)
-            + bytes([len(other)]) + other
+            + ber_length(len(other)) + other
         )
 
     @classmethod
@@ -257,21 +283,30 @@ class GroupingHeader:
         if dt_len not in (0x00, 0x0C):
             r.fail(f"bad date-time length 0x{dt_len:02X} (expected 0x00 absent or 0x0C)", at)
         date_time = r.take(12, "date-time") if dt_len else None
-        at, info_len = r.pos, r.byte("other-information length")
-        if info_len not in (_OTHER_INFO_PLAIN, _OTHER_INFO_REMOTE_PARTY, _OTHER_INFO_FULL):
+        at, info_len = r.pos, r.ber_length("other-information length")
+        known = (_OTHER_INFO_PLAIN, _OTHER_INFO_PARTY_ID, _OTHER_INFO_REMOTE_PARTY, _OTHER_INFO_FULL)
+        if info_len not in known and info_len <= _OTHER_INFO_FULL:
             r.fail(
-                f"bad other-information length 0x{info_len:02X} (expected 0x02 message code, 0x12 with "
-                "supplementary remote party ID + counter, or 0x1A with a supplementary originator counter too)",
+                f"bad other-information length 0x{info_len:02X} (expected 0x02 message code, 0x0A with a "
+                "supplementary remote party ID, 0x12 with its counter too, 0x1A with a supplementary originator "
+                "counter too, or more than 0x1A with a supplementary KA certificate)",
                 at,
             )
         message_code = int.from_bytes(r.take(2, "message code"), "big")
-        srp_id = srp_counter = so_counter = None
-        if info_len >= _OTHER_INFO_REMOTE_PARTY:
+        srp_id = srp_counter = so_counter = cert = None
+        if info_len >= _OTHER_INFO_PARTY_ID:
             srp_id = r.take(8, "supplementary remote party ID")
+        if info_len >= _OTHER_INFO_REMOTE_PARTY:
             srp_counter = int.from_bytes(r.take(8, "supplementary remote party counter"), "big")
         if info_len == _OTHER_INFO_FULL:
             so_counter = int.from_bytes(r.take(8, "supplementary originator counter"), "big")
-        return cls(CRA(flag), counter, originator, recipient, date_time, message_code, srp_id, srp_counter, so_counter)
+        elif info_len > _OTHER_INFO_FULL:
+            at = r.pos
+            cert = r.take(info_len - _OTHER_INFO_REMOTE_PARTY, "supplementary KA certificate")
+            if cert[0] != 0x30:
+                r.fail(f"supplementary KA certificate does not start with a DER SEQUENCE (0x{cert[0]:02X})", at)
+        return cls(CRA(flag), counter, originator, recipient, date_time, message_code, srp_id, srp_counter, so_counter,
+                   cert)
 
 
 @dataclass(frozen=True)
@@ -279,11 +314,14 @@ class GeneralSigning:
     """A general-signing block: ``DF`` + grouping header + BER length + content + signature.
 
     ``signature`` None is the null signature (a single ``00``); otherwise the 64-byte raw r‖s.
+    ``signature_omitted`` marks a pre-command whose signature field is missing altogether, as DCC Boxed
+    before 1.4.1 and every RTDS 4.5.0 pre-command write it (kept so that re-encoding is lossless).
     """
 
     header: GroupingHeader
     content: bytes
     signature: bytes | None = None
+    signature_omitted: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.header, GroupingHeader):
@@ -293,16 +331,25 @@ class GeneralSigning:
         object.__setattr__(self, "content", bytes(self.content))
         if self.signature is not None:
             object.__setattr__(self, "signature", _as_bytes(self.signature, SIGNATURE_LENGTH, "signature"))
+            if self.signature_omitted:
+                raise InvalidInput("a signed block cannot have its signature field omitted")
 
     def _unsigned(self) -> bytes:
         """``DF`` … content: the frame without its signature field."""
-        return bytes([GENERAL_SIGNING_TAG]) + self.header.encode() + _ber_length(len(self.content)) + self.content
+        return bytes([GENERAL_SIGNING_TAG]) + self.header.encode() + ber_length(len(self.content)) + self.content
+
+    @property
+    def content_offset(self) -> int:
+        """Where the content starts within this block's encoding (the ``DF`` is offset 0)."""
+        return 1 + len(self.header.encode()) + len(ber_length(len(self.content)))
 
     def signed_bytes(self) -> bytes:
         """What the signature covers: everything after ``DF`` up to the signature length byte (duis.md §3.5)."""
         return self._unsigned()[1:]
 
     def encode(self) -> bytes:
+        if self.signature_omitted:
+            return self._unsigned()
         sig = b"\x00" if self.signature is None else bytes([SIGNATURE_LENGTH]) + self.signature
         return self._unsigned() + sig
 
@@ -313,6 +360,8 @@ class GeneralSigning:
     @classmethod
     def _decode(cls, r: _Reader) -> GeneralSigning:
         header, content = _read_unsigned(r)
+        if r.pos == len(r.data):
+            return cls(header, content, None, signature_omitted=True)
         at, sig_len = r.pos, r.byte("signature length")
         if sig_len not in (0x00, SIGNATURE_LENGTH):
             r.fail(f"bad signature length 0x{sig_len:02X} (expected 0x00 null or 0x40)", at)
@@ -364,6 +413,8 @@ class GeneralCiphering:
         object.__setattr__(self, "prefix", _as_bytes(self.prefix, 6, "general-ciphering prefix"))
         if self.prefix[0] != 0:
             raise InvalidInput("general-ciphering prefix must start with 00 (non-zero is GBT, duis.md §10.1)")
+        if self.prefix != bytes(6):
+            raise InvalidInput("general-ciphering prefix must be six 00 bytes (GBCS leaves those fields empty)")
         if not isinstance(self.invocation_counter, int) or not 0 <= self.invocation_counter <= 0xFFFFFFFF:
             raise InvalidInput(f"invocation counter must be in 0..2^32-1, got {self.invocation_counter!r}")
         if len(self._ciphered()) > _MAX_BER:
@@ -375,7 +426,7 @@ class GeneralCiphering:
 
     def encode(self) -> bytes:
         ciphered = self._ciphered()
-        return bytes([GENERAL_CIPHERING_TAG]) + self.prefix + _ber_length(len(ciphered)) + ciphered
+        return bytes([GENERAL_CIPHERING_TAG]) + self.prefix + ber_length(len(ciphered)) + ciphered
 
     @classmethod
     def decode(cls, data: bytes) -> GeneralCiphering:
@@ -384,6 +435,10 @@ class GeneralCiphering:
         at, prefix = r.pos, r.take(6, "general-ciphering prefix")
         if prefix[0] != 0:
             r.fail(f"second byte 0x{prefix[0]:02X} is not 00 (GBT segmentation is not supported)", at)
+        for i, b in enumerate(prefix[1:], 1):
+            if b:
+                r.fail(f"general-ciphering field byte 0x{b:02X} is not 00 (GBCS leaves transaction id, system "
+                       "titles, date-time, other information and key info empty)", at + i)
         at, length = r.pos, r.ber_length("ciphered-content length")
         if length < 5 + MAC_LENGTH:
             r.fail(f"ciphered-content length {length} is shorter than security header + MAC (17)", at)
