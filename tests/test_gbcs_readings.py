@@ -8,20 +8,17 @@ carry the values (each reading's value below was read by hand from the decoded t
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from duisconf import paths
 from duisconf.errors import InvalidInput
 from duisconf.gbcs import decode as decode_frame
-from duisconf.gbcs import dlms, gbz, readings
+from duisconf.gbcs import dlms, readings
+from duisconf.gbcs.keys import KeyDirectory, rtds_keystore
+from duisconf.gbcs.message import DecodedMessage, decode_message
 from duisconf.gbcs.readings import NotReported
 
 DCC_DATA = paths.PROJECT_ROOT.parent / "shared" / "dcc-data"
@@ -37,62 +34,27 @@ def _suite() -> Path:
 
 
 # --------------------------------------------------------------------------------------------------
-# RTDS access: frame -> header + content; GBCS payload decryption with the RTDS keystore (ECDH P-256,
-# SHA-256 KDF with OtherInfo, AES-128-GCM, IV = originator || 0000, AAD 31; facts: reference gbcs.md)
-
-
-def _signing(raw: bytes):
-    frame = decode_frame(raw)
-    inner = getattr(frame, "inner", frame)
-    assert not isinstance(inner, (bytes, bytearray)), "general-ciphering without a general-signing block"
-    return inner
-
-
-def _decrypter(header):
-    keys = RTDS / "keystore"
-    cert = keys / f"{header.originator.hex()}-ka.pem"
-    recipient = header.supplementary_remote_party_id or header.recipient
-    counter = header.supplementary_originator_counter or header.originator_counter
-    if not cert.exists():
-        return None
-    public = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
-    secrets = []
-    for variant in ("", "-pp"):
-        key_file = keys / f"{recipient.hex()}{variant}-ka.key"
-        if key_file.exists():
-            private = serialization.load_pem_private_key(key_file.read_bytes(), None)
-            z = private.exchange(ec.ECDH(), public)
-            other = (bytes.fromhex("60857406080300") + header.originator + b"\x09\x04"
-                     + counter.to_bytes(8, "big") + recipient)
-            secrets.append(hashlib.sha256(b"\x00\x00\x00\x01" + z + other).digest()[:16])
-    iv = header.originator + bytes(4)
-
-    def decrypt(blob: bytes) -> bytes:
-        for key in secrets:
-            d = Cipher(algorithms.AES(key), modes.GCM(iv, blob[-12:], min_tag_length=12)).decryptor()
-            d.authenticate_additional_data(b"\x31")
-            try:
-                return d.update(blob[5:-12]) + d.finalize()
-            except Exception:  # the other key variant may fit
-                continue
-        raise ValueError("no RTDS key decrypts this part")
-
-    return decrypt
-
-
-def _content(header, content: bytes, *, decrypt: bool = True) -> dict:
-    fn = _decrypter(header) if decrypt else None
-    if content[:2] == b"\x01\x09":
-        return gbz.decode(content, decrypt=fn, cra=CRA[header.cra], message_code=header.message_code)
-    return dlms.decode(content, decrypt=fn)
+# RTDS access through the package's own message layer (frame, MAC, decryption with the RTDS keystore)
 
 
 @functools.cache
-def _message(name: str, decrypt: bool = True) -> tuple[object, dict]:
-    """(grouping header, decoded content) of one RTDS file, found by file name."""
+def _keys() -> KeyDirectory:
+    return KeyDirectory(rtds_keystore())
+
+
+@functools.cache
+def _decoded(name: str, decrypt: bool = True) -> DecodedMessage:
+    """One RTDS file, found by file name, decoded (and decrypted unless ``decrypt`` is False)."""
     (path,) = _suite().glob(f"*/{name}")
-    signing = _signing(bytes.fromhex("".join(path.read_text().split())))
-    return signing.header, _content(signing.header, signing.content, decrypt=decrypt)
+    use_case = path.parent.name.split("_", 1)[1]
+    return decode_message(bytes.fromhex("".join(path.read_text().split())), _keys() if decrypt else None,
+                          use_case=use_case)
+
+
+def _message(name: str, decrypt: bool = True) -> tuple[object, dict]:
+    """(grouping header, decoded content) of one RTDS file."""
+    message = _decoded(name, decrypt)
+    return message.header, message.content
 
 
 def _use_case(name: str) -> str:
@@ -316,11 +278,21 @@ def test_readings_of_without_a_header_time() -> None:
         readings.readings_of(SimpleNamespace(content=tree))
 
 
+def test_readings_of_a_decoded_message() -> None:
+    """gcrypto's DecodedMessage as it comes: the ECS19 protected attributes decrypted with the RTDS keys."""
+    message = _decoded("ECS19_4.3_SUCCESS_RESPONSE_GBCS.HEX")
+    assert message.decrypted and message.use_case == "ECS19"
+    values = readings.readings_of(message)
+    assert values["meter_balance"] == 250000 and values["debt.TimeDebtRegister2"] == 46000
+    assert values["read_at"] == "2015-01-01T00:00:00Z"
+
+
 def test_firmware_version_of_a_real_dcc_boxed_esme() -> None:
     path = RTDS / "dccboxed" / "readfw-response.HEX"
     if not path.exists():
         pytest.skip(f"DCC Boxed recording absent ({path})")
-    signing = _signing(bytes.fromhex("".join(path.read_text().split())))
+    frame = decode_frame(bytes.fromhex("".join(path.read_text().split())))
+    signing = getattr(frame, "inner", frame)
     assert signing.header.message_code == 0x0059  # ECS52
     tree = dlms.decode(signing.content)
     assert readings.read("ECS52", "response", tree)["firmware_version"] == "0c230000"
