@@ -41,9 +41,10 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, NoReturn
+from typing import Any
 
 from ..errors import InvalidInput
+from . import cursor
 
 MAX_DEPTH = 40  # nesting of arrays/structures; far beyond any GBCS object, stops recursion bombs
 
@@ -90,29 +91,10 @@ _COMPACT_LEAVES = set(TYPE_TAGS) - {"array", "structure", "compact-array", "null
 # Reading
 
 
-class Reader:
-    """A cursor over bytes; every error names the field and the absolute byte offset."""
+class Reader(cursor.Reader):
+    """The A-XDR cursor: lengths and counts in their shortest form."""
 
-    def __init__(self, data: bytes, what: str = "DLMS content", base: int = 0) -> None:
-        self.data, self.what, self.base, self.pos = bytes(data), what, base, 0
-
-    def fail(self, message: str, at: int | None = None) -> NoReturn:
-        offset = self.base + (self.pos if at is None else at)
-        raise InvalidInput(f"{self.what}: {message} at byte offset {offset}")
-
-    def take(self, n: int, field: str) -> bytes:
-        left = len(self.data) - self.pos
-        if n > left:
-            self.fail(f"truncated {field} (needs {n} byte(s), {left} left)")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def byte(self, field: str) -> int:
-        return self.take(1, field)[0]
-
-    def uint(self, n: int, field: str) -> int:
-        return int.from_bytes(self.take(n, field), "big")
+    default_what = "DLMS content"
 
     def length(self, field: str) -> int:
         """An A-XDR length / count in its shortest form."""
@@ -126,14 +108,6 @@ class Reader:
         if value < 0x80 or value < 1 << (8 * (n - 1)):
             self.fail(f"non-canonical length for {field} ({value} in {n + 1} bytes)", at)
         return value
-
-    @property
-    def left(self) -> int:
-        return len(self.data) - self.pos
-
-    def end(self, after: str) -> None:
-        if self.pos != len(self.data):
-            self.fail(f"{len(self.data) - self.pos} trailing byte(s) after the {after}")
 
 
 def encode_length(n: int) -> bytes:
@@ -157,9 +131,9 @@ def decode_data(r: Reader, depth: int = 0) -> dict[str, Any]:
         r.fail(f"unknown data type tag 0x{tag:02X}", at)
     if tag in (1, 2):
         count = r.length(f"{name} count")
-        if count > r.left and count > 0:
+        if count > r.left() and count > 0:
             # every element takes at least its tag byte
-            r.fail(f"{name} count {count} exceeds the {r.left} byte(s) left", at + 1)
+            r.fail(f"{name} count {count} exceeds the {r.left()} byte(s) left", at + 1)
         items = [decode_data(r, depth + 1) for _ in range(count)]
         if tag == 2:
             _annotate_structure(items)
@@ -224,8 +198,8 @@ def _decode_type_description(r: Reader, depth: int) -> dict[str, Any]:
         return {"type": "array", "count": count, "element": _decode_type_description(r, depth + 1)}
     if tag == 2:
         count = r.length("type description structure count")
-        if count > r.left:
-            r.fail(f"structure count {count} exceeds the {r.left} byte(s) left", at + 1)
+        if count > r.left():
+            r.fail(f"structure count {count} exceeds the {r.left()} byte(s) left", at + 1)
         return {"type": "structure", "elements": [_decode_type_description(r, depth + 1) for _ in range(count)]}
     if name not in _COMPACT_LEAVES:
         r.fail(f"type 0x{tag:02X} is not allowed in a compact-array type description", at)
@@ -248,7 +222,7 @@ def _decode_compact_array(r: Reader, depth: int) -> dict[str, Any]:
     start = r.pos
     contents = Reader(r.take(length, "compact-array contents"), r.what, r.base + start)
     values = []
-    while contents.left:
+    while contents.left():
         before = contents.pos
         values.append(_decode_described(contents, td))
         if contents.pos == before:

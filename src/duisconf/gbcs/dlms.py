@@ -129,7 +129,7 @@ def decode(content: bytes, *, decrypt: Callable[[bytes], bytes] | None = None, *
     """
     if not isinstance(content, (bytes, bytearray)):
         raise InvalidInput(f"DLMS content must be bytes, got {type(content).__name__}")
-    r = Reader(content)
+    r = Reader(content, "DLMS content")
     at, tag = 0, r.byte("APDU tag")
     apdu = APDU_NAMES.get(tag)
     if apdu is None:
@@ -178,8 +178,8 @@ def _decode_date_time(r: Reader) -> dict[str, Any] | None:
 def _sequence(r: Reader, field: str, read: Callable[[Reader], Any]) -> list[Any]:
     at = r.pos
     count = r.length(f"{field} count")
-    if count > r.left:
-        r.fail(f"{field} count {count} exceeds the {r.left} byte(s) left", at)
+    if count > r.left():
+        r.fail(f"{field} count {count} exceeds the {r.left()} byte(s) left", at)
     return [read(r) for _ in range(count)]
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import NoReturn
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ..duis.model import eui_bytes
 from ..errors import InvalidInput
+from .cursor import Reader
 
 GENERAL_SIGNING_TAG = 0xDF
 GENERAL_CIPHERING_TAG = 0xDD
@@ -57,31 +57,8 @@ class CRA(enum.IntEnum):
 # Byte-level helpers
 
 
-class _Reader:
-    """A cursor over a byte string that reports errors with absolute byte offsets."""
-
-    def __init__(self, data: bytes, what: str, base: int = 0) -> None:
-        self.data, self.what, self.base, self.pos = bytes(data), what, base, 0
-
-    def fail(self, message: str, at: int | None = None) -> NoReturn:
-        offset = self.base + (self.pos if at is None else at)
-        raise InvalidInput(f"{self.what}: {message} at byte offset {offset}")
-
-    def take(self, n: int, field: str) -> bytes:
-        left = len(self.data) - self.pos
-        if n > left:
-            self.fail(f"truncated {field} (needs {n} byte(s), {left} left)")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def byte(self, field: str) -> int:
-        return self.take(1, field)[0]
-
-    def expect(self, value: int, field: str) -> None:
-        at, got = self.pos, self.byte(field)
-        if got != value:
-            self.fail(f"bad {field}: expected 0x{value:02X}, got 0x{got:02X}", at)
+class _Reader(Reader):
+    """The frame cursor: BER lengths as GBCS frames write them."""
 
     def ber_length(self, field: str) -> int:
         """A definite BER length in canonical (shortest) form: < 0x80, 0x81 xx (>= 0x80), 0x82 xx xx (>= 0x100)."""
@@ -95,9 +72,6 @@ class _Reader:
             self.fail(f"non-canonical BER length for {field} ({value} in {first - 0x7F} bytes)", at)
         return value
 
-    def end(self, after: str) -> None:
-        if self.pos != len(self.data):
-            self.fail(f"{len(self.data) - self.pos} trailing byte(s) after the {after}")
 
 
 def ber_length(n: int) -> bytes:

@@ -107,7 +107,7 @@ def decode(content: bytes, *, decrypt: Decrypt | None = None, **context: Any) ->
     ``cra`` a byte >= 0x80 after the component count is read as an alert code (no control field has
     that bit).
     """
-    r = Reader(content, 0, "GBZ")
+    r = Reader(content, "GBZ")
     profile = r.uint(2, "profile id", "big")
     if profile != PROFILE_ID:
         r.fail(f"profile id 0x{profile:04X} is not GBZ's 0x0109", 0)
@@ -240,7 +240,7 @@ def _decrypted_payload(blob: bytes, cluster: int, fc: int, command: int, decrypt
         except Exception:  # any failure of the caller's cipher leaves the part undecoded (gbcs.md)
             plaintext = None
         if plaintext is not None:
-            inner = decode_payload(Reader(plaintext, 0, f"GBZ {where} decrypted payload"), cluster, fc, command)
+            inner = decode_payload(Reader(plaintext, f"GBZ {where} decrypted payload"), cluster, fc, command)
             return {"encrypted": True, "decrypted": True, "plaintext": plaintext.hex(), **inner}
     return {"encrypted": True, "decrypted": False, "ciphertext": blob.hex()}
 

@@ -23,9 +23,10 @@ import struct
 import tomllib
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
-from typing import Any, NoReturn
+from typing import Any
 
 from ..errors import InvalidInput
+from . import cursor
 
 ZCL_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 UTC_NOT_SPECIFIED = 0xFFFFFFFF
@@ -35,36 +36,11 @@ UTC_NOT_SPECIFIED = 0xFFFFFFFF
 # Byte cursor
 
 
-class Reader:
-    """A cursor over bytes whose errors name the field and the absolute byte offset."""
+class Reader(cursor.Reader):
+    """ZCL is little-endian."""
 
-    def __init__(self, data: bytes, base: int = 0, what: str = "GBZ") -> None:
-        self.data, self.base, self.pos, self.what = bytes(data), base, 0, what
-
-    @property
-    def offset(self) -> int:
-        return self.base + self.pos
-
-    def left(self) -> int:
-        return len(self.data) - self.pos
-
-    def fail(self, message: str, at: int | None = None) -> NoReturn:
-        raise InvalidInput(f"{self.what}: {message} at byte offset {self.base + (self.pos if at is None else at)}")
-
-    def take(self, n: int, field: str) -> bytes:
-        if n > self.left():
-            self.fail(f"truncated {field} (needs {n} byte(s), {self.left()} left)")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def uint(self, n: int, field: str, order: str = "little") -> int:
-        return int.from_bytes(self.take(n, field), order)  # type: ignore[arg-type]
-
-    def sub(self, n: int, field: str) -> Reader:
-        """The next n bytes as their own reader (offsets stay absolute)."""
-        start = self.offset
-        return Reader(self.take(n, field), start, self.what)
+    byte_order = "little"
+    default_what = "GBZ"
 
 
 # --------------------------------------------------------------------------------------------------
