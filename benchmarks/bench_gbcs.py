@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench_message_core import measure  # same folder: the one warm-up-then-sample loop
 from duisconf import paths
 from duisconf.gbcs import crypto
 from duisconf.gbcs.frame import GeneralCiphering
@@ -34,14 +35,7 @@ def _hex(path: Path) -> bytes:
 
 
 def _median_ms(action, repeat: int) -> float:  # noqa: ANN001
-    for _ in range(min(50, repeat)):
-        action()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+    return statistics.median(measure(action, repeat))
 
 
 def main() -> int:

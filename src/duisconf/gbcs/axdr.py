@@ -333,14 +333,7 @@ def _int_in(value: Any, size: int, signed: bool, where: str) -> int:
     return value
 
 
-def _hex(value: Any, where: str, size: int | None = None) -> bytes:
-    try:
-        raw = bytes.fromhex(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{where}: expected hex, got {value!r:.80}") from None
-    if size is not None and len(raw) != size:
-        raise InvalidInput(f"{where}: expected {size} bytes of hex, got {len(raw)}")
-    return raw
+_hex = cursor.hex_bytes
 
 
 def encode_data(node: Any, where: str = "data") -> bytes:

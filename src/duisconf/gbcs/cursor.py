@@ -3,7 +3,7 @@ field and the absolute byte offset, so a bad message is located, never a bare In
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import InvalidInput
 
@@ -53,3 +53,14 @@ class Reader:
     def end(self, after: str) -> None:
         if self.pos != len(self.data):
             self.fail(f"{len(self.data) - self.pos} trailing byte(s) after the {after}")
+
+
+def hex_bytes(value: Any, field: str, size: int | None = None) -> bytes:
+    """An octet string of a decoded tree (lowercase hex) back to bytes, naming the field when it is not."""
+    try:
+        raw = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field}: expected hex, got {value!r:.80}") from None
+    if size is not None and len(raw) != size:
+        raise InvalidInput(f"{field}: expected {size} byte(s) of hex, got {len(raw)}")
+    return raw

@@ -216,14 +216,7 @@ def decode_value(r: Reader, type_name: str, field: str) -> dict[str, Any]:
     return out
 
 
-def hex_bytes(value: Any, field: str, size: int | None = None) -> bytes:
-    try:
-        raw = bytes.fromhex(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{field}: {value!r} is not hex") from None
-    if size is not None and len(raw) != size:
-        raise InvalidInput(f"{field}: expected {size} byte(s) of hex, got {len(raw)}")
-    return raw
+hex_bytes = cursor.hex_bytes
 
 
 def encode_value(element: Any, type_name: str, field: str) -> bytes:
