@@ -215,9 +215,13 @@ class EmulatedDeviceKeys(KeySource):
         return [found._private_key] if found and not prepayment else []
 
 
-@lru_cache(maxsize=8)
 def for_seed(seed: str | bytes = DEFAULT_SEED) -> DeviceIdentities:
     """The identities for a seed, shared by everything in this process that uses the same seed."""
+    return _shared(seed.encode("utf-8") if isinstance(seed, str) else bytes(seed))
+
+
+@lru_cache(maxsize=8)
+def _shared(seed: bytes) -> DeviceIdentities:
     return DeviceIdentities(seed)
 
 
