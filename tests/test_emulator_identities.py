@@ -369,3 +369,19 @@ def test_default_config_seed_is_the_documented_one() -> None:
 
     assert EmulatorConfig().identity_seed == DEFAULT_SEED == "duisconf emulator identities"
     assert DEFAULT_SEED in (paths.PROJECT_ROOT / "docs" / "emulator.md").read_text()
+
+
+def test_smki_port_in_use_is_a_clear_error() -> None:
+    import socket
+
+    from duisconf.errors import ConfigError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        emulator = DCCEmulator(port=0, smki_port=port)
+        with pytest.raises(ConfigError, match=rf"cannot listen for SMKI on 127.0.0.1:{port}: .*smki_port"):
+            emulator.start()
+        with pytest.raises(requests.ConnectionError):  # the DUIS port was let go again
+            requests.post(f"{emulator.url}/api/v1/serviceS", data=b"", timeout=2)
