@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -246,7 +246,7 @@ def device_eui(cert: x509.Certificate) -> str | None:
     return None
 
 
-__all__: Iterable[str] = [
+__all__ = [
     "DEFAULT_SEED", "DeviceIdentities", "DeviceIdentity", "EmulatedDeviceKeys", "certificate", "device_eui",
     "for_seed", "hardware_module_name", "key_identifier", "private_key",
 ]
