@@ -1,5 +1,6 @@
 """The HTTP limits every duisconf server shares (httpserver.py), probed with raw sockets against the
-three real servers — the Receive Response Service, the emulator's DUIS endpoints and its control plane:
+four real servers — the Receive Response Service, the emulator's DUIS endpoints, its control plane and
+its SMKI interface:
 bad or missing body lengths are refused before the body is read, silent and dribbling connections are
 closed, bursts wait in a deep listen backlog, and connection threads are bounded."""
 
@@ -34,12 +35,13 @@ def rrs():
 
 
 # Each server and a path on it that takes a POSTed body.
-SERVERS = {"receiver": "/duis", "emulator": "/api/v1/serviceS", "control": "/control/clock"}
+SERVERS = {"receiver": "/duis", "emulator": "/api/v1/serviceS", "control": "/control/clock",
+           "smki": "/services/certificatesearch"}
 
 
 @pytest.fixture(params=list(SERVERS))
 def target(request, emulator: DCCEmulator, rrs: ReceiveResponseService) -> tuple[int, str]:
-    port = rrs.port if request.param == "receiver" else emulator.port
+    port = {"receiver": rrs.port, "smki": int(emulator.smki_url.rstrip("/").rsplit(":", 1)[1])}.get(request.param, emulator.port)
     return port, SERVERS[request.param]
 
 

@@ -249,7 +249,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     config.control = config.control or args.control
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     emulator = DCCEmulator(host=config.host, port=config.port, inventory=config.inventory(),
-                           receive_url=config.receive_url, latency=config.latency, control=config.control)
+                           receive_url=config.receive_url, latency=config.latency, control=config.control,
+                           identity_seed=config.identity_seed, smki_port=config.smki_port)
     try:
         emulator.start()
     except (OSError, OverflowError) as exc:  # in use, not an address of this host, or not allowed
@@ -257,6 +258,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
     print(f"DCC emulator on {emulator.url}/api/v1/serviceS|serviceT|serviceD"
           + (f"; control plane on {emulator.url}/control/" if config.control else ""), file=sys.stderr, flush=True)
+    print(f"SMKI interface (device certificates) on {emulator.smki_url}services/certificatesearch|retrievecertificate",
+          file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

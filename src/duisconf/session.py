@@ -4,6 +4,7 @@ the embedded DCC emulator with its control plane. Used by the pytest plugin (one
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 
@@ -55,6 +56,8 @@ class DUISSession:
                                         latency=self.target.emulator_latency, schema=self.schema,
                                         control=True).start()
             base_url = self.emulator.url
+            if not self.target.smki_base_url:  # certificates come from its SMKI interface, as from a kit's
+                self.target = dataclasses.replace(self.target, smki_base_url=self.emulator.smki_url)
             self.control = EmulatorControl(base_url)  # arranging preconditions only; outcomes are read via DUIS
         self.base_url = base_url
         tls = (str(self.target.tls_client_certificate), str(self.target.tls_client_key)) \

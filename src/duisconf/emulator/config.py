@@ -6,6 +6,8 @@
     receive_url = "http://127.0.0.1:1880/smartdcc/duis"   # for every user without its own
     latency = 0.0               # seconds before asynchronous messages leave
     control = false             # the JSON control plane under /control/
+    smki_port = 8083            # the SMKI interface (device certificates), DCC Boxed's port; 0 = any free
+    identity_seed = "duisconf emulator identities"   # devices' KA/DS keys and certificates derive from it
 
     [[users]]                   # added to (or overriding) the RTDS reference users
     eui = "90-B3-D5-1F-30-01-00-00"
@@ -29,11 +31,13 @@ from pathlib import Path
 
 from ..duis.model import normalise_eui
 from ..errors import ConfigError, InvalidInput
+from .identities import DEFAULT_SEED
 from .state import Device, Inventory, User
 
 ROLES = {"IS", "ES", "GS", "ED", "GT", "RSA", "OU"}
 DEVICE_TYPES = {"ESME", "GSME", "CHF", "GPF", "PPMID", "IHD", "HCALCS", "CAD"}
-EMULATOR_KEYS = {"host": str, "port": int, "receive_url": str, "latency": (int, float), "control": bool}
+EMULATOR_KEYS = {"host": str, "port": int, "receive_url": str, "latency": (int, float), "control": bool,
+                 "smki_port": int, "identity_seed": str}
 
 
 @dataclass
@@ -43,6 +47,8 @@ class EmulatorConfig:
     receive_url: str | None = None
     latency: float = 0.0
     control: bool = False
+    smki_port: int | None = None  # None: 8083, or any free port when port is 0
+    identity_seed: str = DEFAULT_SEED
     users: list[User] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
 
@@ -75,8 +81,10 @@ def load_config(path: Path) -> EmulatorConfig:
             raise ConfigError(f"{path}: [emulator] unknown key '{key}' (expected {', '.join(EMULATOR_KEYS)})")
         if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
             raise ConfigError(f"{path}: [emulator] {key} = {value!r} has the wrong type")
-        if key == "port" and not 0 <= value <= 65535:
-            raise ConfigError(f"{path}: [emulator] port = {value}: expected 0-65535 (0 = any free port)")
+        if key in ("port", "smki_port") and not 0 <= value <= 65535:
+            raise ConfigError(f"{path}: [emulator] {key} = {value}: expected 0-65535 (0 = any free port)")
+        if key == "identity_seed" and not value:
+            raise ConfigError(f"{path}: [emulator] identity_seed must not be empty")
         setattr(config, key, value)
     for n, entry in enumerate(data.get("users", []), 1):
         config.users.append(_user(path, n, entry))

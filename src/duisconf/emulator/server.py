@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..duis.model import DCC_EUI, SR_NS, RequestID
 from ..duis.schema import Schema, load_schema
+from ..errors import ConfigError
 from ..httpserver import BackgroundServer, BodyRefused, LimitedHandler, read_body
 from ..keystore import Keystore, zaz1
 from ..rules import Catalogue, load_catalogue
@@ -26,8 +27,10 @@ from .access import AccessControl, DUISRequest, Rejection
 from .clock import VirtualClock
 from .delivery import Outbox
 from .faults import Effects, FaultSwitchboard
+from .identities import DEFAULT_SEED, for_seed
 from .responses import ResponseBuilder
 from .schedules import DCCSchedules
+from .smki import DEFAULT_PORT as SMKI_PORT, SmkiRepository, SmkiServer
 from .state import Inventory
 
 log = logging.getLogger("duisconf.emulator")
@@ -51,8 +54,12 @@ class DCCEmulator:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8079, inventory: Inventory | None = None,
                  keystore: Keystore | None = None, schema: Schema | None = None, catalogue: Catalogue | None = None,
                  receive_url: str | None = None, latency: float = 0.0, clock: VirtualClock | None = None,
-                 control: bool = False):
+                 control: bool = False, identity_seed: str = DEFAULT_SEED, smki_port: int | None = None):
         self.host, self.port = host, port
+        # The SMKI interface beside the DUIS port: a kit's 8083, or any free port when DUIS takes any.
+        self.smki_port = smki_port if smki_port is not None else (0 if port == 0 else SMKI_PORT)
+        self.identities = for_seed(identity_seed)  # the devices' KA/DS keys and certificates
+        self._smki: SmkiServer | None = None
         self.keystore = keystore or zaz1()
         self.schema = schema or load_schema()
         self.catalogue = catalogue or load_catalogue()
@@ -76,6 +83,13 @@ class DCCEmulator:
     def start(self) -> DCCEmulator:
         self._server = BackgroundServer(type("Handler", (_Handler,), {"emulator": self}), self.host, self.port, "dcc-emulator")
         self.port = self._server.start()
+        try:
+            self._smki = SmkiServer(SmkiRepository(self.identities, self.inventory, self.keystore), self.host,
+                                    self.smki_port).start()
+        except (OSError, OverflowError) as exc:
+            self._server.stop()
+            raise ConfigError(f"cannot listen for SMKI on {self.host}:{self.smki_port}: "
+                              f"{getattr(exc, 'strerror', None) or exc} (set [emulator] smki_port)") from None
         self.outbox.start()
         if self.clock.real_time:
             self.clock.start_ticker()  # scheduled work (future-dated, DCC schedules) runs as real time passes
@@ -83,8 +97,14 @@ class DCCEmulator:
         return self
 
     def stop(self) -> None:
+        # Both servers wait for their next poll to shut down: in parallel, stopping costs one poll, not two.
+        smki = threading.Thread(target=self._smki.stop) if self._smki is not None else None
+        if smki is not None:
+            smki.start()
         if self._server is not None:
             self._server.stop()
+        if smki is not None:
+            smki.join()
         self.clock.stop_ticker()
         self.outbox.stop()
 
@@ -113,6 +133,11 @@ class DCCEmulator:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def smki_url(self) -> str | None:
+        """The SMKI interface's base URL (as a kit's ``http://<kit>:8083/``), once started."""
+        return self._smki.url if self._smki is not None else None
 
     def _receive_url(self, eui: str) -> str | None:
         user = self.inventory.user(eui)
