@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from duisconf import paths  # noqa: E402
-from duisconf.gbcs import asn1, readings  # noqa: E402
+from duisconf.gbcs import asn1, readings, zcl  # noqa: E402
 from duisconf.gbcs.builder import FILL, SHAPES_FILE, duis_values  # noqa: E402
 from duisconf.gbcs.keys import KeyDirectory  # noqa: E402
 from duisconf.gbcs.message import decode_message  # noqa: E402
@@ -112,7 +112,11 @@ class Skeleton:
             for form in ("date_time", "date", "time"):
                 if form in node and kind == "octet-string":
                     p["$form"] = form
-        elif kind in ("Certificate", "CertificationRequest") or (kind == "octet-string" and "hex" in node):
+        elif kind in ("Certificate", "CertificationRequest"):
+            # no default can stand for a certificate or a CSR: the caller must give one
+            p[FILL] = {"Certificate": "certificate", "CertificationRequest": "certification_request"}[kind]
+            p["$len"] = len(value or "") // 2
+        elif kind == "octet-string" and "hex" in node:
             p["$len"] = len(node.get("hex") or value or "") // 2
         elif kind == "BIT STRING":
             p["$len"] = node["length"]
@@ -203,6 +207,16 @@ class Skeleton:
                 skel[key] = [{k: (self.any(v) if k == "data" else v) for k, v in rec.items()} for rec in value]
             else:
                 skel[key] = self.any(value)
+        fields = payload.get("fields")
+        if isinstance(fields, dict):
+            # a count of a repeated group (number_of_samples …) is structure, as the group's length is
+            lengths = {len(v) for v in fields.values() if isinstance(v, list)}
+            for k, v in fields.items():
+                if isinstance(v, dict) and isinstance(v.get("value"), int) and v["value"] in lengths:
+                    skel["fields"][k] = v
+            spec = zcl.command_spec(comp["cluster"], comp["command"], bool(comp.get("frame_control", 0) & 0x08))
+            if spec and spec.get("switch") in fields:  # the field that chooses the layout is structure
+                skel["fields"][spec["switch"]] = fields[spec["switch"]]
         out["payload"] = skel
         return out
 
@@ -398,7 +412,9 @@ def generate() -> str:
                 slots = sorted(mapping)
         encrypted = '"encrypted": true' in json.dumps(shape_tree)
         entry = use_cases.setdefault(uc, {"encoding": encoding, "shapes": []})
-        same = next((s for s in entry["shapes"] if s["cra"] == cra and s["tree"] == shape_tree), None)
+        same = next((s for s in entry["shapes"] if s["cra"] == cra and s["tree"] == shape_tree
+                     and s["envelope"] == (message.mac != "absent")
+                     and s["message_code"] == message.header.message_code), None)
         if same is not None:
             same["aliases"].append(variant)
             same["rtds"].append(path.name)
@@ -407,7 +423,7 @@ def generate() -> str:
             continue
         entry["shapes"].append({
             "cra": cra, "variant": variant, "aliases": [], "srvs": [srv], "message_code": message.header.message_code,
-            "encoding": encoding, "encrypted": encrypted, "slots": slots, "rtds": [path.name], "tree": shape_tree,
+            "encoding": encoding, "encrypted": encrypted, "envelope": message.mac != "absent", "slots": slots, "rtds": [path.name], "tree": shape_tree,
         })
     return render(use_cases, duis, skipped)
 
@@ -455,7 +471,7 @@ HEADER = """\
 #
 # Placeholders: {type, "$fill" = slot name or "" (unnamed: typed default), "$len" (octets), "$form"
 # (date_time / date / time), "$part" (register: raw / scaler_unit / multiplier / divisor / unit), "$key"
-# (readings with several indexes), "$each" (array entry template)}; {"$derive" = originator | recipient |
+# (readings with several indexes), "$each" (array entry template)}; envelope: general ciphering with a MAC; {"$derive" = originator | recipient |
 # transaction_id | invoke_id | long_invoke_id} from the grouping header; {"$null" = true} is null.
 # Slots: readings of src/duisconf/gbcs/data/readings.toml; DUIS element paths ([duis.<use case>]: slot ->
 # element path below the request's service element); alert.time_stamp; future_dated.originator_counter.
@@ -475,7 +491,8 @@ def render(use_cases: dict[str, dict], duis: dict[str, dict[str, str]], skipped:
             s["variant"], s["aliases"] = preferred, [n for n in names if n != preferred]
         for s in sorted(entry["shapes"], key=lambda s: (("command", "response", "alert").index(s["cra"]), s["variant"])):
             out.append(f"\n[[use_cases.{_key(uc)}.shapes]]\n")
-            for k in ("cra", "variant", "aliases", "srvs", "message_code", "encoding", "encrypted", "slots", "rtds"):
+            for k in ("cra", "variant", "aliases", "srvs", "message_code", "encoding", "encrypted", "envelope", "slots",
+                      "rtds"):
                 out.append(f"{k} = {_value(s[k])}\n")
             out.append(f"tree = {_value(s['tree'])}\n")
     for uc in sorted(duis):

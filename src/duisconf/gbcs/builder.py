@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -34,7 +35,6 @@ from .frame import CRA, GroupingHeader, cosem_datetime
 SHAPES_FILE = "gbcs_shapes.toml"
 CRA_KINDS = ("command", "response", "alert")
 FILL = "$fill"
-_ZCL_INT = ("uint", "int", "enum", "bitmap")
 _DLMS_INTS = ("integer", "long", "unsigned", "long-unsigned", "double-long", "double-long-unsigned",
               "long64", "long64-unsigned", "enum")
 # COSEM date-time / date / time with every field "not specified" (Blue Book): the typed default of a date
@@ -251,6 +251,8 @@ class _Filler:
         elif name in self.duis:
             return _from_duis(node, self.duis[name], f"{self.use_case} {name}")
         else:
+            if node["type"] in ("Certificate", "CertificationRequest"):
+                raise InvalidInput(f"{self.use_case}: the {name} slot has no default (give its DER as hex)")
             self.defaulted.add(name)
             if isinstance(node.get("value"), list) and node["value"]:  # a container slot: its own shape
                 return {"type": node["type"], "value": self.fill(node["value"])}
@@ -284,7 +286,7 @@ def typed_default(node: dict) -> Any:
     elif kind == "bit-string":
         out["value"] = "0" * length
     elif kind == "BIT STRING":
-        out.update(value="00" * length, length=length)
+        out.update(value="00" * ((length + 7) // 8), length=length)  # length in bits
     elif kind in ("octet-string", "OCTET STRING", "Certificate", "CertificationRequest"):
         out["value"] = _NOT_SPECIFIED.get(form) or "00" * length
     elif kind in ("visible-string", "utf8-string", "character-string"):
@@ -305,7 +307,7 @@ def typed_default(node: dict) -> Any:
 def to_element(node: dict, value: Any, convert: str, *, what: str, filler: _Filler | None = None) -> dict:
     """The element for a reading's value: the inverse of the reading's conversion (readings.py)."""
     kind, part = node["type"], node.get("$part")
-    zcl = kind in ("utc-time", "date", "character-string") or kind.startswith(_ZCL_INT)
+    zcl = kind in ("utc-time", "date", "character-string") or re.fullmatch(r"(u?int|enum|bitmap)\d+", kind) is not None
     try:
         if convert == "register":
             return _register_part(node, value, part, zcl)
@@ -331,6 +333,8 @@ def to_element(node: dict, value: Any, convert: str, *, what: str, filler: _Fill
             return _string_element(node, value, convert)
         if kind == "boolean":
             return {"type": kind, "value": bool(value)}
+        if kind in ("Certificate", "CertificationRequest", "octet-string", "OCTET STRING"):
+            return {"type": kind, "value": bytes.fromhex(value).hex()}
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"expected an integer, got {type(value).__name__}")
         return {"type": kind, "value": value}
@@ -465,12 +469,14 @@ def structure_of(tree: Any) -> Any:
     out = {}
     for k, v in tree.items():
         if k in ("plaintext", "ciphertext", "hex", "seconds", "date", "time", "date_time", "text", "byte",
-                 "invoke_id", "long_invoke_id_and_priority", "alert") and not isinstance(v, (dict, list)):
+                 "invoke_id", "long_invoke_id_and_priority", "time_stamp") and not isinstance(v, (dict, list)):
             continue
         if k == "value" and "type" in tree and not isinstance(v, (dict, list)) and "name" not in tree \
                 and "obis" not in tree and tree["type"] != "attribute-id":
             continue
-        if k == "value" and tree.get("type") in ("Certificate", "CertificationRequest"):
+        if k == "names" and tree.get("type") == "BIT STRING":  # the set bits' names: values
+            continue
+        if k == "value" and tree.get("type") in ("Certificate", "CertificationRequest", "compact-array"):
             continue
         out[k] = structure_of(v)
     return out
@@ -525,7 +531,8 @@ def build_message(
             raise InvalidInput(f"{use_case}: a pre-command is a command, not a {cra}")
         return encode_message(header, dict(content), keys, envelope=False, omit_signature_field=True,
                               use_case=use_case)
-    return encode_message(header, dict(content), keys, acb=acb, use_case=use_case)
+    return encode_message(header, dict(content), keys, acb=acb, use_case=use_case,
+                          envelope=shape.get("envelope", True))
 
 
 __all__ = [
