@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 
 class DUISSession:
@@ -13,8 +14,11 @@ class DUISSession:
 
     On the emulator target every process (each xdist worker) runs its own embedded emulator and
     receiver: nothing crosses between workers, so no routing is needed and scenario state never leaks.
-    The counter authority is shared through its state directory, so counters stay unique per originator
-    across workers and runs anyway.
+    On a kit or a DCC test environment the counter authority is the durable one (its state directory),
+    because the target remembers every counter it has seen. An embedded emulator starts fresh in each
+    process and remembers nothing, so its counters come from a throwaway directory of this session: the
+    user's durable counters are neither needed nor pushed ahead (each SRV 2.2 moves one ~50 days) by
+    runs against the emulator.
     """
 
     def __init__(self, target_name: str, *, router_port: int | None = None, worker: str = "main"):
@@ -60,10 +64,20 @@ class DUISSession:
                 self.target = dataclasses.replace(self.target, smki_base_url=self.emulator.smki_url)
             self.control = EmulatorControl(base_url)  # arranging preconditions only; outcomes are read via DUIS
         self.base_url = base_url
+        self._scratch_counters = None
+        if self.emulator is not None:
+            import tempfile
+
+            from .counters import CounterAuthority
+
+            self._scratch_counters = tempfile.TemporaryDirectory(prefix="duisconf-emulator-counters-")
+            counters = CounterAuthority(Path(self._scratch_counters.name))
+        else:
+            counters = default_authority()
         tls = (str(self.target.tls_client_certificate), str(self.target.tls_client_key)) \
             if self.target.tls_client_certificate and self.target.tls_client_key else None
         self.client = DUISClient(base_url, keystore=self.keystore, trust=response_trust(self.keystore),
-                                 schema=self.schema, counters=default_authority(),
+                                 schema=self.schema, counters=counters,
                                  timeout=self.target.timeouts.acknowledgement,
                                  verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
                                  client_certificate=tls,
@@ -90,3 +104,5 @@ class DUISSession:
         if self.emulator is not None:
             self.emulator.stop()
         self.receiver.stop()
+        if self._scratch_counters is not None:
+            self._scratch_counters.cleanup()
