@@ -174,6 +174,9 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
     def unverified(name: str) -> str:
         return f" ({code(name)} is best known, unverified)" if checks[name]["conf"] == "U" else ""
 
+    def with_code(name: str) -> str:
+        return unverified(name) or f" with {code(name)}"
+
     def refused(name: str) -> str:
         """The refusal step names the check row, so a wrong code fails naming the rule it comes from."""
         return f"Then the request is refused by the {name} check with {code(name)}"
@@ -288,13 +291,13 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
                 ["@negative", "@check-schema", "@cv-8", conf("schema")],
                 ["When the <role> sends SRV <srv> to the DCC with an element the schema does not allow",
                  refused("schema")], ["srv", "role"]),
-        Outline("target", f"A device SRV addressed to the DCC is refused with {code('target')}",
+        Outline("target", f"A device SRV addressed to the DCC is refused{with_code('target')}",
                 ["@negative", "@check-target", conf("target")],
                 ["When the <role> sends SRV <srv> with the DCC's EUI as its target", refused("target")], ["srv", "role"]),
-        Outline("target-dcc", f"A request for the DCC addressed to a device is refused with {code('target')}",
+        Outline("target-dcc", f"A request for the DCC addressed to a device is refused{with_code('target')}",
                 ["@negative", "@check-target", conf("target")],
                 [send, refused("target")], ["srv", "role", "device"]),
-        Outline("registration", f"A supplier that is not the device's registered supplier is refused with {code('registration')}",
+        Outline("registration", f"A supplier that is not the device's registered supplier is refused{with_code('registration')}",
                 ["@negative", "@check-registration", conf("registration")],
                 [given, 'And the <role> is "<user>"', send, refused("registration")], ["srv", "role", "device", "user"]),
     ]
@@ -332,9 +335,12 @@ def order_outlines(checks: dict[str, dict], conf, refused, given: str, send: str
         assert checks[first]["code"] != checks[then]["code"], f"{first}/{then} answer the same code: a User cannot see their order"
         devices, steps = ORDER_CASES[(first, then)]
         columns = ["srv", "role", *(["device"] if devices else []), *ORDER_COLUMNS.get((first, then), [])]
+        tag = conf(first, checks[then]["conf"], "I")
+        said = (f" ({checks[first]['code']} is best known, unverified)" if tag == "@conf-U"
+                else f", {checks[first]['code']}")
         items.append(Outline(f"order-{first}", f"A request failing both the {first} and the {then} check is refused with "
-                                               f"{checks[first]['code']}, the {first} check's code",
-                             ["@negative", f"@check-{first}", f"@order-{then}", conf(first, checks[then]["conf"], "I")],
+                                               f"the {first} check's code{said}",
+                             ["@negative", f"@check-{first}", f"@order-{then}", tag],
                              [*steps, refused(first)], columns))
     return items
 

@@ -557,7 +557,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.7 | Import Supplier | ESME   |
 
   @negative @check-target @conf-U
-  Scenario Outline: A device SRV addressed to the DCC is refused with E12
+  Scenario Outline: A device SRV addressed to the DCC is refused (E12 is best known, unverified)
     When the <role> sends SRV <srv> with the DCC's EUI as its target
     Then the request is refused by the target check with E12
 
@@ -639,7 +639,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.7 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
 
   @negative @check-schema @order-signature @conf-U
-  Scenario Outline: A request failing both the schema and the signature check is refused with E100, the schema check's code
+  Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>
     Then the request is refused by the schema check with E100
 
@@ -649,7 +649,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.1.1 | Import Supplier | ESME   | Electricity Distributor |
 
   @negative @check-counter @order-url @conf-U
-  Scenario Outline: A request failing both the counter and the url check is refused with E1, the counter check's code
+  Scenario Outline: A request failing both the counter and the url check is refused with the counter check's code (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter to <service>
     Then the request is refused by the counter check with E1
@@ -660,7 +660,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.1.1 | Import Supplier | ESME   | serviceS |
 
   @negative @check-url @order-command_variant @conf-I
-  Scenario Outline: A request failing both the url and the command_variant check is refused with E13, the url check's code
+  Scenario Outline: A request failing both the url and the command_variant check is refused with the url check's code, E13
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>
     Then the request is refused by the url check with E13
 
@@ -670,7 +670,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.1.1 | Import Supplier | ESME   | 1  | serviceT |
 
   @negative @check-target @order-role @conf-U
-  Scenario Outline: A request failing both the target and the role check is refused with E12, the target check's code
+  Scenario Outline: A request failing both the target and the role check is refused with the target check's code (E12 is best known, unverified)
     When the <role> sends SRV <srv> with the DCC's EUI as its target
     Then the request is refused by the target check with E12
 
@@ -685,7 +685,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.1.1 | Other User |
 
   @negative @check-role @order-device_exists @conf-I
-  Scenario Outline: A request failing both the role and the device_exists check is refused with E2, the role check's code
+  Scenario Outline: A request failing both the role and the device_exists check is refused with the role check's code, E2
     Given no device "00-DB-12-34-56-78-99-99" is in the inventory
     When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
     Then the request is refused by the role check with E2
@@ -701,7 +701,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.1.1 | Other User |
 
   @negative @check-device_type @order-smi_status @conf-I
-  Scenario Outline: A request failing both the device_type and the smi_status check is refused with E11, the device_type check's code
+  Scenario Outline: A request failing both the device_type and the smi_status check is refused with the device_type check's code, E11
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
     Then the request is refused by the device_type check with E11
@@ -712,7 +712,7 @@ Feature: Catalogue, DUIS section 1: Tariffs and pricing
       | 1.1.1 | Import Supplier | CHF    | Pending |
 
   @negative @check-smi_status @order-registration @conf-I
-  Scenario Outline: A request failing both the smi_status and the registration check is refused with E5, the smi_status check's code
+  Scenario Outline: A request failing both the smi_status and the registration check is refused with the smi_status check's code, E5
     Given the <device> is in SMI status "<status>"
     And the <role> is "<user>"
     When the <role> sends SRV <srv> to the <device>

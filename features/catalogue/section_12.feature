@@ -261,7 +261,7 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
       | 12.2 | Other User |
 
   @negative @check-target @conf-U
-  Scenario Outline: A request for the DCC addressed to a device is refused with E12
+  Scenario Outline: A request for the DCC addressed to a device is refused (E12 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     Then the request is refused by the target check with E12
 
