@@ -75,6 +75,13 @@ class Case:
         cells = ", ".join(v for _, v in self.row)
         return f"{self.feature}: {self.outline} [{cells}]"
 
+    @property
+    def scenario_id(self) -> str:
+        """The scenario's stable ID, as the pytest run records it (duisconf.scenario_ids)."""
+        from .scenario_ids import scenario_id
+
+        return scenario_id(f"catalogue/{Path(self.feature).stem}", self.outline, self.values)
+
 
 @dataclass(frozen=True)
 class Decision:
