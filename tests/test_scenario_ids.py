@@ -120,3 +120,15 @@ def test_reordering_rows_and_adding_scenarios_changes_no_other_id(tmp_path: Path
     assert set(after.values()) - set(before.values()) == {
         "stable::an-inserted-scenario", "stable::rows[w-4]", "aaa_first::a-plain-scenario"}
     assert len(set(after)) == len(after) == 7
+
+
+def test_two_scenarios_with_one_title_in_a_feature_file_are_refused_naming_it(tmp_path: Path):
+    import pytest
+
+    from duisconf.errors import ConfigError
+    from duisconf.scenario_ids import bind
+
+    (tmp_path / "twice.feature").write_text(OTHER + "\n  Scenario: A plain scenario\n    Given something else\n",
+                                            encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"twice.feature: more than one scenario titled 'A plain scenario'"):
+        bind({}, tmp_path)

@@ -20,6 +20,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
+_SCENARIO_LINE = re.compile(r"^[ \t]*(?:Scenario(?: Outline| Template)?|Example):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
 def slug(text: str) -> str:
@@ -73,6 +74,11 @@ def bind(namespace: dict, base: str | Path) -> int:
     bound: dict[str, str] = {}
     for feature in get_features([str(base)]):
         key = feature_key(feature.filename, base)
+        titles = _SCENARIO_LINE.findall(Path(feature.filename).read_text(encoding="utf-8"))
+        if len(titles) != len(feature.scenarios):  # pytest-bdd keeps one scenario per title, silently
+            repeated = sorted({t for t in titles if titles.count(t) > 1})
+            raise ConfigError(f"{feature.filename}: more than one scenario titled {', '.join(map(repr, repeated))}: "
+                              f"retitle them (a scenario's ID is its title)")
         for name in feature.scenarios:
             test = test_name(key, name)
             if test in bound or test in namespace:
