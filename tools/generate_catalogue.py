@@ -10,7 +10,11 @@ case with its CommandVariant path (CV 1 → I99 + I0; critical CV 4 → CV 5; CV
 dated where the SRV's pattern allows (Device: 8F66 at the execution time; DSP: the DCC releases the
 request then), with one cancellation per SRV; and negative cases from the same rules: ineligible role
 (E2), wrong device type (E11), wrong CommandVariant (E12) or service (E13), unknown device (E19), device
-in an SMI status that allows nothing (E5), replayed counter, another User's signature, schema violation.
+in an SMI status that allows nothing (E5), replayed counter, another User's signature, schema violation,
+a request addressed to the wrong kind of target (E12), a supplier that is not the device's registered one
+(E4); and order cases: a request breaking two neighbouring checks of rules/access_control.toml that
+answer different codes gets the first one's. Every refusal step names its check row, so a wrong code
+fails naming the rule (tests/test_suite_negative_access.py plays each row wrong).
 
 Which scenarios apply to a party is decided at run time from its declaration (duisconf.plan), so the
 files do not depend on any declaration. The rows carry the facts applicability needs: srv, role, device.
