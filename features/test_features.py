@@ -1,5 +1,8 @@
-"""Binds every feature file under features/ to pytest (pytest-bdd needs one Python module to do it)."""
+"""Binds every feature file under features/ to pytest (pytest-bdd needs one Python module to do it), each
+scenario under a test name made of its title and its feature file (duisconf.scenario_ids: stable IDs)."""
 
-from pytest_bdd import scenarios
+from pathlib import Path
 
-scenarios(".")
+from duisconf.scenario_ids import bind
+
+bind(globals(), Path(__file__).parent)

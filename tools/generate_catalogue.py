@@ -10,7 +10,11 @@ case with its CommandVariant path (CV 1 → I99 + I0; critical CV 4 → CV 5; CV
 dated where the SRV's pattern allows (Device: 8F66 at the execution time; DSP: the DCC releases the
 request then), with one cancellation per SRV; and negative cases from the same rules: ineligible role
 (E2), wrong device type (E11), wrong CommandVariant (E12) or service (E13), unknown device (E19), device
-in an SMI status that allows nothing (E5), replayed counter, another User's signature, schema violation.
+in an SMI status that allows nothing (E5), replayed counter, another User's signature, schema violation,
+a request addressed to the wrong kind of target (E12), a supplier that is not the device's registered one
+(E4); and order cases: a request breaking two neighbouring checks of rules/access_control.toml that
+answer different codes gets the first one's. Every refusal step names its check row, so a wrong code
+fails naming the rule (tests/test_suite_negative_access.py plays each row wrong).
 
 Which scenarios apply to a party is decided at run time from its declaration (duisconf.plan), so the
 files do not depend on any declaration. The rows carry the facts applicability needs: srv, role, device.
@@ -174,6 +178,13 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
     def unverified(name: str) -> str:
         return f" ({code(name)} is best known, unverified)" if checks[name]["conf"] == "U" else ""
 
+    def with_code(name: str) -> str:
+        return unverified(name) or f" with {code(name)}"
+
+    def refused(name: str) -> str:
+        """The refusal step names the check row, so a wrong code fails naming the rule it comes from."""
+        return f"Then the request is refused by the {name} check with {code(name)}"
+
     given = "Given a commissioned <device>"
     send = "When the <role> sends SRV <srv> to the <device>"
     order = list(checks)
@@ -227,65 +238,115 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
         # -- negative cases, one per access-control check ----------------------------------------
         Outline("role", f"A User none of whose roles is eligible is refused with {code('role')}",
                 ["@negative", "@check-role", conf("role")],
-                [*device_given("role"), send, f"Then the request is rejected with {code('role')}"], ["srv", "role", "device"]),
+                [*device_given("role"), send, refused("role")], ["srv", "role", "device"]),
         Outline("role-dcc", f"A User none of whose roles is eligible is refused by the DCC with {code('role')}",
                 ["@negative", "@check-role", "@cv-8", conf("role")],
-                ["When the <role> sends SRV <srv> to the DCC", f"Then the request is rejected with {code('role')}"],
+                ["When the <role> sends SRV <srv> to the DCC", refused("role")],
                 ["srv", "role"]),
         Outline("device_type", f"An SRV sent to a type of device it is not for is refused with {code('device_type')}",
                 ["@negative", "@check-device_type", conf("device_type", DEVICE_TYPES_CONF)],
-                [*device_given("device_type"), send, f"Then the request is rejected with {code('device_type')}"], ["srv", "role", "device"]),
+                [*device_given("device_type"), send, refused("device_type")], ["srv", "role", "device"]),
         Outline("command_variant", f"An SRV sent as a CommandVariant it does not allow is refused with {code('command_variant')}",
                 ["@negative", "@check-command_variant", conf("command_variant")],
-                [*device_given("command_variant"), send + " as CommandVariant <cv>", f"Then the request is rejected with {code('command_variant')}"],
+                [*device_given("command_variant"), send + " as CommandVariant <cv>", refused("command_variant")],
                 ["srv", "role", "device", "cv"]),
         Outline("command_variant-dcc", f"A request to the DCC sent as a device CommandVariant is refused with {code('command_variant')}",
                 ["@negative", "@check-command_variant", conf("command_variant")],
                 ["When the <role> sends SRV <srv> to the DCC as CommandVariant <cv>",
-                 f"Then the request is rejected with {code('command_variant')}"], ["srv", "role", "cv"]),
+                 refused("command_variant")], ["srv", "role", "cv"]),
         Outline("url", f"A request posted to the wrong DUIS service is refused with {code('url')}",
                 ["@negative", "@check-url", conf("url")],
-                [*device_given("url"), send + " to <service>", f"Then the request is rejected with {code('url')}"],
+                [*device_given("url"), send + " to <service>", refused("url")],
                 ["srv", "role", "device", "service"]),
         Outline("url-dcc", f"A request to the DCC posted to the wrong DUIS service is refused with {code('url')}",
                 ["@negative", "@check-url", conf("url")],
-                ["When the <role> sends SRV <srv> to the DCC to <service>", f"Then the request is rejected with {code('url')}"],
+                ["When the <role> sends SRV <srv> to the DCC to <service>", refused("url")],
                 ["srv", "role", "service"]),
         Outline("device_exists", f"A request to a device the DCC does not know is refused with {code('device_exists')}",
                 ["@negative", "@check-device_exists", conf("device_exists")],
                 [f'Given no device "{UNKNOWN_DEVICE}" is in the inventory',
                  f'When the <role> sends SRV <srv> to the device "{UNKNOWN_DEVICE}"',
-                 f"Then the request is rejected with {code('device_exists')}"], ["srv", "role"]),
+                 refused("device_exists")], ["srv", "role"]),
         Outline("smi_status", f"A request to a device whose SMI status allows nothing is refused with {code('smi_status')}",
                 ["@negative", "@check-smi_status", conf("smi_status", statuses_conf)],
                 ['Given the <device> is in SMI status "<status>"', send,
-                 f"Then the request is rejected with {code('smi_status')}"], ["srv", "role", "device", "status"]),
+                 refused("smi_status")], ["srv", "role", "device", "status"]),
         Outline("counter", f"A replayed originator counter is refused{unverified('counter')}",
                 ["@negative", "@check-counter", conf("counter")],
                 [*device_given("counter"), send, "And the <role> sends SRV <srv> to the <device> again with the same counter",
-                 f"Then the request is rejected with {code('counter')}"], ["srv", "role", "device"]),
+                 refused("counter")], ["srv", "role", "device"]),
         Outline("counter-dcc", f"A replayed originator counter is refused by the DCC{unverified('counter')}",
                 ["@negative", "@check-counter", "@cv-8", conf("counter")],
                 ["When the <role> sends SRV <srv> to the DCC", "And the <role> sends SRV <srv> to the DCC again with the same counter",
-                 f"Then the request is rejected with {code('counter')}"], ["srv", "role"]),
+                 refused("counter")], ["srv", "role"]),
         Outline("signature", f"A request signed with another User's key is refused with {code('signature')}",
                 ["@negative", "@check-signature", conf("signature")],
-                [*device_given("signature"), send + " signed with the key of the <signer>", f"Then the request is rejected with {code('signature')}"],
+                [*device_given("signature"), send + " signed with the key of the <signer>", refused("signature")],
                 ["srv", "role", "device", "signer"]),
         Outline("signature-dcc", f"A request to the DCC signed with another User's key is refused with {code('signature')}",
                 ["@negative", "@check-signature", "@cv-8", conf("signature")],
                 ["When the <role> sends SRV <srv> to the DCC signed with the key of the <signer>",
-                 f"Then the request is rejected with {code('signature')}"], ["srv", "role", "signer"]),
+                 refused("signature")], ["srv", "role", "signer"]),
         Outline("schema", f"A request that breaks the DUIS schema is refused{unverified('schema')}",
                 ["@negative", "@check-schema", conf("schema")],
-                [*device_given("schema"), send + " with an element the schema does not allow", f"Then the request is rejected with {code('schema')}"],
+                [*device_given("schema"), send + " with an element the schema does not allow", refused("schema")],
                 ["srv", "role", "device"]),
         Outline("schema-dcc", f"A request to the DCC that breaks the DUIS schema is refused{unverified('schema')}",
                 ["@negative", "@check-schema", "@cv-8", conf("schema")],
                 ["When the <role> sends SRV <srv> to the DCC with an element the schema does not allow",
-                 f"Then the request is rejected with {code('schema')}"], ["srv", "role"]),
+                 refused("schema")], ["srv", "role"]),
+        Outline("target", f"A device SRV addressed to the DCC is refused{with_code('target')}",
+                ["@negative", "@check-target", conf("target")],
+                ["When the <role> sends SRV <srv> with the DCC's EUI as its target", refused("target")], ["srv", "role"]),
+        Outline("target-dcc", f"A request for the DCC addressed to a device is refused{with_code('target')}",
+                ["@negative", "@check-target", conf("target")],
+                [send, refused("target")], ["srv", "role", "device"]),
+        Outline("registration", f"A supplier that is not the device's registered supplier is refused{with_code('registration')}",
+                ["@negative", "@check-registration", conf("registration")],
+                [given, 'And the <role> is "<user>"', send, refused("registration")], ["srv", "role", "device", "user"]),
     ]
+    items += order_outlines(checks, conf, refused, given, send)
     return {o.key: o for o in items}
+
+
+# -- the order of the checks: a request that fails two neighbouring checks gets the first one's code --
+# Only pairs a User can tell apart (different codes) and can break together. Keyed by the pair; the
+# steps break both checks at once.
+ORDER_CASES: dict[tuple[str, str], tuple[list[str], list[str]]] = {
+    ("schema", "signature"): (["<device>"], ["When the <role> sends SRV <srv> to the <device> with an element the schema "
+                                             "does not allow, signed with the key of the <signer>"]),
+    ("counter", "url"): (["<device>"], ["When the <role> sends SRV <srv> to the <device>",
+                                        "And the <role> sends SRV <srv> to the <device> again with the same counter to <service>"]),
+    ("url", "command_variant"): (["<device>"], ["When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>"]),
+    ("target", "role"): ([], ["When the <role> sends SRV <srv> with the DCC's EUI as its target"]),
+    ("role", "device_exists"): ([], [f'Given no device "{UNKNOWN_DEVICE}" is in the inventory',
+                                     f'When the <role> sends SRV <srv> to the device "{UNKNOWN_DEVICE}"']),
+    ("device_type", "smi_status"): (["<device>"], ['Given the <device> is in SMI status "<status>"',
+                                                   "When the <role> sends SRV <srv> to the <device>"]),
+    ("smi_status", "registration"): (["<device>"], ['Given the <device> is in SMI status "<status>"', 'And the <role> is "<user>"',
+                                                    "When the <role> sends SRV <srv> to the <device>"]),
+}
+ORDER_COLUMNS = {("schema", "signature"): ["signer"], ("counter", "url"): ["service"], ("url", "command_variant"): ["cv", "service"],
+                 ("device_type", "smi_status"): ["status"], ("smi_status", "registration"): ["status", "user"]}
+
+
+def order_outlines(checks: dict[str, dict], conf, refused, given: str, send: str) -> list[Outline]:
+    order = list(checks)
+    items = []
+    for first, then in zip(order, order[1:]):
+        if (first, then) not in ORDER_CASES:
+            continue
+        assert checks[first]["code"] != checks[then]["code"], f"{first}/{then} answer the same code: a User cannot see their order"
+        devices, steps = ORDER_CASES[(first, then)]
+        columns = ["srv", "role", *(["device"] if devices else []), *ORDER_COLUMNS.get((first, then), [])]
+        tag = conf(first, checks[then]["conf"], "I")
+        said = (f" ({checks[first]['code']} is best known, unverified)" if tag == "@conf-U"
+                else f", {checks[first]['code']}")
+        items.append(Outline(f"order-{first}", f"A request failing both the {first} and the {then} check is refused with "
+                                               f"the {first} check's code{said}",
+                             ["@negative", f"@check-{first}", f"@order-{then}", tag],
+                             [*steps, refused(first)], columns))
+    return items
 
 
 def another_signer(role: str) -> str:
@@ -293,9 +354,22 @@ def another_signer(role: str) -> str:
     return "Electricity Distributor" if role in ("IS", "GS", "ES", "OU") else "Import Supplier"
 
 
+def unregistered_supplier(rules_dir: Path = RULES) -> str:
+    """A supplier User of the reference identities that is no device's registered supplier (the gaining
+    supplier of a change of supplier, before the change)."""
+    data = tomllib.loads((rules_dir / "reference_identities.toml").read_text(encoding="utf-8"))
+    return data["suppliers"]["gaining"]
+
+
+UNREGISTERED_ROLES = ("IS", "GS")  # the roles the unregistered supplier holds in the reference inventory
+
+
 def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
     o = outlines(checks, statuses_conf)
+    stranger = unregistered_supplier()
     for rule in rules:
+        add_target_and_registration(o, rule, stranger)
+        add_order_cases(o, rule, stranger)
         # -- positive cases: every eligible role, every device type of its fuel
         for role in rule.eligible_roles:
             if rule.non_device:
@@ -358,6 +432,53 @@ def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str) -> 
             o["signature"].add(rule, role, [{**base, "signer": another_signer(role)}], first)
             o["schema"].add(rule, role, [base], first)
     return o
+
+
+def add_target_and_registration(o: dict[str, Outline], rule: SRVRule, stranger: str) -> None:
+    """Once per SRV, by the first organisation that may send it: addressed to the wrong kind of target;
+    sent by a supplier that is not the device's registered one."""
+    role = next(filter(None, (organisation_role(rule, org) for org in ORGANISATIONS)), None)
+    if role is None:
+        return
+    first = cv_tags(rule)[:1]
+    if rule.non_device:
+        o["target-dcc"].add(rule, role, [{"srv": rule.srv, "role": ROLE_NAMES[role], "device": "ESME"}], first)
+        return
+    o["target"].add(rule, role, [{"srv": rule.srv, "role": ROLE_NAMES[role]}], first)
+    supplier = organisation_role(rule, ORGANISATIONS[0])
+    if supplier in UNREGISTERED_ROLES and not known_gap(rule.srv, supplier, "registration"):
+        row = {"srv": rule.srv, "role": ROLE_NAMES[supplier], "device": devices_for(rule, supplier)[0], "user": stranger}
+        o["registration"].add(rule, supplier, [row], first)
+
+
+def add_order_cases(o: dict[str, Outline], rule: SRVRule, stranger: str) -> None:
+    """Each order case once per section: for the section's first SRV it fits."""
+    if rule.non_device:
+        return
+    first = cv_tags(rule)[:1]
+    eligible = next(filter(None, (organisation_role(rule, org) for org in ORGANISATIONS)), None)
+    ineligible = [org[0] for org in ORGANISATIONS if organisation_role(rule, org) is None]
+    supplier = organisation_role(rule, ORGANISATIONS[0])
+    rows: dict[str, list[tuple[str, dict]]] = {}
+    if eligible:
+        base = {"srv": rule.srv, "role": ROLE_NAMES[eligible], "device": devices_for(rule, eligible)[0]}
+        rows["order-schema"] = [(eligible, {**base, "signer": another_signer(eligible)})]
+        rows["order-counter"] = [(eligible, {**base, "service": "serviceS" if rule.critical else "serviceT"})]
+        rows["order-url"] = [(eligible, {**base, "cv": "1" if rule.critical else "4",
+                                         "service": "serviceT" if rule.critical else "serviceS"})]
+        wrong = next(d for d in WRONG_DEVICE_ORDER if d not in rule.device_types)
+        rows["order-device_type"] = [(eligible, {**base, "device": wrong, "status": EMPTY_STATUS})]
+    if ineligible:  # every organisation that may not send it (each party's declaration finds its own)
+        rows["order-target"] = [(role, {"srv": rule.srv, "role": ROLE_NAMES[role]}) for role in ineligible]
+        rows["order-role"] = [(role, {"srv": rule.srv, "role": ROLE_NAMES[role]}) for role in ineligible]
+    if supplier in UNREGISTERED_ROLES and not known_gap(rule.srv, supplier, "registration"):
+        rows["order-smi_status"] = [(supplier, {"srv": rule.srv, "role": ROLE_NAMES[supplier],
+                                                "device": devices_for(rule, supplier)[0], "status": EMPTY_STATUS,
+                                                "user": stranger})]
+    for key, cases in rows.items():
+        if key in o and not o[key].blocks:
+            for role, row in cases:
+                o[key].add(rule, role, [row], first)
 
 
 # -- rendering ----------------------------------------------------------------------------------

@@ -869,7 +869,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-4.1.1 @role-OU @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Other User
@@ -1040,7 +1040,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E11
+    Then the request is refused by the device_type check with E11
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -1270,7 +1270,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-4.1.1 @role-IS @cv-4
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -1500,7 +1500,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the <device> to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -1731,7 +1731,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   Scenario Outline: A request to a device the DCC does not know is refused with E19
     Given no device "00-DB-12-34-56-78-99-99" is in the inventory
     When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
-    Then the request is rejected with E19
+    Then the request is refused by the device_exists check with E19
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -1962,7 +1962,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E5
+    Then the request is refused by the smi_status check with E5
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -2193,7 +2193,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -2423,7 +2423,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -2653,7 +2653,7 @@ Feature: Catalogue, DUIS section 4: Reading the meter
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-4.1.1 @role-IS @cv-1
     Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
@@ -2879,3 +2879,330 @@ Feature: Catalogue, DUIS section 4: Reading the meter
     Examples: SRV 4.18 Read Meter Balance, Import Supplier
       | srv  | role            | device |
       | 4.18 | Import Supplier | ESME   |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A device SRV addressed to the DCC is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            |
+      | 4.1.1 | Import Supplier |
+
+    @srv-4.1.2 @role-IS @cv-1
+    Examples: SRV 4.1.2 Read Instantaneous Import TOU Matrices, Import Supplier
+      | srv   | role            |
+      | 4.1.2 | Import Supplier |
+
+    @srv-4.1.3 @role-IS @cv-1
+    Examples: SRV 4.1.3 Read Instantaneous Import TOU With Blocks Matrices, Import Supplier
+      | srv   | role            |
+      | 4.1.3 | Import Supplier |
+
+    @srv-4.1.4 @role-GS @cv-1
+    Examples: SRV 4.1.4 Read Instantaneous Import Block Counters, Gas Supplier
+      | srv   | role         |
+      | 4.1.4 | Gas Supplier |
+
+    @srv-4.2 @role-ES @cv-1
+    Examples: SRV 4.2 Read Instantaneous Export Registers, Export Supplier
+      | srv | role            |
+      | 4.2 | Export Supplier |
+
+    @srv-4.3 @role-IS @cv-1
+    Examples: SRV 4.3 Read Instantaneous Prepay Values, Import Supplier
+      | srv | role            |
+      | 4.3 | Import Supplier |
+
+    @srv-4.4.2 @role-IS @cv-1
+    Examples: SRV 4.4.2 Retrieve Change Of Mode / Tariff Triggered Billing Data Log, Import Supplier
+      | srv   | role            |
+      | 4.4.2 | Import Supplier |
+
+    @srv-4.4.3 @role-IS @cv-1
+    Examples: SRV 4.4.3 Retrieve Billing Calendar Triggered Billing Data Log, Import Supplier
+      | srv   | role            |
+      | 4.4.3 | Import Supplier |
+
+    @srv-4.4.4 @role-IS @cv-1
+    Examples: SRV 4.4.4 Retrieve Billing Data Log (Payment Based Debt Payments), Import Supplier
+      | srv   | role            |
+      | 4.4.4 | Import Supplier |
+
+    @srv-4.4.5 @role-IS @cv-1
+    Examples: SRV 4.4.5 Retrieve Billing Data Log (Prepayment Credits), Import Supplier
+      | srv   | role            |
+      | 4.4.5 | Import Supplier |
+
+    @srv-4.6.1 @role-IS @cv-1
+    Examples: SRV 4.6.1 Retrieve Import Daily Read Log, Import Supplier
+      | srv   | role            |
+      | 4.6.1 | Import Supplier |
+
+    @srv-4.6.2 @role-ES @cv-1
+    Examples: SRV 4.6.2 Retrieve Export Daily Read Log, Export Supplier
+      | srv   | role            |
+      | 4.6.2 | Export Supplier |
+
+    @srv-4.8.1 @role-IS @cv-1
+    Examples: SRV 4.8.1 Read Active Import Profile Data, Import Supplier
+      | srv   | role            |
+      | 4.8.1 | Import Supplier |
+
+    @srv-4.8.2 @role-IS @cv-1
+    Examples: SRV 4.8.2 Read Reactive Import Profile Data, Import Supplier
+      | srv   | role            |
+      | 4.8.2 | Import Supplier |
+
+    @srv-4.8.3 @role-ES @cv-1
+    Examples: SRV 4.8.3 Read Export Profile Data, Export Supplier
+      | srv   | role            |
+      | 4.8.3 | Export Supplier |
+
+    @srv-4.10 @role-IS @cv-1
+    Examples: SRV 4.10 Read Network Data, Import Supplier
+      | srv  | role            |
+      | 4.10 | Import Supplier |
+
+    @srv-4.11.1 @role-IS @cv-1
+    Examples: SRV 4.11.1 Read Tariff (Primary Element), Import Supplier
+      | srv    | role            |
+      | 4.11.1 | Import Supplier |
+
+    @srv-4.11.2 @role-IS @cv-1
+    Examples: SRV 4.11.2 Read Tariff (Secondary Element), Import Supplier
+      | srv    | role            |
+      | 4.11.2 | Import Supplier |
+
+    @srv-4.12.1 @role-IS @cv-1
+    Examples: SRV 4.12.1 Read Maximum Demand Import Registers, Import Supplier
+      | srv    | role            |
+      | 4.12.1 | Import Supplier |
+
+    @srv-4.12.2 @role-ES @cv-1
+    Examples: SRV 4.12.2 Read Maximum Demand Export Registers, Export Supplier
+      | srv    | role            |
+      | 4.12.2 | Export Supplier |
+
+    @srv-4.13 @role-IS @cv-1
+    Examples: SRV 4.13 Read Prepayment Configuration, Import Supplier
+      | srv  | role            |
+      | 4.13 | Import Supplier |
+
+    @srv-4.14 @role-IS @cv-1
+    Examples: SRV 4.14 Read Prepayment Daily Read Log, Import Supplier
+      | srv  | role            |
+      | 4.14 | Import Supplier |
+
+    @srv-4.15 @role-IS @cv-1
+    Examples: SRV 4.15 Read Load Limit Data, Import Supplier
+      | srv  | role            |
+      | 4.15 | Import Supplier |
+
+    @srv-4.16 @role-IS @cv-1
+    Examples: SRV 4.16 Read Active Power Import, Import Supplier
+      | srv  | role            |
+      | 4.16 | Import Supplier |
+
+    @srv-4.17 @role-IS @cv-1
+    Examples: SRV 4.17 Retrieve Daily Consumption Log, Import Supplier
+      | srv  | role            |
+      | 4.17 | Import Supplier |
+
+    @srv-4.18 @role-IS @cv-1
+    Examples: SRV 4.18 Read Meter Balance, Import Supplier
+      | srv  | role            |
+      | 4.18 | Import Supplier |
+
+  @negative @check-registration @conf-V
+  Scenario Outline: A supplier that is not the device's registered supplier is refused with E4
+    Given a commissioned <device>
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the registration check with E4
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.1.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.1.2 @role-IS @cv-1
+    Examples: SRV 4.1.2 Read Instantaneous Import TOU Matrices, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.1.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.1.3 @role-IS @cv-1
+    Examples: SRV 4.1.3 Read Instantaneous Import TOU With Blocks Matrices, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.1.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.1.4 @role-GS @cv-1
+    Examples: SRV 4.1.4 Read Instantaneous Import Block Counters, Gas Supplier
+      | srv   | role         | device | user                    |
+      | 4.1.4 | Gas Supplier | GSME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.3 @role-IS @cv-1
+    Examples: SRV 4.3 Read Instantaneous Prepay Values, Import Supplier
+      | srv | role            | device | user                    |
+      | 4.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.4.2 @role-IS @cv-1
+    Examples: SRV 4.4.2 Retrieve Change Of Mode / Tariff Triggered Billing Data Log, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.4.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.4.3 @role-IS @cv-1
+    Examples: SRV 4.4.3 Retrieve Billing Calendar Triggered Billing Data Log, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.4.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.4.4 @role-IS @cv-1
+    Examples: SRV 4.4.4 Retrieve Billing Data Log (Payment Based Debt Payments), Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.4.4 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.4.5 @role-IS @cv-1
+    Examples: SRV 4.4.5 Retrieve Billing Data Log (Prepayment Credits), Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.4.5 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.6.1 @role-IS @cv-1
+    Examples: SRV 4.6.1 Retrieve Import Daily Read Log, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.6.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.8.1 @role-IS @cv-1
+    Examples: SRV 4.8.1 Read Active Import Profile Data, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.8.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.8.2 @role-IS @cv-1
+    Examples: SRV 4.8.2 Read Reactive Import Profile Data, Import Supplier
+      | srv   | role            | device | user                    |
+      | 4.8.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.10 @role-IS @cv-1
+    Examples: SRV 4.10 Read Network Data, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.10 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.11.1 @role-IS @cv-1
+    Examples: SRV 4.11.1 Read Tariff (Primary Element), Import Supplier
+      | srv    | role            | device | user                    |
+      | 4.11.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.11.2 @role-IS @cv-1
+    Examples: SRV 4.11.2 Read Tariff (Secondary Element), Import Supplier
+      | srv    | role            | device | user                    |
+      | 4.11.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.12.1 @role-IS @cv-1
+    Examples: SRV 4.12.1 Read Maximum Demand Import Registers, Import Supplier
+      | srv    | role            | device | user                    |
+      | 4.12.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.13 @role-IS @cv-1
+    Examples: SRV 4.13 Read Prepayment Configuration, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.13 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.14 @role-IS @cv-1
+    Examples: SRV 4.14 Read Prepayment Daily Read Log, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.14 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.15 @role-IS @cv-1
+    Examples: SRV 4.15 Read Load Limit Data, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.15 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.16 @role-IS @cv-1
+    Examples: SRV 4.16 Read Active Power Import, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.16 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.17 @role-IS @cv-1
+    Examples: SRV 4.17 Retrieve Daily Consumption Log, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.17 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-4.18 @role-IS @cv-1
+    Examples: SRV 4.18 Read Meter Balance, Import Supplier
+      | srv  | role            | device | user                    |
+      | 4.18 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+  @negative @check-schema @order-signature @conf-U
+  Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>
+    Then the request is refused by the schema check with E100
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            | device | signer                  |
+      | 4.1.1 | Import Supplier | ESME   | Electricity Distributor |
+
+  @negative @check-counter @order-url @conf-U
+  Scenario Outline: A request failing both the counter and the url check is refused with the counter check's code (E1 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    And the <role> sends SRV <srv> to the <device> again with the same counter to <service>
+    Then the request is refused by the counter check with E1
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            | device | service  |
+      | 4.1.1 | Import Supplier | ESME   | serviceT |
+
+  @negative @check-url @order-command_variant @conf-I
+  Scenario Outline: A request failing both the url and the command_variant check is refused with the url check's code, E13
+    When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>
+    Then the request is refused by the url check with E13
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            | device | cv | service  |
+      | 4.1.1 | Import Supplier | ESME   | 4  | serviceS |
+
+  @negative @check-target @order-role @conf-U
+  Scenario Outline: A request failing both the target and the role check is refused with the target check's code (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-4.1.1 @role-OU @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Other User
+      | srv   | role       |
+      | 4.1.1 | Other User |
+
+  @negative @check-role @order-device_exists @conf-I
+  Scenario Outline: A request failing both the role and the device_exists check is refused with the role check's code, E2
+    Given no device "00-DB-12-34-56-78-99-99" is in the inventory
+    When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
+    Then the request is refused by the role check with E2
+
+    @srv-4.1.1 @role-OU @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Other User
+      | srv   | role       |
+      | 4.1.1 | Other User |
+
+  @negative @check-device_type @order-smi_status @conf-I
+  Scenario Outline: A request failing both the device_type and the smi_status check is refused with the device_type check's code, E11
+    Given the <device> is in SMI status "<status>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the device_type check with E11
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            | device | status  |
+      | 4.1.1 | Import Supplier | CHF    | Pending |
+
+  @negative @check-smi_status @order-registration @conf-I
+  Scenario Outline: A request failing both the smi_status and the registration check is refused with the smi_status check's code, E5
+    Given the <device> is in SMI status "<status>"
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the smi_status check with E5
+
+    @srv-4.1.1 @role-IS @cv-1
+    Examples: SRV 4.1.1 Read Instantaneous Import Registers, Import Supplier
+      | srv   | role            | device | status  | user                    |
+      | 4.1.1 | Import Supplier | ESME   | Pending | 90-B3-D5-1F-30-03-00-00 |

@@ -720,7 +720,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-6.2.1 @role-OU @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Other User
@@ -1076,7 +1076,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E11
+    Then the request is refused by the device_type check with E11
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -1346,7 +1346,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-6.2.1 @role-IS @cv-4
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -1616,7 +1616,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the <device> to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -1887,7 +1887,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   Scenario Outline: A request to a device the DCC does not know is refused with E19
     Given no device "00-DB-12-34-56-78-99-99" is in the inventory
     When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
-    Then the request is rejected with E19
+    Then the request is refused by the device_exists check with E19
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -2158,7 +2158,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E5
+    Then the request is refused by the smi_status check with E5
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -2429,7 +2429,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -2699,7 +2699,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -2969,7 +2969,7 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-6.2.1 @role-IS @cv-1
     Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
@@ -3235,3 +3235,470 @@ Feature: Catalogue, DUIS section 6: Device configuration and security credential
     Examples: SRV 6.32 Read CHF Sub GHz Channel Log, Import Supplier
       | srv  | role            | device |
       | 6.32 | Import Supplier | CHF    |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A device SRV addressed to the DCC is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            |
+      | 6.2.1 | Import Supplier |
+
+    @srv-6.2.2 @role-IS @cv-1
+    Examples: SRV 6.2.2 Read Device Configuration (Randomisation), Import Supplier
+      | srv   | role            |
+      | 6.2.2 | Import Supplier |
+
+    @srv-6.2.3 @role-IS @cv-1
+    Examples: SRV 6.2.3 Read Device Configuration (Billing Calendar), Import Supplier
+      | srv   | role            |
+      | 6.2.3 | Import Supplier |
+
+    @srv-6.2.4 @role-IS @cv-1
+    Examples: SRV 6.2.4 Read Device Configuration (Identity Exc MPxN), Import Supplier
+      | srv   | role            |
+      | 6.2.4 | Import Supplier |
+
+    @srv-6.2.5 @role-IS @cv-1
+    Examples: SRV 6.2.5 Read Device Configuration (Instantaneous Power Thresholds), Import Supplier
+      | srv   | role            |
+      | 6.2.5 | Import Supplier |
+
+    @srv-6.2.7 @role-IS @cv-1
+    Examples: SRV 6.2.7 Read Device Configuration (MPxN), Import Supplier
+      | srv   | role            |
+      | 6.2.7 | Import Supplier |
+
+    @srv-6.2.8 @role-GS @cv-1
+    Examples: SRV 6.2.8 Read Device Configuration (Gas), Gas Supplier
+      | srv   | role         |
+      | 6.2.8 | Gas Supplier |
+
+    @srv-6.2.9 @role-IS @cv-1
+    Examples: SRV 6.2.9 Read Device Configuration (Payment Mode), Import Supplier
+      | srv   | role            |
+      | 6.2.9 | Import Supplier |
+
+    @srv-6.2.10 @role-IS @cv-1
+    Examples: SRV 6.2.10 Read Device Configuration (Event and Alert Behaviours), Import Supplier
+      | srv    | role            |
+      | 6.2.10 | Import Supplier |
+
+    @srv-6.4.1 @role-IS @cv-4
+    Examples: SRV 6.4.1 Update Device Configuration (Load Limiting General Settings), Import Supplier
+      | srv   | role            |
+      | 6.4.1 | Import Supplier |
+
+    @srv-6.4.2 @role-IS @cv-1
+    Examples: SRV 6.4.2 Update Device Configuration (Load Limiting Counter Reset), Import Supplier
+      | srv   | role            |
+      | 6.4.2 | Import Supplier |
+
+    @srv-6.5 @role-ED @cv-1
+    Examples: SRV 6.5 Update Device Configuration (Voltage), Electricity Distributor
+      | srv | role                    |
+      | 6.5 | Electricity Distributor |
+
+    @srv-6.6 @role-GS @cv-4
+    Examples: SRV 6.6 Update Device Configuration (Gas Conversion), Gas Supplier
+      | srv | role         |
+      | 6.6 | Gas Supplier |
+
+    @srv-6.7 @role-GS @cv-4
+    Examples: SRV 6.7 Update Device Configuration (Gas Flow), Gas Supplier
+      | srv | role         |
+      | 6.7 | Gas Supplier |
+
+    @srv-6.8 @role-IS @cv-4
+    Examples: SRV 6.8 Update Device Configuration (Billing Calendar), Import Supplier
+      | srv | role            |
+      | 6.8 | Import Supplier |
+
+    @srv-6.11 @role-IS @cv-4
+    Examples: SRV 6.11 Synchronise Clock, Import Supplier
+      | srv  | role            |
+      | 6.11 | Import Supplier |
+
+    @srv-6.12 @role-IS @cv-1
+    Examples: SRV 6.12 Update Device Configuration (Instantaneous Power Threshold), Import Supplier
+      | srv  | role            |
+      | 6.12 | Import Supplier |
+
+    @srv-6.13 @role-IS @cv-1
+    Examples: SRV 6.13 Read Event Or Security Log, Import Supplier
+      | srv  | role            |
+      | 6.13 | Import Supplier |
+
+    @srv-6.14.1 @role-IS @cv-4
+    Examples: SRV 6.14.1 Update Device Configuration (Auxiliary Load Control Description), Import Supplier
+      | srv    | role            |
+      | 6.14.1 | Import Supplier |
+
+    @srv-6.14.2 @role-IS @cv-4
+    Examples: SRV 6.14.2 Update Device Configuration (Auxiliary Load Control Scheduler), Import Supplier
+      | srv    | role            |
+      | 6.14.2 | Import Supplier |
+
+    @srv-6.14.3 @role-IS @cv-4
+    Examples: SRV 6.14.3 Update Device Configuration (Auxiliary Controller Scheduler), Import Supplier
+      | srv    | role            |
+      | 6.14.3 | Import Supplier |
+
+    @srv-6.15.1 @role-IS @cv-4
+    Examples: SRV 6.15.1 Update Security Credentials (KRP), Import Supplier
+      | srv    | role            |
+      | 6.15.1 | Import Supplier |
+
+    @srv-6.15.2 @role-IS @cv-4
+    Examples: SRV 6.15.2 Update Security Credentials (Device), Import Supplier
+      | srv    | role            |
+      | 6.15.2 | Import Supplier |
+
+    @srv-6.17 @role-IS @cv-4
+    Examples: SRV 6.17 Issue Security Credentials, Import Supplier
+      | srv  | role            |
+      | 6.17 | Import Supplier |
+
+    @srv-6.18.1 @role-ED @cv-1
+    Examples: SRV 6.18.1 Set Maximum Demand Configurable Time Period, Electricity Distributor
+      | srv    | role                    |
+      | 6.18.1 | Electricity Distributor |
+
+    @srv-6.18.2 @role-ED @cv-1
+    Examples: SRV 6.18.2 Reset Maximum Demand Registers, Electricity Distributor
+      | srv    | role                    |
+      | 6.18.2 | Electricity Distributor |
+
+    @srv-6.20.1 @role-IS @cv-1
+    Examples: SRV 6.20.1 Set Device Configuration (Import MPxN), Import Supplier
+      | srv    | role            |
+      | 6.20.1 | Import Supplier |
+
+    @srv-6.20.2 @role-ES @cv-1
+    Examples: SRV 6.20.2 Set Device Configuration (Export MPAN), Export Supplier
+      | srv    | role            |
+      | 6.20.2 | Export Supplier |
+
+    @srv-6.21 @role-IS @cv-1
+    Examples: SRV 6.21 Request Handover Of DCC Controlled Device, Import Supplier
+      | srv  | role            |
+      | 6.21 | Import Supplier |
+
+    @srv-6.22 @role-IS @cv-1
+    Examples: SRV 6.22 Configure Alert Behaviour, Import Supplier
+      | srv  | role            |
+      | 6.22 | Import Supplier |
+
+    @srv-6.23 @role-IS @cv-1
+    Examples: SRV 6.23 Update Security Credentials (CoS), Import Supplier
+      | srv  | role            |
+      | 6.23 | Import Supplier |
+
+    @srv-6.24.1 @role-IS @cv-1
+    Examples: SRV 6.24.1 Retrieve Device Security Credentials (KRP), Import Supplier
+      | srv    | role            |
+      | 6.24.1 | Import Supplier |
+
+    @srv-6.24.2 @role-IS @cv-4
+    Examples: SRV 6.24.2 Retrieve Device Security Credentials (Device), Import Supplier
+      | srv    | role            |
+      | 6.24.2 | Import Supplier |
+
+    @srv-6.25 @role-IS @cv-4
+    Examples: SRV 6.25 Set Electricity Supply Tamper State, Import Supplier
+      | srv  | role            |
+      | 6.25 | Import Supplier |
+
+    @srv-6.26 @role-IS @cv-4
+    Examples: SRV 6.26 Update Device Configuration (daily resetting of Tariff Block Counter Matrix), Import Supplier
+      | srv  | role            |
+      | 6.26 | Import Supplier |
+
+    @srv-6.27 @role-ED @cv-1
+    Examples: SRV 6.27 Update Device Configuration (RMS Voltage Counter Reset), Electricity Distributor
+      | srv  | role                    |
+      | 6.27 | Electricity Distributor |
+
+    @srv-6.28 @role-IS @cv-1
+    Examples: SRV 6.28 Set CHF Sub GHz Configuration, Import Supplier
+      | srv  | role            |
+      | 6.28 | Import Supplier |
+
+    @srv-6.29 @role-IS @cv-1
+    Examples: SRV 6.29 Request CHF Sub GHz Channel Scan, Import Supplier
+      | srv  | role            |
+      | 6.29 | Import Supplier |
+
+    @srv-6.30 @role-IS @cv-1
+    Examples: SRV 6.30 Read CHF Sub GHz Configuration, Import Supplier
+      | srv  | role            |
+      | 6.30 | Import Supplier |
+
+    @srv-6.31 @role-IS @cv-1
+    Examples: SRV 6.31 Read CHF Sub GHz Channel, Import Supplier
+      | srv  | role            |
+      | 6.31 | Import Supplier |
+
+    @srv-6.32 @role-IS @cv-1
+    Examples: SRV 6.32 Read CHF Sub GHz Channel Log, Import Supplier
+      | srv  | role            |
+      | 6.32 | Import Supplier |
+
+  @negative @check-registration @conf-V
+  Scenario Outline: A supplier that is not the device's registered supplier is refused with E4
+    Given a commissioned <device>
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the registration check with E4
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.2 @role-IS @cv-1
+    Examples: SRV 6.2.2 Read Device Configuration (Randomisation), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.3 @role-IS @cv-1
+    Examples: SRV 6.2.3 Read Device Configuration (Billing Calendar), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.4 @role-IS @cv-1
+    Examples: SRV 6.2.4 Read Device Configuration (Identity Exc MPxN), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.4 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.5 @role-IS @cv-1
+    Examples: SRV 6.2.5 Read Device Configuration (Instantaneous Power Thresholds), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.5 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.7 @role-IS @cv-1
+    Examples: SRV 6.2.7 Read Device Configuration (MPxN), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.7 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.8 @role-GS @cv-1
+    Examples: SRV 6.2.8 Read Device Configuration (Gas), Gas Supplier
+      | srv   | role         | device | user                    |
+      | 6.2.8 | Gas Supplier | GSME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.9 @role-IS @cv-1
+    Examples: SRV 6.2.9 Read Device Configuration (Payment Mode), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.2.9 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.2.10 @role-IS @cv-1
+    Examples: SRV 6.2.10 Read Device Configuration (Event and Alert Behaviours), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.2.10 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.4.1 @role-IS @cv-4
+    Examples: SRV 6.4.1 Update Device Configuration (Load Limiting General Settings), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.4.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.4.2 @role-IS @cv-1
+    Examples: SRV 6.4.2 Update Device Configuration (Load Limiting Counter Reset), Import Supplier
+      | srv   | role            | device | user                    |
+      | 6.4.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.6 @role-GS @cv-4
+    Examples: SRV 6.6 Update Device Configuration (Gas Conversion), Gas Supplier
+      | srv | role         | device | user                    |
+      | 6.6 | Gas Supplier | GSME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.7 @role-GS @cv-4
+    Examples: SRV 6.7 Update Device Configuration (Gas Flow), Gas Supplier
+      | srv | role         | device | user                    |
+      | 6.7 | Gas Supplier | GSME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.8 @role-IS @cv-4
+    Examples: SRV 6.8 Update Device Configuration (Billing Calendar), Import Supplier
+      | srv | role            | device | user                    |
+      | 6.8 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.11 @role-IS @cv-4
+    Examples: SRV 6.11 Synchronise Clock, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.11 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.12 @role-IS @cv-1
+    Examples: SRV 6.12 Update Device Configuration (Instantaneous Power Threshold), Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.12 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.13 @role-IS @cv-1
+    Examples: SRV 6.13 Read Event Or Security Log, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.13 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.14.1 @role-IS @cv-4
+    Examples: SRV 6.14.1 Update Device Configuration (Auxiliary Load Control Description), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.14.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.14.2 @role-IS @cv-4
+    Examples: SRV 6.14.2 Update Device Configuration (Auxiliary Load Control Scheduler), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.14.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.14.3 @role-IS @cv-4
+    Examples: SRV 6.14.3 Update Device Configuration (Auxiliary Controller Scheduler), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.14.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.15.1 @role-IS @cv-4
+    Examples: SRV 6.15.1 Update Security Credentials (KRP), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.15.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.15.2 @role-IS @cv-4
+    Examples: SRV 6.15.2 Update Security Credentials (Device), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.15.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.17 @role-IS @cv-4
+    Examples: SRV 6.17 Issue Security Credentials, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.17 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.20.1 @role-IS @cv-1
+    Examples: SRV 6.20.1 Set Device Configuration (Import MPxN), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.20.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.21 @role-IS @cv-1
+    Examples: SRV 6.21 Request Handover Of DCC Controlled Device, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.21 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.22 @role-IS @cv-1
+    Examples: SRV 6.22 Configure Alert Behaviour, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.22 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.24.1 @role-IS @cv-1
+    Examples: SRV 6.24.1 Retrieve Device Security Credentials (KRP), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.24.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.24.2 @role-IS @cv-4
+    Examples: SRV 6.24.2 Retrieve Device Security Credentials (Device), Import Supplier
+      | srv    | role            | device | user                    |
+      | 6.24.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.25 @role-IS @cv-4
+    Examples: SRV 6.25 Set Electricity Supply Tamper State, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.25 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.26 @role-IS @cv-4
+    Examples: SRV 6.26 Update Device Configuration (daily resetting of Tariff Block Counter Matrix), Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.26 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.28 @role-IS @cv-1
+    Examples: SRV 6.28 Set CHF Sub GHz Configuration, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.28 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.29 @role-IS @cv-1
+    Examples: SRV 6.29 Request CHF Sub GHz Channel Scan, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.29 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.30 @role-IS @cv-1
+    Examples: SRV 6.30 Read CHF Sub GHz Configuration, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.30 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.31 @role-IS @cv-1
+    Examples: SRV 6.31 Read CHF Sub GHz Channel, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.31 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-6.32 @role-IS @cv-1
+    Examples: SRV 6.32 Read CHF Sub GHz Channel Log, Import Supplier
+      | srv  | role            | device | user                    |
+      | 6.32 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+  @negative @check-schema @order-signature @conf-U
+  Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>
+    Then the request is refused by the schema check with E100
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            | device | signer                  |
+      | 6.2.1 | Import Supplier | ESME   | Electricity Distributor |
+
+  @negative @check-counter @order-url @conf-U
+  Scenario Outline: A request failing both the counter and the url check is refused with the counter check's code (E1 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    And the <role> sends SRV <srv> to the <device> again with the same counter to <service>
+    Then the request is refused by the counter check with E1
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            | device | service  |
+      | 6.2.1 | Import Supplier | ESME   | serviceT |
+
+  @negative @check-url @order-command_variant @conf-I
+  Scenario Outline: A request failing both the url and the command_variant check is refused with the url check's code, E13
+    When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>
+    Then the request is refused by the url check with E13
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            | device | cv | service  |
+      | 6.2.1 | Import Supplier | ESME   | 4  | serviceS |
+
+  @negative @check-target @order-role @conf-U
+  Scenario Outline: A request failing both the target and the role check is refused with the target check's code (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-6.2.1 @role-OU @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Other User
+      | srv   | role       |
+      | 6.2.1 | Other User |
+
+  @negative @check-role @order-device_exists @conf-I
+  Scenario Outline: A request failing both the role and the device_exists check is refused with the role check's code, E2
+    Given no device "00-DB-12-34-56-78-99-99" is in the inventory
+    When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
+    Then the request is refused by the role check with E2
+
+    @srv-6.2.1 @role-OU @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Other User
+      | srv   | role       |
+      | 6.2.1 | Other User |
+
+  @negative @check-device_type @order-smi_status @conf-I
+  Scenario Outline: A request failing both the device_type and the smi_status check is refused with the device_type check's code, E11
+    Given the <device> is in SMI status "<status>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the device_type check with E11
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            | device | status  |
+      | 6.2.1 | Import Supplier | CHF    | Pending |
+
+  @negative @check-smi_status @order-registration @conf-I
+  Scenario Outline: A request failing both the smi_status and the registration check is refused with the smi_status check's code, E5
+    Given the <device> is in SMI status "<status>"
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the smi_status check with E5
+
+    @srv-6.2.1 @role-IS @cv-1
+    Examples: SRV 6.2.1 Read Device Configuration (Voltage), Import Supplier
+      | srv   | role            | device | status  | user                    |
+      | 6.2.1 | Import Supplier | ESME   | Pending | 90-B3-D5-1F-30-03-00-00 |

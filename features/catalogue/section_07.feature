@@ -321,7 +321,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-7.1 @role-ED @cv-4
     Examples: SRV 7.1 Enable Supply, Electricity Distributor
@@ -452,7 +452,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E11
+    Then the request is refused by the device_type check with E11
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -572,7 +572,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-7.1 @role-IS @cv-1
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -692,7 +692,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the <device> to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -813,7 +813,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   Scenario Outline: A request to a device the DCC does not know is refused with E19
     Given no device "00-DB-12-34-56-78-99-99" is in the inventory
     When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
-    Then the request is rejected with E19
+    Then the request is refused by the device_exists check with E19
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -934,7 +934,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E5
+    Then the request is refused by the smi_status check with E5
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -1055,7 +1055,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -1175,7 +1175,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -1295,7 +1295,7 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-7.1 @role-IS @cv-4
     Examples: SRV 7.1 Enable Supply, Import Supplier
@@ -1411,3 +1411,250 @@ Feature: Catalogue, DUIS section 7: Supply and auxiliary load control
     Examples: SRV 7.15 Read Auxiliary Controller Operational Data, Other User
       | srv  | role       | device |
       | 7.15 | Other User | ESME   |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A device SRV addressed to the DCC is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            |
+      | 7.1 | Import Supplier |
+
+    @srv-7.2 @role-IS @cv-4
+    Examples: SRV 7.2 Disable Supply, Import Supplier
+      | srv | role            |
+      | 7.2 | Import Supplier |
+
+    @srv-7.3 @role-IS @cv-4
+    Examples: SRV 7.3 Arm Supply, Import Supplier
+      | srv | role            |
+      | 7.3 | Import Supplier |
+
+    @srv-7.4 @role-IS @cv-1
+    Examples: SRV 7.4 Read Supply Status, Import Supplier
+      | srv | role            |
+      | 7.4 | Import Supplier |
+
+    @srv-7.5 @role-IS @cv-4
+    Examples: SRV 7.5 Activate Auxiliary Load, Import Supplier
+      | srv | role            |
+      | 7.5 | Import Supplier |
+
+    @srv-7.6 @role-IS @cv-4
+    Examples: SRV 7.6 Deactivate Auxiliary Load, Import Supplier
+      | srv | role            |
+      | 7.6 | Import Supplier |
+
+    @srv-7.7 @role-IS @cv-1
+    Examples: SRV 7.7 Read Auxiliary Load Switch Data, Import Supplier
+      | srv | role            |
+      | 7.7 | Import Supplier |
+
+    @srv-7.8 @role-IS @cv-4
+    Examples: SRV 7.8 Reset Auxiliary Load, Import Supplier
+      | srv | role            |
+      | 7.8 | Import Supplier |
+
+    @srv-7.9 @role-IS @cv-1
+    Examples: SRV 7.9 Add Auxiliary Load To Boost Button, Import Supplier
+      | srv | role            |
+      | 7.9 | Import Supplier |
+
+    @srv-7.10 @role-IS @cv-1
+    Examples: SRV 7.10 Remove Auxiliary Load From Boost Button, Import Supplier
+      | srv  | role            |
+      | 7.10 | Import Supplier |
+
+    @srv-7.11 @role-IS @cv-1
+    Examples: SRV 7.11 Read Boost Button Details, Import Supplier
+      | srv  | role            |
+      | 7.11 | Import Supplier |
+
+    @srv-7.12 @role-IS @cv-4
+    Examples: SRV 7.12 Set Randomised Offset Limit, Import Supplier
+      | srv  | role            |
+      | 7.12 | Import Supplier |
+
+    @srv-7.13 @role-IS @cv-4
+    Examples: SRV 7.13 Set Auxiliary Controller State, Import Supplier
+      | srv  | role            |
+      | 7.13 | Import Supplier |
+
+    @srv-7.14 @role-IS @cv-1
+    Examples: SRV 7.14 Read Auxiliary Controller Configuration Data, Import Supplier
+      | srv  | role            |
+      | 7.14 | Import Supplier |
+
+    @srv-7.15 @role-IS @cv-1
+    Examples: SRV 7.15 Read Auxiliary Controller Operational Data, Import Supplier
+      | srv  | role            |
+      | 7.15 | Import Supplier |
+
+  @negative @check-registration @conf-V
+  Scenario Outline: A supplier that is not the device's registered supplier is refused with E4
+    Given a commissioned <device>
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the registration check with E4
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.2 @role-IS @cv-4
+    Examples: SRV 7.2 Disable Supply, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.3 @role-IS @cv-4
+    Examples: SRV 7.3 Arm Supply, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.4 @role-IS @cv-1
+    Examples: SRV 7.4 Read Supply Status, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.4 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.5 @role-IS @cv-4
+    Examples: SRV 7.5 Activate Auxiliary Load, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.5 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.6 @role-IS @cv-4
+    Examples: SRV 7.6 Deactivate Auxiliary Load, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.6 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.7 @role-IS @cv-1
+    Examples: SRV 7.7 Read Auxiliary Load Switch Data, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.7 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.8 @role-IS @cv-4
+    Examples: SRV 7.8 Reset Auxiliary Load, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.8 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.9 @role-IS @cv-1
+    Examples: SRV 7.9 Add Auxiliary Load To Boost Button, Import Supplier
+      | srv | role            | device | user                    |
+      | 7.9 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.10 @role-IS @cv-1
+    Examples: SRV 7.10 Remove Auxiliary Load From Boost Button, Import Supplier
+      | srv  | role            | device | user                    |
+      | 7.10 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.11 @role-IS @cv-1
+    Examples: SRV 7.11 Read Boost Button Details, Import Supplier
+      | srv  | role            | device | user                    |
+      | 7.11 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.12 @role-IS @cv-4
+    Examples: SRV 7.12 Set Randomised Offset Limit, Import Supplier
+      | srv  | role            | device | user                    |
+      | 7.12 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.13 @role-IS @cv-4
+    Examples: SRV 7.13 Set Auxiliary Controller State, Import Supplier
+      | srv  | role            | device | user                    |
+      | 7.13 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.14 @role-IS @cv-1
+    Examples: SRV 7.14 Read Auxiliary Controller Configuration Data, Import Supplier
+      | srv  | role            | device | user                    |
+      | 7.14 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-7.15 @role-IS @cv-1
+    Examples: SRV 7.15 Read Auxiliary Controller Operational Data, Import Supplier
+      | srv  | role            | device | user                    |
+      | 7.15 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+  @negative @check-schema @order-signature @conf-U
+  Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>
+    Then the request is refused by the schema check with E100
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            | device | signer                  |
+      | 7.1 | Import Supplier | ESME   | Electricity Distributor |
+
+  @negative @check-counter @order-url @conf-U
+  Scenario Outline: A request failing both the counter and the url check is refused with the counter check's code (E1 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    And the <role> sends SRV <srv> to the <device> again with the same counter to <service>
+    Then the request is refused by the counter check with E1
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            | device | service  |
+      | 7.1 | Import Supplier | ESME   | serviceS |
+
+  @negative @check-url @order-command_variant @conf-I
+  Scenario Outline: A request failing both the url and the command_variant check is refused with the url check's code, E13
+    When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>
+    Then the request is refused by the url check with E13
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            | device | cv | service  |
+      | 7.1 | Import Supplier | ESME   | 1  | serviceT |
+
+  @negative @check-target @order-role @conf-U
+  Scenario Outline: A request failing both the target and the role check is refused with the target check's code (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-7.1 @role-ED @cv-4
+    Examples: SRV 7.1 Enable Supply, Electricity Distributor
+      | srv | role                    |
+      | 7.1 | Electricity Distributor |
+
+    @srv-7.1 @role-OU @cv-4
+    Examples: SRV 7.1 Enable Supply, Other User
+      | srv | role       |
+      | 7.1 | Other User |
+
+  @negative @check-role @order-device_exists @conf-I
+  Scenario Outline: A request failing both the role and the device_exists check is refused with the role check's code, E2
+    Given no device "00-DB-12-34-56-78-99-99" is in the inventory
+    When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
+    Then the request is refused by the role check with E2
+
+    @srv-7.1 @role-ED @cv-4
+    Examples: SRV 7.1 Enable Supply, Electricity Distributor
+      | srv | role                    |
+      | 7.1 | Electricity Distributor |
+
+    @srv-7.1 @role-OU @cv-4
+    Examples: SRV 7.1 Enable Supply, Other User
+      | srv | role       |
+      | 7.1 | Other User |
+
+  @negative @check-device_type @order-smi_status @conf-I
+  Scenario Outline: A request failing both the device_type and the smi_status check is refused with the device_type check's code, E11
+    Given the <device> is in SMI status "<status>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the device_type check with E11
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            | device | status  |
+      | 7.1 | Import Supplier | CHF    | Pending |
+
+  @negative @check-smi_status @order-registration @conf-I
+  Scenario Outline: A request failing both the smi_status and the registration check is refused with the smi_status check's code, E5
+    Given the <device> is in SMI status "<status>"
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the smi_status check with E5
+
+    @srv-7.1 @role-IS @cv-4
+    Examples: SRV 7.1 Enable Supply, Import Supplier
+      | srv | role            | device | status  | user                    |
+      | 7.1 | Import Supplier | ESME   | Pending | 90-B3-D5-1F-30-03-00-00 |

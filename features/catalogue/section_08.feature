@@ -359,7 +359,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-8.1.1 @role-ED @cv-4
     Examples: SRV 8.1.1 Commission Device, Electricity Distributor
@@ -449,7 +449,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-role @cv-8 @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused by the DCC with E2
     When the <role> sends SRV <srv> to the DCC
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-8.3 @role-ED @cv-8
     Examples: SRV 8.3 Decommission Device, Electricity Distributor
@@ -530,7 +530,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E11
+    Then the request is refused by the device_type check with E11
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -600,7 +600,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-8.1.1 @role-IS @cv-1
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -670,7 +670,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-command_variant @conf-V
   Scenario Outline: A request to the DCC sent as a device CommandVariant is refused with E12
     When the <role> sends SRV <srv> to the DCC as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-8.2 @role-IS @cv-1
     Examples: SRV 8.2 Read Inventory (Current and Future Suppliers may use this Service Request), Import Supplier
@@ -735,7 +735,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the <device> to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -805,7 +805,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-url @conf-V
   Scenario Outline: A request to the DCC posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the DCC to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-8.2 @role-IS @cv-8
     Examples: SRV 8.2 Read Inventory (Current and Future Suppliers may use this Service Request), Import Supplier
@@ -871,7 +871,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   Scenario Outline: A request to a device the DCC does not know is refused with E19
     Given no device "00-DB-12-34-56-78-99-99" is in the inventory
     When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
-    Then the request is rejected with E19
+    Then the request is refused by the device_exists check with E19
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -942,7 +942,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E5
+    Then the request is refused by the smi_status check with E5
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -1013,7 +1013,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -1084,7 +1084,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   Scenario Outline: A replayed originator counter is refused by the DCC (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the DCC
     And the <role> sends SRV <srv> to the DCC again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-8.2 @role-IS @cv-8
     Examples: SRV 8.2 Read Inventory (Current and Future Suppliers may use this Service Request), Import Supplier
@@ -1149,7 +1149,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -1219,7 +1219,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-signature @cv-8 @conf-I
   Scenario Outline: A request to the DCC signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the DCC signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-8.2 @role-IS @cv-8
     Examples: SRV 8.2 Read Inventory (Current and Future Suppliers may use this Service Request), Import Supplier
@@ -1284,7 +1284,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-8.1.1 @role-IS @cv-4
     Examples: SRV 8.1.1 Commission Device, Import Supplier
@@ -1354,7 +1354,7 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
   @negative @check-schema @cv-8 @conf-U
   Scenario Outline: A request to the DCC that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the DCC with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-8.2 @role-IS @cv-8
     Examples: SRV 8.2 Read Inventory (Current and Future Suppliers may use this Service Request), Import Supplier
@@ -1415,3 +1415,235 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
     Examples: SRV 8.14.4 Communications Hub Status Update – No Fault Return, Import Supplier
       | srv    | role            |
       | 8.14.4 | Import Supplier |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A device SRV addressed to the DCC is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            |
+      | 8.1.1 | Import Supplier |
+
+    @srv-8.7.1 @role-IS @cv-4
+    Examples: SRV 8.7.1 Join Service (Critical), Import Supplier
+      | srv   | role            |
+      | 8.7.1 | Import Supplier |
+
+    @srv-8.7.2 @role-IS @cv-1
+    Examples: SRV 8.7.2 Join Service (Non-Critical), Import Supplier
+      | srv   | role            |
+      | 8.7.2 | Import Supplier |
+
+    @srv-8.8.1 @role-IS @cv-4
+    Examples: SRV 8.8.1 Unjoin Service (Critical), Import Supplier
+      | srv   | role            |
+      | 8.8.1 | Import Supplier |
+
+    @srv-8.8.2 @role-IS @cv-1
+    Examples: SRV 8.8.2 Unjoin Service (Non-Critical), Import Supplier
+      | srv   | role            |
+      | 8.8.2 | Import Supplier |
+
+    @srv-8.9 @role-IS @cv-1
+    Examples: SRV 8.9 Read Device Log, Import Supplier
+      | srv | role            |
+      | 8.9 | Import Supplier |
+
+    @srv-8.11 @role-IS @cv-1
+    Examples: SRV 8.11 Update HAN Device Log, Import Supplier
+      | srv  | role            |
+      | 8.11 | Import Supplier |
+
+    @srv-8.12.1 @role-IS @cv-1
+    Examples: SRV 8.12.1 Restore HAN Device Log, Import Supplier
+      | srv    | role            |
+      | 8.12.1 | Import Supplier |
+
+    @srv-8.12.2 @role-IS @cv-1
+    Examples: SRV 8.12.2 Restore Gas Proxy Function Device Log, Import Supplier
+      | srv    | role            |
+      | 8.12.2 | Import Supplier |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A request for the DCC addressed to a device is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the target check with E12
+
+    @srv-8.2 @role-IS @cv-8
+    Examples: SRV 8.2 Read Inventory (Current and Future Suppliers may use this Service Request), Import Supplier
+      | srv | role            | device |
+      | 8.2 | Import Supplier | ESME   |
+
+    @srv-8.3 @role-IS @cv-8
+    Examples: SRV 8.3 Decommission Device, Import Supplier
+      | srv | role            | device |
+      | 8.3 | Import Supplier | ESME   |
+
+    @srv-8.4 @role-IS @cv-8
+    Examples: SRV 8.4 Update Inventory, Import Supplier
+      | srv | role            | device |
+      | 8.4 | Import Supplier | ESME   |
+
+    @srv-8.13 @role-IS @cv-8
+    Examples: SRV 8.13 Return Local Command Response, Import Supplier
+      | srv  | role            | device |
+      | 8.13 | Import Supplier | ESME   |
+
+    @srv-8.14.1 @role-IS @cv-8
+    Examples: SRV 8.14.1 Communications Hub Status Update- Install Success, Import Supplier
+      | srv    | role            | device |
+      | 8.14.1 | Import Supplier | ESME   |
+
+    @srv-8.14.2 @role-IS @cv-8
+    Examples: SRV 8.14.2 Communications Hub Status Update - Install No SM WAN, Import Supplier
+      | srv    | role            | device |
+      | 8.14.2 | Import Supplier | ESME   |
+
+    @srv-8.14.3 @role-IS @cv-8
+    Examples: SRV 8.14.3 Communications Hub Status Update. – Fault Return, Import Supplier
+      | srv    | role            | device |
+      | 8.14.3 | Import Supplier | ESME   |
+
+    @srv-8.14.4 @role-IS @cv-8
+    Examples: SRV 8.14.4 Communications Hub Status Update – No Fault Return, Import Supplier
+      | srv    | role            | device |
+      | 8.14.4 | Import Supplier | ESME   |
+
+  @negative @check-registration @conf-V
+  Scenario Outline: A supplier that is not the device's registered supplier is refused with E4
+    Given a commissioned <device>
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the registration check with E4
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device | user                    |
+      | 8.1.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.7.1 @role-IS @cv-4
+    Examples: SRV 8.7.1 Join Service (Critical), Import Supplier
+      | srv   | role            | device | user                    |
+      | 8.7.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.7.2 @role-IS @cv-1
+    Examples: SRV 8.7.2 Join Service (Non-Critical), Import Supplier
+      | srv   | role            | device | user                    |
+      | 8.7.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.8.1 @role-IS @cv-4
+    Examples: SRV 8.8.1 Unjoin Service (Critical), Import Supplier
+      | srv   | role            | device | user                    |
+      | 8.8.1 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.8.2 @role-IS @cv-1
+    Examples: SRV 8.8.2 Unjoin Service (Non-Critical), Import Supplier
+      | srv   | role            | device | user                    |
+      | 8.8.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.9 @role-IS @cv-1
+    Examples: SRV 8.9 Read Device Log, Import Supplier
+      | srv | role            | device | user                    |
+      | 8.9 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.11 @role-IS @cv-1
+    Examples: SRV 8.11 Update HAN Device Log, Import Supplier
+      | srv  | role            | device | user                    |
+      | 8.11 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.12.1 @role-IS @cv-1
+    Examples: SRV 8.12.1 Restore HAN Device Log, Import Supplier
+      | srv    | role            | device | user                    |
+      | 8.12.1 | Import Supplier | CHF    | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-8.12.2 @role-IS @cv-1
+    Examples: SRV 8.12.2 Restore Gas Proxy Function Device Log, Import Supplier
+      | srv    | role            | device | user                    |
+      | 8.12.2 | Import Supplier | GPF    | 90-B3-D5-1F-30-03-00-00 |
+
+  @negative @check-schema @order-signature @conf-U
+  Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>
+    Then the request is refused by the schema check with E100
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device | signer                  |
+      | 8.1.1 | Import Supplier | ESME   | Electricity Distributor |
+
+  @negative @check-counter @order-url @conf-U
+  Scenario Outline: A request failing both the counter and the url check is refused with the counter check's code (E1 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    And the <role> sends SRV <srv> to the <device> again with the same counter to <service>
+    Then the request is refused by the counter check with E1
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device | service  |
+      | 8.1.1 | Import Supplier | ESME   | serviceS |
+
+  @negative @check-url @order-command_variant @conf-I
+  Scenario Outline: A request failing both the url and the command_variant check is refused with the url check's code, E13
+    When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>
+    Then the request is refused by the url check with E13
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device | cv | service  |
+      | 8.1.1 | Import Supplier | ESME   | 1  | serviceT |
+
+  @negative @check-target @order-role @conf-U
+  Scenario Outline: A request failing both the target and the role check is refused with the target check's code (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-8.1.1 @role-ED @cv-4
+    Examples: SRV 8.1.1 Commission Device, Electricity Distributor
+      | srv   | role                    |
+      | 8.1.1 | Electricity Distributor |
+
+    @srv-8.1.1 @role-OU @cv-4
+    Examples: SRV 8.1.1 Commission Device, Other User
+      | srv   | role       |
+      | 8.1.1 | Other User |
+
+  @negative @check-role @order-device_exists @conf-I
+  Scenario Outline: A request failing both the role and the device_exists check is refused with the role check's code, E2
+    Given no device "00-DB-12-34-56-78-99-99" is in the inventory
+    When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
+    Then the request is refused by the role check with E2
+
+    @srv-8.1.1 @role-ED @cv-4
+    Examples: SRV 8.1.1 Commission Device, Electricity Distributor
+      | srv   | role                    |
+      | 8.1.1 | Electricity Distributor |
+
+    @srv-8.1.1 @role-OU @cv-4
+    Examples: SRV 8.1.1 Commission Device, Other User
+      | srv   | role       |
+      | 8.1.1 | Other User |
+
+  @negative @check-device_type @order-smi_status @conf-I
+  Scenario Outline: A request failing both the device_type and the smi_status check is refused with the device_type check's code, E11
+    Given the <device> is in SMI status "<status>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the device_type check with E11
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device | status  |
+      | 8.1.1 | Import Supplier | CHF    | Pending |
+
+  @negative @check-smi_status @order-registration @conf-I
+  Scenario Outline: A request failing both the smi_status and the registration check is refused with the smi_status check's code, E5
+    Given the <device> is in SMI status "<status>"
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the smi_status check with E5
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device | status  | user                    |
+      | 8.1.1 | Import Supplier | ESME   | Pending | 90-B3-D5-1F-30-03-00-00 |

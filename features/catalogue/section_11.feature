@@ -225,7 +225,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-role @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused with E2
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-11.3 @role-ED @cv-4
     Examples: SRV 11.3 Activate Firmware, Electricity Distributor
@@ -240,7 +240,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-role @cv-8 @conf-V
   Scenario Outline: A User none of whose roles is eligible is refused by the DCC with E2
     When the <role> sends SRV <srv> to the DCC
-    Then the request is rejected with E2
+    Then the request is refused by the role check with E2
 
     @srv-11.1 @role-ED @cv-8
     Examples: SRV 11.1 Update Firmware, Electricity Distributor
@@ -266,7 +266,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   Scenario Outline: An SRV sent to a type of device it is not for is refused with E11
     Given a commissioned <device>
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E11
+    Then the request is refused by the device_type check with E11
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -291,7 +291,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-command_variant @conf-V
   Scenario Outline: An SRV sent as a CommandVariant it does not allow is refused with E12
     When the <role> sends SRV <srv> to the <device> as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-11.2 @role-IS @cv-4
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -316,7 +316,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-command_variant @conf-V
   Scenario Outline: A request to the DCC sent as a device CommandVariant is refused with E12
     When the <role> sends SRV <srv> to the DCC as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-11.1 @role-IS @cv-1
     Examples: SRV 11.1 Update Firmware, Import Supplier
@@ -331,7 +331,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-url @conf-V
   Scenario Outline: A request posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the <device> to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -356,7 +356,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-url @conf-V
   Scenario Outline: A request to the DCC posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the DCC to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-11.1 @role-IS @cv-8
     Examples: SRV 11.1 Update Firmware, Import Supplier
@@ -372,7 +372,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   Scenario Outline: A request to a device the DCC does not know is refused with E19
     Given no device "00-DB-12-34-56-78-99-99" is in the inventory
     When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
-    Then the request is rejected with E19
+    Then the request is refused by the device_exists check with E19
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -398,7 +398,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   Scenario Outline: A request to a device whose SMI status allows nothing is refused with E5
     Given the <device> is in SMI status "<status>"
     When the <role> sends SRV <srv> to the <device>
-    Then the request is rejected with E5
+    Then the request is refused by the smi_status check with E5
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -424,7 +424,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   Scenario Outline: A replayed originator counter is refused (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the <device>
     And the <role> sends SRV <srv> to the <device> again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -450,7 +450,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   Scenario Outline: A replayed originator counter is refused by the DCC (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the DCC
     And the <role> sends SRV <srv> to the DCC again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-11.1 @role-IS @cv-8
     Examples: SRV 11.1 Update Firmware, Import Supplier
@@ -465,7 +465,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-signature @conf-I
   Scenario Outline: A request signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the <device> signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -490,7 +490,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-signature @cv-8 @conf-I
   Scenario Outline: A request to the DCC signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the DCC signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-11.1 @role-IS @cv-8
     Examples: SRV 11.1 Update Firmware, Import Supplier
@@ -505,7 +505,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-schema @conf-U
   Scenario Outline: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-11.2 @role-IS @cv-1
     Examples: SRV 11.2 Read Firmware Version, Import Supplier
@@ -530,7 +530,7 @@ Feature: Catalogue, DUIS section 11: Firmware
   @negative @check-schema @cv-8 @conf-U
   Scenario Outline: A request to the DCC that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the DCC with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-11.1 @role-IS @cv-8
     Examples: SRV 11.1 Update Firmware, Import Supplier
@@ -541,3 +541,135 @@ Feature: Catalogue, DUIS section 11: Firmware
     Examples: SRV 11.4 Update PPMID Firmware, Import Supplier
       | srv  | role            |
       | 11.4 | Import Supplier |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A device SRV addressed to the DCC is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            |
+      | 11.2 | Import Supplier |
+
+    @srv-11.3 @role-IS @cv-4
+    Examples: SRV 11.3 Activate Firmware, Import Supplier
+      | srv  | role            |
+      | 11.3 | Import Supplier |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A request for the DCC addressed to a device is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the target check with E12
+
+    @srv-11.1 @role-IS @cv-8
+    Examples: SRV 11.1 Update Firmware, Import Supplier
+      | srv  | role            | device |
+      | 11.1 | Import Supplier | ESME   |
+
+    @srv-11.4 @role-IS @cv-8
+    Examples: SRV 11.4 Update PPMID Firmware, Import Supplier
+      | srv  | role            | device |
+      | 11.4 | Import Supplier | ESME   |
+
+  @negative @check-registration @conf-V
+  Scenario Outline: A supplier that is not the device's registered supplier is refused with E4
+    Given a commissioned <device>
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the registration check with E4
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device | user                    |
+      | 11.2 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+    @srv-11.3 @role-IS @cv-4
+    Examples: SRV 11.3 Activate Firmware, Import Supplier
+      | srv  | role            | device | user                    |
+      | 11.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
+
+  @negative @check-schema @order-signature @conf-U
+  Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>
+    Then the request is refused by the schema check with E100
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device | signer                  |
+      | 11.2 | Import Supplier | ESME   | Electricity Distributor |
+
+  @negative @check-counter @order-url @conf-U
+  Scenario Outline: A request failing both the counter and the url check is refused with the counter check's code (E1 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    And the <role> sends SRV <srv> to the <device> again with the same counter to <service>
+    Then the request is refused by the counter check with E1
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device | service  |
+      | 11.2 | Import Supplier | ESME   | serviceT |
+
+  @negative @check-url @order-command_variant @conf-I
+  Scenario Outline: A request failing both the url and the command_variant check is refused with the url check's code, E13
+    When the <role> sends SRV <srv> to the <device> as CommandVariant <cv> to <service>
+    Then the request is refused by the url check with E13
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device | cv | service  |
+      | 11.2 | Import Supplier | ESME   | 4  | serviceS |
+
+  @negative @check-target @order-role @conf-U
+  Scenario Outline: A request failing both the target and the role check is refused with the target check's code (E12 is best known, unverified)
+    When the <role> sends SRV <srv> with the DCC's EUI as its target
+    Then the request is refused by the target check with E12
+
+    @srv-11.3 @role-ED @cv-4
+    Examples: SRV 11.3 Activate Firmware, Electricity Distributor
+      | srv  | role                    |
+      | 11.3 | Electricity Distributor |
+
+    @srv-11.3 @role-OU @cv-4
+    Examples: SRV 11.3 Activate Firmware, Other User
+      | srv  | role       |
+      | 11.3 | Other User |
+
+  @negative @check-role @order-device_exists @conf-I
+  Scenario Outline: A request failing both the role and the device_exists check is refused with the role check's code, E2
+    Given no device "00-DB-12-34-56-78-99-99" is in the inventory
+    When the <role> sends SRV <srv> to the device "00-DB-12-34-56-78-99-99"
+    Then the request is refused by the role check with E2
+
+    @srv-11.3 @role-ED @cv-4
+    Examples: SRV 11.3 Activate Firmware, Electricity Distributor
+      | srv  | role                    |
+      | 11.3 | Electricity Distributor |
+
+    @srv-11.3 @role-OU @cv-4
+    Examples: SRV 11.3 Activate Firmware, Other User
+      | srv  | role       |
+      | 11.3 | Other User |
+
+  @negative @check-device_type @order-smi_status @conf-I
+  Scenario Outline: A request failing both the device_type and the smi_status check is refused with the device_type check's code, E11
+    Given the <device> is in SMI status "<status>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the device_type check with E11
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device | status  |
+      | 11.2 | Import Supplier | GPF    | Pending |
+
+  @negative @check-smi_status @order-registration @conf-I
+  Scenario Outline: A request failing both the smi_status and the registration check is refused with the smi_status check's code, E5
+    Given the <device> is in SMI status "<status>"
+    And the <role> is "<user>"
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the smi_status check with E5
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device | status  | user                    |
+      | 11.2 | Import Supplier | ESME   | Pending | 90-B3-D5-1F-30-03-00-00 |

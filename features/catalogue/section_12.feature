@@ -87,7 +87,7 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
   @negative @check-command_variant @conf-V
   Scenario Outline: A request to the DCC sent as a device CommandVariant is refused with E12
     When the <role> sends SRV <srv> to the DCC as CommandVariant <cv>
-    Then the request is rejected with E12
+    Then the request is refused by the command_variant check with E12
 
     @srv-12.1 @role-IS @cv-1
     Examples: SRV 12.1 Request WAN Matrix, Import Supplier
@@ -122,7 +122,7 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
   @negative @check-url @conf-V
   Scenario Outline: A request to the DCC posted to the wrong DUIS service is refused with E13
     When the <role> sends SRV <srv> to the DCC to <service>
-    Then the request is rejected with E13
+    Then the request is refused by the url check with E13
 
     @srv-12.1 @role-IS @cv-8
     Examples: SRV 12.1 Request WAN Matrix, Import Supplier
@@ -158,7 +158,7 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
   Scenario Outline: A replayed originator counter is refused by the DCC (E1 is best known, unverified)
     When the <role> sends SRV <srv> to the DCC
     And the <role> sends SRV <srv> to the DCC again with the same counter
-    Then the request is rejected with E1
+    Then the request is refused by the counter check with E1
 
     @srv-12.1 @role-IS @cv-8
     Examples: SRV 12.1 Request WAN Matrix, Import Supplier
@@ -193,7 +193,7 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
   @negative @check-signature @cv-8 @conf-I
   Scenario Outline: A request to the DCC signed with another User's key is refused with E1
     When the <role> sends SRV <srv> to the DCC signed with the key of the <signer>
-    Then the request is rejected with E1
+    Then the request is refused by the signature check with E1
 
     @srv-12.1 @role-IS @cv-8
     Examples: SRV 12.1 Request WAN Matrix, Import Supplier
@@ -228,7 +228,7 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
   @negative @check-schema @cv-8 @conf-U
   Scenario Outline: A request to the DCC that breaks the DUIS schema is refused (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the DCC with an element the schema does not allow
-    Then the request is rejected with E100
+    Then the request is refused by the schema check with E100
 
     @srv-12.1 @role-IS @cv-8
     Examples: SRV 12.1 Request WAN Matrix, Import Supplier
@@ -259,3 +259,18 @@ Feature: Catalogue, DUIS section 12: Communications hub and pre-notification
     Examples: SRV 12.2 Device Pre-notification, Other User
       | srv  | role       |
       | 12.2 | Other User |
+
+  @negative @check-target @conf-U
+  Scenario Outline: A request for the DCC addressed to a device is refused (E12 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device>
+    Then the request is refused by the target check with E12
+
+    @srv-12.1 @role-IS @cv-8
+    Examples: SRV 12.1 Request WAN Matrix, Import Supplier
+      | srv  | role            | device |
+      | 12.1 | Import Supplier | ESME   |
+
+    @srv-12.2 @role-IS @cv-8
+    Examples: SRV 12.2 Device Pre-notification, Import Supplier
+      | srv  | role            | device |
+      | 12.2 | Import Supplier | ESME   |

@@ -65,9 +65,22 @@ class Case:
         return next((t[len("check-"):] for t in self.tags if t.startswith("check-")), None)
 
     @property
+    def ineligible_role(self) -> bool:
+        """Sent by a role not eligible for the SRV: an ineligible-role case, or an order case that also
+        breaks the role check (@order-role)."""
+        return self.check == "role" or "order-role" in self.tags
+
+    @property
     def ident(self) -> str:
         cells = ", ".join(v for _, v in self.row)
         return f"{self.feature}: {self.outline} [{cells}]"
+
+    @property
+    def scenario_id(self) -> str:
+        """The scenario's stable ID, as the pytest run records it (duisconf.scenario_ids)."""
+        from .scenario_ids import scenario_id
+
+        return scenario_id(f"catalogue/{Path(self.feature).stem}", self.outline, self.values)
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,7 @@ def decide(declaration: Declaration, case_or_row, tags: Iterable[str] = (), cata
     if not declaration.holds(role):
         return Decision(case, False, f"role {role} is not declared by {declaration.name}")
     rule = catalogue.srv(srv)
-    if case.check == "role":
+    if case.ineligible_role:
         eligible = sorted(declaration.organisation_roles(role) & set(rule.eligible_roles))
         if eligible:
             return Decision(case, False, f"the organisation acting as {role} also holds {', '.join(eligible)}, "
@@ -148,11 +161,11 @@ class Plan:
     def coverage(self) -> set[tuple[str, str]]:
         """(role, SRV) pairs the party exercises: at least one applicable case that sends the SRV as an
         eligible role (ineligible-role E2 cases are counted apart: they test a refusal, not the SRV)."""
-        return {(d.case.role, d.case.srv) for d in self.applicable if d.case.check != "role"}
+        return {(d.case.role, d.case.srv) for d in self.applicable if not d.case.ineligible_role}
 
     def refusals(self) -> set[tuple[str, str]]:
         """(role, SRV) pairs whose ineligible-role (E2) case applies."""
-        return {(d.case.role, d.case.srv) for d in self.applicable if d.case.check == "role"}
+        return {(d.case.role, d.case.srv) for d in self.applicable if d.case.ineligible_role}
 
 
 def make_plan(declaration: Declaration, folder: Path | None = None) -> Plan:

@@ -97,6 +97,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         print(f"duisconf: {len(router.unrouted)} message(s) from the target belonged to no scenario; kept in {folder}")
 
 
+# -- stable scenario IDs (duisconf.scenario_ids) ----------------------------------------------------
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every bound scenario carries its ID as the user property `scenario_id` (reports, JUnit XML, xdist)."""
+    from .scenario_ids import item_scenario_id
+
+    for item in items:
+        ident = item_scenario_id(item)
+        if ident and ("scenario_id", ident) not in item.user_properties:
+            item.user_properties.append(("scenario_id", ident))
+
+
+@pytest.hookimpl(trylast=True)  # after allure-pytest-bdd has opened the scenario's result
+def pytest_bdd_before_scenario(request, feature, scenario) -> None:
+    ident = next((v for k, v in request.node.user_properties if k == "scenario_id"), None)
+    if ident:
+        try:
+            import allure
+
+            allure.dynamic.label("scenario_id", ident)
+        except Exception:  # Allure not active for this run
+            pass
+
+
 # -- verdicts -------------------------------------------------------------------------------------
 
 def _record_verdict(node: pytest.Item, verdict: str) -> None:

@@ -22,6 +22,7 @@ from ..errors import ConfigError, InvalidInput, SchemaInvalid, SignatureInvalid
 from ..keystore import Keystore
 from ..rules import Catalogue, SRVRule
 from ..signing import TrustStore, verify
+from .faults import misbehaviour
 from .state import NETWORK_ROLES, SUPPLIER_ROLES, Device, Inventory, User
 
 _SR = f"{{{SR_NS}}}"
@@ -58,6 +59,48 @@ def load_statuses(path: Path | None = None) -> dict[str, frozenset[str] | None]:
         return {status: None if row["allow"] == "*" else frozenset(row["allow"]) for status, row in table.items()}
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc!r}") from None
+
+
+# -- the suite's own negative checks (tests/test_suite_negative_access.py) ---------------------------
+# Every check row can be played wrong three ways, named after the row so a failing scenario names it:
+#   access-<check>-wrong-code  the check answers another check's code
+#   access-<check>-skipped     the check is not made (the request goes on to the next check)
+#   access-<check>-order       the check and its neighbour in the table are made the other way round
+MISBEHAVIOUR_KINDS = ("wrong-code", "skipped", "order")
+
+
+def check_misbehaviour(check: str, kind: str) -> str:
+    """The registered name of a misbehaviour of one access-control check."""
+    return f"access-{check}-{kind}"
+
+
+def wrong_code(checks: dict[str, Check], name: str) -> str:
+    """The code a wrong-code misbehaviour answers: the next check's (in table order, wrapping) that differs."""
+    order = list(checks)
+    start = order.index(name)
+    for other in order[start + 1:] + order[:start]:
+        if checks[other].code != checks[name].code:
+            return checks[other].code
+    raise ConfigError(f"rules/access_control.toml: every check answers {checks[name].code}; no wrong code to play")
+
+
+def swapped_pair(order: list[str], name: str) -> tuple[str, str]:
+    """The adjacent checks an order misbehaviour of `name` swaps: it and the next (the last row: the previous)."""
+    at = order.index(name)
+    return (name, order[at + 1]) if at + 1 < len(order) else (order[at - 1], name)
+
+
+def register_misbehaviours(checks: dict[str, Check]) -> list[str]:
+    """Register the three misbehaviours of every check row; returns their names."""
+    order = list(checks)
+    names = []
+    for name, check in checks.items():
+        first, then = swapped_pair(order, name)
+        names += [misbehaviour(check_misbehaviour(name, "wrong-code"),
+                               f"the {name} check answers {wrong_code(checks, name)}, not {check.code}"),
+                  misbehaviour(check_misbehaviour(name, "skipped"), f"the {name} check is not made"),
+                  misbehaviour(check_misbehaviour(name, "order"), f"the {first} check is made after the {then} check")]
+    return names
 
 
 class Rejection(Exception):
@@ -106,21 +149,69 @@ class AccessControl:
         self.statuses = statuses or load_statuses()
         self.transforms: dict[RequestID, Transform] = {}
         self._transforms_lock = threading.Lock()
+        self._deferred = threading.local()  # a rejection an order misbehaviour holds back (per request thread)
+        register_misbehaviours(self.checks)
 
     def reject(self, name: str, reason: str, **context) -> Rejection:
-        return Rejection(self.checks[name], reason, **context)
+        check = self.checks[name]
+        if self._misbehaving(name, "wrong-code"):
+            check = Check(check.name, wrong_code(self.checks, name), check.when, check.conf, check.http)
+        return Rejection(check, reason, **context)
+
+    def refuse(self, name: str, reason: str, **context) -> None:
+        """Check `name` failed: raise its rejection. Only the suite's negative tests change that: a skipped
+        check lets the request go on; a check made after its neighbour is held back until that one is made."""
+        rejection = self.reject(name, reason, **context)
+        if self._misbehaving(name, "skipped"):
+            return
+        held = getattr(self._deferred, "rejection", None)
+        if held is not None:
+            self._deferred.rejection = None
+            order = list(self.checks)
+            raise rejection if order.index(name) == order.index(held.check.name) + 1 else held
+        order = list(self.checks)
+        if order.index(name) + 1 < len(order) and any(
+                self._misbehaving(other, "order") and swapped_pair(order, other) == (name, order[order.index(name) + 1])
+                for other in (name, order[order.index(name) + 1])):
+            self._deferred.rejection = rejection
+            return
+        raise rejection
+
+    def settle(self) -> None:
+        """Raise a rejection an order misbehaviour held back (its neighbour did not fail)."""
+        held = getattr(self._deferred, "rejection", None)
+        self._deferred.rejection = None
+        if held is not None:
+            raise held
+
+    def _misbehaving(self, check: str, kind: str) -> bool:
+        return self.inventory.misbehaving(check_misbehaviour(check, kind))
+
+    def admit(self, service: str, raw: bytes) -> DUISRequest:
+        """The checks in table order; the first that fails answers (see `refuse`)."""
+        self._deferred.rejection = None
+        try:
+            request = self._admit(service, raw)
+        except Rejection:
+            self._deferred.rejection = None
+            raise
+        self.settle()
+        return request
 
     # -- the pipeline ---------------------------------------------------------------------------
-    def admit(self, service: str, raw: bytes) -> DUISRequest:
+    def _admit(self, service: str, raw: bytes) -> DUISRequest:
         try:
             tree = parse_xml(raw, source="request")
         except InvalidInput as exc:
+            self.refuse("well_formed", str(exc))
+            self.refuse("schema", f"not a document: {exc}")  # nothing further can be checked without one
+            self.settle()
             raise self.reject("well_formed", str(exc)) from None
         root = tree.getroot()
         try:
             self.schema.validate(tree, source="request")
         except SchemaInvalid as exc:
-            raise self.reject("schema", str(exc), srv=self._readable_srv(root)) from None
+            self.refuse("schema", str(exc), srv=self._readable_srv(root))
         if etree.QName(root).localname != "Request":
             raise self.reject("schema", f"expected sr:Request, got {etree.QName(root).localname}")
         header = root.find(_SR + "Header")
@@ -135,33 +226,34 @@ class AccessControl:
         except SignatureInvalid as exc:
             raise self.reject("signature", str(exc), **context) from None
         if verified.signer.eui != request_id.originator:
-            raise self.reject("signature", f"signed by {verified.signer.name} of {verified.signer.eui or 'no EUI'}, "
-                                           f"not by the originator {request_id.originator}", **context)
+            self.refuse("signature", f"signed by {verified.signer.name} of {verified.signer.eui or 'no EUI'}, "
+                                     f"not by the originator {request_id.originator}", **context)
         with self.inventory.lock:
             user = self.inventory.user(request_id.originator)
             if user is None:
-                raise self.reject("user", f"{request_id.originator} is not a DCC User here", **context)
+                self.refuse("user", f"{request_id.originator} is not a DCC User here", **context)
+                user = User(request_id.originator, frozenset())  # only when the user check is played wrong
             transform = self._transform_for(request_id) if cv in (5, 6, 7) else None
             if transform is None:
                 if request_id.counter <= user.last_counter:
-                    raise self.reject("counter", f"counter {request_id.counter} is not above {user.last_counter}, "
-                                                 f"the last one seen from {user.eui}", **context)
+                    self.refuse("counter", f"counter {request_id.counter} is not above {user.last_counter}, "
+                                           f"the last one seen from {user.eui}", **context)
                 user.last_counter = request_id.counter
 
         if cv not in SERVICE_CVS[service]:
-            raise self.reject("url", f"CommandVariant {cv} cannot be sent to {service} "
-                                     f"(it takes {', '.join(map(str, sorted(SERVICE_CVS[service])))})", **context)
+            self.refuse("url", f"CommandVariant {cv} cannot be sent to {service} "
+                               f"(it takes {', '.join(map(str, sorted(SERVICE_CVS[service])))})", **context)
         rule = self.catalogue.srv(srv)
         if cv not in rule.command_variants or cv in UNSUPPORTED_CVS:
             allowed = sorted(set(rule.command_variants) - UNSUPPORTED_CVS)
-            raise self.reject("command_variant", f"SRV {srv} cannot be sent as CommandVariant {cv} "
-                                                 f"(allowed here: {', '.join(map(str, allowed))})", **context)
+            self.refuse("command_variant", f"SRV {srv} cannot be sent as CommandVariant {cv} "
+                                           f"(allowed here: {', '.join(map(str, allowed))})", **context)
         if rule.non_device != (request_id.target == DCC_EUI):
             expected = f"the DCC ({DCC_EUI})" if rule.non_device else "a device"
-            raise self.reject("target", f"SRV {srv} must be addressed to {expected}, not {request_id.target}", **context)
+            self.refuse("target", f"SRV {srv} must be addressed to {expected}, not {request_id.target}", **context)
         if not user.roles & set(rule.eligible_roles):
-            raise self.reject("role", f"{user.eui} holds {', '.join(sorted(user.roles)) or 'no role'}; SRV {srv} is for "
-                                      f"{', '.join(rule.eligible_roles) or 'no User role'}", **context)
+            self.refuse("role", f"{user.eui} holds {', '.join(sorted(user.roles)) or 'no role'}; SRV {srv} is for "
+                                f"{', '.join(rule.eligible_roles) or 'no User role'}", **context)
 
         body = root.find(_SR + "Body")[0]
         device = None
@@ -186,18 +278,22 @@ class AccessControl:
         with self.inventory.lock:
             device = self.inventory.device(request_id.target)
             if device is None:
+                self.refuse("device_exists", f"no device {request_id.target} in the inventory", **context)
+                # only when the device_exists check is played wrong: an unknown device is of no type
+                self.refuse("device_type", f"SRV {rule.srv} cannot be sent to {request_id.target}, of no known type", **context)
+                self.settle()
                 raise self.reject("device_exists", f"no device {request_id.target} in the inventory", **context)
             if device.type not in rule.device_types:
-                raise self.reject("device_type", f"SRV {rule.srv} cannot be sent to a {device.type} "
-                                                 f"(it is for {', '.join(rule.device_types)})", **context)
+                self.refuse("device_type", f"SRV {rule.srv} cannot be sent to a {device.type} "
+                                           f"(it is for {', '.join(rule.device_types)})", **context)
             allowed = self.statuses.get(device.status, frozenset())
             if cv not in (5, 6) and allowed is not None and rule.srv not in allowed:
-                raise self.reject("smi_status", f"{device.type} {device.eui} is {device.status}; "
-                                                f"SRV {rule.srv} is not allowed in that SMI status", **context)
+                self.refuse("smi_status", f"{device.type} {device.eui} is {device.status}; "
+                                          f"SRV {rule.srv} is not allowed in that SMI status", **context)
             acting = user.roles & set(rule.eligible_roles)
             if not self._registered(device, user, acting, rule.srv):
-                raise self.reject("registration", f"{user.eui} is not the registered "
-                                                  f"{self._registration_word(acting)} of {device.type} {device.eui}", **context)
+                self.refuse("registration", f"{user.eui} is not the registered "
+                                            f"{self._registration_word(acting)} of {device.type} {device.eui}", **context)
             return device
 
     def _registered(self, device: Device, user: User, acting: set[str], srv: str) -> bool:

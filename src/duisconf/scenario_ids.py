@@ -1,0 +1,95 @@
+"""Stable scenario IDs: the feature file, the scenario and the example row, never the collection order.
+
+    catalogue/section_04::a-non-critical-request-is-acknowledged-then-the-device-answers[4.1.1-import-supplier-esme]
+    design_notes/change_of_supplier::after-the-change-the-dcc-refuses-the-losing-suppliers-commands-to-both-meters
+
+pytest-bdd's `scenarios()` names each test after its scenario title alone and numbers clashes (`_1`, `_2`
+…) in the order it meets them, so an ID moved when a feature file was added or renamed. `bind` names each
+test after its title *and* its feature file instead, so the pytest node id is stable too; the example row
+is pytest-bdd's parametrisation id (its values, not its position). The canonical `scenario_id` (slug
+form, above) is what reports, deviation lists and shards use: recorded per test by the duisconf plugin as
+the user property and Allure label `scenario_id` (JUnit XML carries user properties as properties).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import ConfigError
+
+_SLUG = re.compile(r"[^a-z0-9.]+")
+_SCENARIO_LINE = re.compile(r"^[ \t]*(?:Scenario(?: Outline| Template)?|Example):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+
+
+def slug(text: str) -> str:
+    """Lower case, every run of characters other than a-z 0-9 . as one '-'."""
+    return _SLUG.sub("-", text.lower()).strip("-")
+
+
+def feature_key(path: str | Path, base: str | Path) -> str:
+    """The feature file relative to the features folder, without `.feature` (catalogue/section_04)."""
+    return Path(path).resolve().relative_to(Path(base).resolve()).with_suffix("").as_posix()
+
+
+def scenario_id(feature: str, scenario: str, example: Mapping[str, str] | None = None) -> str:
+    """`<feature key>::<scenario slug>[<example values, slugged, joined by ->]` (no brackets for a Scenario)."""
+    ident = f"{feature}::{slug(scenario)}"
+    if example:
+        ident += "[" + "-".join(slug(str(value)) for value in example.values()) + "]"
+    return ident
+
+
+def _python_name(text: str) -> str:
+    """As pytest-bdd makes test names (so `-k test_<scenario title>` keeps selecting the scenario)."""
+    return re.sub(r"^\d+_*", "", re.sub(r"\W", "", text.replace(" ", "_"))).lower()
+
+
+def test_name(feature: str, scenario: str) -> str:
+    """The bound test function's name: `test_<scenario title>__<feature key>`."""
+    return f"test_{_python_name(scenario)}__{_python_name(feature.replace('/', '_'))}"
+
+
+test_name.__test__ = False  # type: ignore[attr-defined]  # not a test, whatever pytest thinks of the name
+
+
+def item_scenario_id(item) -> str | None:
+    """The scenario ID of a collected pytest item bound by `bind` (None for any other test)."""
+    bound = getattr(getattr(item, "function", None), "duisconf_scenario", None)
+    if bound is None:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return scenario_id(*bound, params.get("_pytest_bdd_example"))
+
+
+def bind(namespace: dict, base: str | Path) -> int:
+    """Bind every scenario of every feature file under `base` into `namespace` (a test module's globals)
+    under its stable test name; returns how many. Two scenarios that would share a name are refused,
+    naming both: an ID must say which scenario it is."""
+    from pytest_bdd import scenario
+    from pytest_bdd.feature import get_features
+
+    base = Path(base).resolve()
+    bound: dict[str, str] = {}
+    for feature in get_features([str(base)]):
+        key = feature_key(feature.filename, base)
+        titles = _SCENARIO_LINE.findall(Path(feature.filename).read_text(encoding="utf-8"))
+        if len(titles) != len(feature.scenarios):  # pytest-bdd keeps one scenario per title, silently
+            repeated = sorted({t for t in titles if titles.count(t) > 1})
+            raise ConfigError(f"{feature.filename}: more than one scenario titled {', '.join(map(repr, repeated))}: "
+                              f"retitle them (a scenario's ID is its title)")
+        for name in feature.scenarios:
+            test = test_name(key, name)
+            if test in bound or test in namespace:
+                raise ConfigError(f"{feature.filename}: scenario {name!r} has the same test name as "
+                                  f"{bound.get(test, 'an existing test')!r}: retitle one of them")
+
+            def _scenario() -> None:
+                pass  # pragma: no cover  (pytest-bdd runs the steps)
+
+            wrapper = scenario(feature.filename, name, features_base_dir=str(base))(_scenario)
+            wrapper.duisconf_scenario = (key, name)
+            namespace[test] = wrapper
+            bound[test] = f"{key}: {name}"
+    return len(bound)
