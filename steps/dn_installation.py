@@ -364,6 +364,7 @@ def dcc_alert_payload(context: ScenarioContext, duis_scenario, installation: Ins
         lambda m: m.kind == "dcc-alert" and m.root.find(f".//{_SR}{payload}//{_SR}{detail}") is not None,
         duis.target.timeouts.alert, f"DCC alert {payload}/{detail}")
     attach_inbound(alert, f"DCC alert {payload}/{detail}", context.sent_at)
+    context.inbound = alert  # later steps read this alert; the receiver lets go of what it has handed over
     named = {(e.text or "").strip().upper() for e in alert.root.iter(f"{_SR}DeviceID", f"{_SR}NewCHFDeviceID",
                                                                      f"{_SR}NewGPFDeviceID")}
     assert eui.upper() in named, f"DCC alert {payload}/{detail} names {sorted(named)}, not the {device} {eui}"
@@ -377,12 +378,12 @@ def dcc_alert_payload(context: ScenarioContext, duis_scenario, installation: Ins
 @then(parsers.re(rf"the DCC alert lists the {_DEV} as an associated Type 1 device$"))
 def associated_type1(context: ScenarioContext, duis_scenario, installation: Installation, device: str) -> None:
     """MeterDecommissioningOrWithdrawal lists the Type 1 devices joined to the meter (8.3)."""
-    duis = duis_scenario.session
     eui = eui_of(context, duis_scenario, installation, device)
-    messages = [m for m in duis.receiver.messages() if m.kind == "dcc-alert" and m.root is not None
-                and m.root.find(f".//{_SR}MeterDecommissioningOrWithdrawal") is not None]
-    assert messages, "no DCC alert MeterDecommissioningOrWithdrawal has arrived"
-    listed = {e.findtext(f"{_SR}DeviceID") for e in messages[-1].root.iter(f"{_SR}AssociatedType1Device")}
+    alert = context.inbound
+    assert alert is not None and alert.kind == "dcc-alert" and \
+        alert.root.find(f".//{_SR}MeterDecommissioningOrWithdrawal") is not None, \
+        "claim the DCC alert MeterDecommissioningOrWithdrawal first"
+    listed = {e.findtext(f"{_SR}DeviceID") for e in alert.root.iter(f"{_SR}AssociatedType1Device")}
     assert eui in listed, f"the MeterDecommissioningOrWithdrawal alert lists {sorted(listed)}, not the {device} {eui}"
 
 
