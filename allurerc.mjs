@@ -76,8 +76,8 @@ export const duisVerdictsRule = {
 export default defineConfig({
   name: `DUIS conformance: ${declaration} on ${target}`,
   output: "reports/html",
-  historyPath: "reports/history.jsonl",
-  historyLimit: 20,
+  historyPath: process.env.DUISCONF_HISTORY ?? "reports/history.jsonl",
+  historyLimit: 2,
   hideLabels: ["host", "thread", "framework", "language"],
   categories: {
     rules: [

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,109 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "environment.properties").open("a", encoding="utf-8") as handle:
         handle.write(f"declaration={declaration.name}\ndeclaration.party={declaration.party}\n")
+
+
+# -- the report's view of the results (what `./dev suite` renders as HTML) -------------------------
+#
+# The HTML report of a full run must stay small enough to hand round (≤ 30 MB), and the raw results
+# stay complete (they go into the evidence bundle). So the report is generated from a view of them:
+# - every attachment is stored once under the hash of its content (identical evidence, once);
+# - a scenario that did not pass or was not applicable is shown exactly as recorded;
+# - in one that passed, or was not applicable, a request as rendered is dropped where the same step
+#   holds it signed (the signed request contains it), and each step's remaining messages are shown as
+#   one attachment, each part headed by its original name, with each signature in DUIS's fixed profile
+#   written as its values only: every message is still there, at a fraction of the report's cost.
+
+_RENDERED, _SIGNED = " rendered", "request (signed)"
+# An enveloped signature in exactly DUIS's profile (duisconf.signing): only its values vary, so in a passed
+# scenario's view it is written as those values (DigestValue, SignatureValue, issuer, serial); the
+# profile's fixed text is restored by anyone who needs the bytes (they are in allure-results).
+_PROFILE_SIGNATURE = re.compile(
+    rb'<ds:Signature(?: xmlns:ds="http://www.w3.org/2000/09/xmldsig#")?><ds:SignedInfo>'
+    rb'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
+    rb'<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>'
+    rb'<ds:Reference URI=""><ds:Transforms>'
+    rb'<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+    rb'<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>'
+    rb'<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+    rb'<ds:DigestValue>([A-Za-z0-9+/=]*)</ds:DigestValue></ds:Reference></ds:SignedInfo>'
+    rb'<ds:SignatureValue>([A-Za-z0-9+/=]*)</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509IssuerSerial>'
+    rb'<ds:X509IssuerName>([^<]*)</ds:X509IssuerName><ds:X509SerialNumber>(\d+)</ds:X509SerialNumber>'
+    rb'</ds:X509IssuerSerial></ds:X509Data></ds:KeyInfo></ds:Signature>')
+
+
+def _abbreviated(message: bytes) -> bytes:
+    return _PROFILE_SIGNATURE.sub(
+        lambda m: b"<!-- ds:Signature in DUIS's profile: DigestValue " + m.group(1) + b" SignatureValue " + m.group(2)
+        + b" X509IssuerName " + m.group(3) + b" X509SerialNumber " + m.group(4) + b" -->", message)
+
+
+def _store(data: bytes, extension: str, out: Path, stored: set[str]) -> str:
+    import hashlib
+
+    name = f"{hashlib.sha256(data).hexdigest()[:32]}-attachment{extension}"
+    if name not in stored:
+        (out / name).write_bytes(data)
+        stored.add(name)
+    return name
+
+
+def _attachments(holder: dict, results: Path, out: Path, stored: set[str], merge: bool) -> None:
+    entries = holder.get("attachments") or []
+    readable = [(a, results / a["source"]) for a in entries if (results / a.get("source", "")).is_file()]
+    if merge and len(readable) > 1:
+        signed = any(_SIGNED in a.get("name", "") for a, _ in readable)
+        parts = [(a, p) for a, p in readable if not (signed and a.get("name", "").endswith(_RENDERED))]
+        body = b"".join(f"===== {a.get('name', '')} =====\n".encode() + _abbreviated(p.read_bytes()).rstrip(b"\n")
+                        + b"\n\n" for a, p in parts)
+        name = f"{len(parts)} messages and summaries: " + "; ".join(a.get("name", "") for a, _ in parts)
+        holder["attachments"] = [{"name": name[:200], "type": "text/plain", "source": _store(body, ".txt", out, stored)}]
+    else:
+        for entry, path in readable:
+            entry["source"] = _store(path.read_bytes(), path.suffix, out, stored)
+    for step in holder.get("steps") or []:
+        _attachments(step, results, out, stored, merge)
+
+
+def report_view(results: Path, out: Path) -> dict[str, int]:
+    """Write the report's view of the Allure `results` into `out` (replaced); returns its figures."""
+    import json
+    import shutil
+
+    from .bundle import ACCEPTED, verdict_of_result
+
+    results, out = Path(results), Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    stored: set[str] = set()
+    figures = {"scenarios": 0, "shown as recorded": 0}
+    for path in sorted(results.iterdir()):
+        if path.name.endswith(("-result.json", "-container.json")):
+            data = json.loads(path.read_bytes())
+            merge = path.name.endswith("-result.json") and verdict_of_result(data) in ACCEPTED
+            figures["scenarios"] += path.name.endswith("-result.json")
+            figures["shown as recorded"] += path.name.endswith("-result.json") and not merge
+            _attachments(data, results, out, stored, merge)
+            (out / path.name).write_text(json.dumps(data), encoding="utf-8")
+        elif "-attachment" not in path.name and path.is_file():
+            shutil.copy2(path, out / path.name)
+    figures["attachments stored"] = len(stored)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m duisconf.pytest_report view RESULTS OUT"""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[0] != "view":
+        print("usage: python -m duisconf.pytest_report view RESULTS OUT", file=sys.stderr)
+        return 2
+    figures = report_view(Path(args[1]), Path(args[2]))
+    print(", ".join(f"{v} {k}" for k, v in figures.items()), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
