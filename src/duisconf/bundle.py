@@ -380,7 +380,6 @@ def build_manifest(*, draft: bool, created: str, declaration, fingerprint_: dict
             element.tail = "\n"
         elif len(element):
             element.text, element.tail = "\n", "\n"
-    root.tail = None  # text after the root is not part of the document: it would be digested, then lost
     return root
 
 
