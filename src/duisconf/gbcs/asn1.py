@@ -18,12 +18,15 @@ order from 0 (the payload itself), so ``encode`` writes them back the same way.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
 import asn1tools
+from asn1tools.codecs import ber as ber_codec
+from asn1tools.codecs import der as der_codec
 
 from ..errors import InvalidInput
 
@@ -78,7 +81,46 @@ _BUILTIN = {
 
 @functools.cache
 def _compiled() -> asn1tools.compiler.Specification:
-    return asn1tools.compile_files(str(ASN1_PATH), "der", numeric_enums=True)
+    spec = asn1tools.compile_files(str(ASN1_PATH), "der", numeric_enums=True)
+    seen: set[int] = set()
+    for module in spec.modules.values():
+        for compiled in module.values():
+            _guard_arrays(compiled.type, seen)
+    return spec
+
+
+def _guard_arrays(node: Any, seen: set[int]) -> None:
+    """Make every SEQUENCE OF of our spec refuse elements that do not decode.
+
+    asn1tools 0.169's DER SEQUENCE OF appends its "tag mismatch" marker without advancing and loops
+    forever on such input (found by the fuzz test); only our compiled objects are changed.
+    """
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, der_codec.SequenceOf):
+        node.decode_content = types.MethodType(_checked_array_content, node)
+    for child in (
+        getattr(node, "element_type", None),
+        getattr(node, "inner", None),
+        *(getattr(node, "root_members", None) or []),
+        *(getattr(node, "members", None) or []),
+    ):
+        if child is not None:
+            _guard_arrays(child, seen)
+
+
+def _checked_array_content(self: Any, data: bytes, offset: int, length: int) -> tuple[list, int]:
+    decoded, end = [], offset + length
+    while offset < end:
+        element, after = self.element_type.decode(data, offset)
+        if element is ber_codec.TAG_MISMATCH or after <= offset:
+            raise asn1tools.DecodeError(f"{self.name}: element does not match its type", offset=offset)
+        decoded.append(element)
+        offset = after
+    if offset != end:
+        raise asn1tools.DecodeError(f"{self.name}: elements overrun the length", offset=offset)
+    return decoded, offset
 
 
 @functools.cache
@@ -166,24 +208,28 @@ def decode(
     compiled = _compiled().modules[module][name]
     try:
         value, length = compiled.decode_with_length(content)
-    except asn1tools.DecodeError as exc:
+    except asn1tools.Error as exc:
         offset = getattr(exc, "offset", None)
         raise InvalidInput(
             f"ASN.1 content ({asn1_type}): {_error_text(exc)} at byte offset {0 if offset is None else offset}"
         ) from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
-        # asn1tools raises plain Python errors on some malformed inputs (e.g. bad time strings).
+        # asn1tools raises plain Python errors on some malformed inputs.
         raise InvalidInput(f"ASN.1 content ({asn1_type}): malformed DER ({exc}) at byte offset 0") from None
     if length != len(content):
         raise InvalidInput(
             f"ASN.1 content ({asn1_type}): {len(content) - length} trailing byte(s) after the payload "
             f"at byte offset {length}"
         )
-    tree = {"kind": "asn1", "asn1_type": asn1_type, "value": _to_json(value, {"type": name}, module, name)}
-    long_lengths = [[n, octets] for n, octets in enumerate(_length_octets(content)) if octets]
-    if long_lengths:
-        tree["long_lengths"] = long_lengths
-    again = encode(tree)
+    try:
+        tree = {"kind": "asn1", "asn1_type": asn1_type, "value": _to_json(value, {"type": name}, module, name)}
+        long_lengths = [[n, octets] for n, octets in enumerate(_length_octets(content)) if octets]
+        if long_lengths:
+            tree["long_lengths"] = long_lengths
+        again = encode(tree)
+    except InvalidInput as exc:
+        # Decoded but not writable back (e.g. a BIT STRING with more than 7 unused bits): refuse it.
+        raise InvalidInput(f"ASN.1 content ({asn1_type}): not valid DER ({exc}) at byte offset 0") from None
     if again != content:
         at = next((i for i, (a, b) in enumerate(zip(again, content)) if a != b), min(len(again), len(content)))
         raise InvalidInput(f"ASN.1 content ({asn1_type}): not canonical DER at byte offset {at}")
@@ -284,7 +330,7 @@ def encode(tree: dict, *, encrypt: Callable[[bytes], bytes] | None = None, **con
     value = _from_json(tree.get("value"), {"type": name}, module, tree["asn1_type"])
     try:
         der = bytes(_compiled().modules[module][name].encode(value))
-    except (asn1tools.EncodeError, asn1tools.ConstraintsError, ValueError, TypeError, OverflowError) as exc:
+    except (asn1tools.Error, ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput(f"ASN.1 tree ({tree['asn1_type']}): cannot encode ({exc})") from None
     long_lengths = tree.get("long_lengths", [])
     if not long_lengths:
@@ -409,7 +455,7 @@ def _from_json(node: Any, typedef: dict, module: str, path: str) -> Any:
         der = _hex(_element(node, _OPAQUE[(module, ref)], path), path)
         try:
             value, length = _compiled().modules[module][ref].decode_with_length(der)
-        except (asn1tools.DecodeError, ValueError, TypeError, IndexError) as exc:
+        except (asn1tools.Error, ValueError, TypeError, IndexError) as exc:
             _fail(path, f"not a DER {ref} ({_error_text(exc)})")
         if length != len(der):
             _fail(path, f"{len(der) - length} trailing byte(s) after the {ref}")
