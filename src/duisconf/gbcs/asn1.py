@@ -29,6 +29,7 @@ from asn1tools.codecs import ber as ber_codec
 from asn1tools.codecs import der as der_codec
 
 from ..errors import InvalidInput
+from .use_cases import lookup
 
 ASN1_PATH = Path(__file__).parent / "data" / "gbcs.asn"
 _COMMON = "GBCSCommon"
@@ -57,12 +58,6 @@ MODULE_OF_USE_CASE: dict[str, str] = {
     "CCS08": "FirmwareTransferAlert",
     "CS08": "ReadPPMIDHCALCSFirmwareVersion",
     "CS09": "ReadPPMIDHCALCSFirmwareVersion",
-}
-
-# Alert message codes that are not a use case of their own but carry one's ASN.1 alert payload.
-_ALERT_MODULE_OF_CODE: dict[int, str] = {
-    0x00CA: "ActivateFirmware",  # future-dated firmware activation alert (CS06)
-    0x00CB: "UpdateSecurityCredentials",  # future-dated update security credentials alert (CS02b)
 }
 
 _PAYLOAD_OF_CRA = {"command": "CommandPayload", "response": "ResponsePayload", "alert": "AlertPayload"}
@@ -142,21 +137,19 @@ def payload_types() -> tuple[str, ...]:
 def asn1_type_for(*, use_case: str | None = None, cra: str | None = None, message_code: int | None = None) -> str:
     """The ``Module.Payload`` type of a GBCS ASN.1 content, from its use case and CRA kind.
 
-    ``message_code`` alone works too (through the use-case catalogue); an unknown combination raises
-    InvalidInput naming what was given, never guesses.
+    ``message_code`` alone works too (through the use-case catalogue, rules/gbcs_use_cases.toml); an
+    unknown combination raises InvalidInput naming what was given, never guesses.
     """
     if cra not in _PAYLOAD_OF_CRA:
         raise InvalidInput(f"ASN.1 content: cra must be one of command/response/alert, got {cra!r}")
-    module = None
-    if message_code is not None and cra == "alert":
-        module = _ALERT_MODULE_OF_CODE.get(message_code)
-    if module is None and use_case is None and message_code is not None:
-        from .use_cases import lookup  # the catalogue is optional context; import late
-
+    # The use case given first, then the catalogue's name for the message code, then the use cases an
+    # alert code belongs to (0x00CA, the future-dated firmware activation alert, is CS06's).
+    candidates = [use_case] if use_case else []
+    if message_code is not None:
         found = lookup(message_code)
-        use_case = found.name if found else None
-    if module is None and use_case is not None:
-        module = MODULE_OF_USE_CASE.get(use_case)
+        if found is not None:
+            candidates += [found.name, *found.alert_of]
+    module = next((MODULE_OF_USE_CASE[c] for c in candidates if c in MODULE_OF_USE_CASE), None)
     if module is None:
         raise InvalidInput(
             f"ASN.1 content: no ASN.1 type known for use case {use_case!r} "
