@@ -278,8 +278,10 @@ def build() -> list[dict]:
         entry["srvs"] = sorted(srvs, key=lambda s: [int(p) for p in s.split(".")])
 
         cra = {m.cra for m in messages}
-        if not messages:
-            cra = set(mapping_cra(row)) if row is not None else ({"alert"} if code in ALERT_NAMES else {"command", "response"})
+        if not messages and row is not None:
+            cra = set(mapping_cra(row))
+        elif not messages:
+            cra = {"alert"} if code in ALERT_NAMES else {"command", "response"}
         entry["cra"] = [k for k in ("command", "response", "alert") if k in cra]
 
         by_cra: dict[str, set[str]] = defaultdict(set)

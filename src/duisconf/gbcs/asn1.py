@@ -29,7 +29,7 @@ from asn1tools.codecs import ber as ber_codec
 from asn1tools.codecs import der as der_codec
 
 from ..errors import InvalidInput
-from .use_cases import lookup
+from .use_cases import by_name, lookup
 
 ASN1_PATH = Path(__file__).parent / "data" / "gbcs.asn"
 _COMMON = "GBCSCommon"
@@ -145,6 +145,8 @@ def asn1_type_for(*, use_case: str | None = None, cra: str | None = None, messag
     # The use case given first, then the catalogue's name for the message code, then the use cases an
     # alert code belongs to (0x00CA, the future-dated firmware activation alert, is CS06's).
     candidates = [use_case] if use_case else []
+    for entry in by_name(use_case) if use_case else ():
+        candidates += entry.alert_of
     if message_code is not None:
         found = lookup(message_code)
         if found is not None:
@@ -167,7 +169,9 @@ def _code(message_code: int | None) -> str:
 
 def _split(asn1_type: object) -> tuple[str, str]:
     if not isinstance(asn1_type, str) or asn1_type not in payload_types():
-        raise InvalidInput(f"ASN.1 content: unknown asn1_type {asn1_type!r} (expected e.g. 'JoinDevice.CommandPayload')")
+        raise InvalidInput(
+            f"ASN.1 content: unknown asn1_type {asn1_type!r} (expected e.g. 'JoinDevice.CommandPayload')"
+        )
     module, name = asn1_type.split(".", 1)
     return module, name
 
@@ -225,7 +229,7 @@ def decode(
         raise InvalidInput(f"ASN.1 content ({asn1_type}): not valid DER ({exc}) at byte offset 0") from None
     if again != content:
         at = next((i for i, (a, b) in enumerate(zip(again, content)) if a != b), min(len(again), len(content)))
-        raise InvalidInput(f"ASN.1 content ({asn1_type}): not canonical DER at byte offset {at}")
+        raise InvalidInput(f"ASN.1 content ({asn1_type}): not canonical DER (re-encoding differs) at byte offset {at}")
     return tree
 
 
@@ -239,7 +243,6 @@ def _resolve(typedef: dict, module: str) -> tuple[dict, str, str | None, dict]:
     """Follow type references to a built-in type: (definition, module, referenced name, named values)."""
     named = {}
     ref = None
-    seen = 0
     while typedef["type"] not in _BUILTIN:
         ref = typedef["type"]
         spec = _parsed()[module]
@@ -253,8 +256,7 @@ def _resolve(typedef: dict, module: str) -> tuple[dict, str, str | None, dict]:
         typedef, module = _parsed()[target]["types"][ref], target
         if (module, ref) in _OPAQUE:
             return typedef, module, ref, {}
-        seen += 1
-    named = typedef.get("named-numbers") or named or dict(typedef.get("values", []) or [])
+    named = named or typedef.get("named-numbers") or dict(typedef.get("values", []) or [])
     return typedef, module, ref, named
 
 
