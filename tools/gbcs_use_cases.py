@@ -296,7 +296,7 @@ def build() -> list[dict]:
             else:
                 entry["encoding"] = {k: (v[0] if len(v) == 1 else v) for k, v in sorted(values.items())}
         else:
-            entry["encoding"] = "unknown"
+            entry["encoding"] = "unknown"  # settled below from codes of the same use case, if any
 
         entry["response_encrypted"] = any(m.encrypted for m in messages if m.cra == "response")
         if any(m.encrypted for m in messages if m.cra == "alert"):
@@ -318,6 +318,13 @@ def build() -> list[dict]:
             entry["alert_of"] = alert_of
         entry["in_rtds"] = bool(messages)
         entries.append(entry)
+    # A code the RTDS has no message of takes the encoding of its use case's other codes (the CS02b
+    # variants 0x0100 and 0x0101 share the UpdateSecurityCredentials payloads of 0x0102-0x0109).
+    for entry in entries:
+        if entry["encoding"] == "unknown":
+            siblings = {json.dumps(e["encoding"]) for e in entries if e["name"] == entry["name"] and e["in_rtds"]}
+            if len(siblings) == 1:
+                entry["encoding"] = json.loads(siblings.pop())
     return entries
 
 
@@ -347,7 +354,8 @@ def render(entries: list[dict]) -> str:
         "# srvs                DUIS SRVs: RTDS folders, plus the mapping table's service references",
         "# cra                 CRA kinds carried: RTDS frames, else the mapping table's message type",
         "# encoding            content encoding (dlms, gbz, asn1): one for all kinds, a list (either, by device),",
-        "#                     or a table per CRA kind; \"unknown\" when the RTDS has no message of the code",
+        "#                     or a table per CRA kind; from the RTDS, else from the same use case's other",
+        "#                     codes, else \"unknown\"",
         "# response_encrypted  an RTDS response carries GBCS payload encryption (31 00000000 ...)",
         "# alert_encrypted     an RTDS alert does",
         "# device_types        devices answering / alerting in the RTDS (rules/reference_identities.toml EUIs),",
