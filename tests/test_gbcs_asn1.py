@@ -112,6 +112,12 @@ def test_security_credentials_keep_certificates_whole(asn1_messages):
     assert cert["type"] == "Certificate"
     parsed = x509.load_der_x509_certificate(bytes.fromhex(cert["value"]))  # the whole DER, parseable
     assert parsed.signature_hash_algorithm.name == "sha256"
+    assert cert["subject_eui"] == m.device  # CS02d installs the device's own certificate
+
+    m = next(m for m, _ in asn1_messages if "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_COMMAND" in m.file)
+    update = asn1.decode(m.content, use_case="CS02b", cra="command")["value"]["value"]
+    replacement = update["replacements"]["value"][0]["value"]["replacementCertificate"]
+    assert replacement["subject_eui"] == "90b3d51f30010000"  # GITTESTSUPPLIER, rules/reference_identities.toml
 
     issue = _one(asn1_messages, "CS02c_6.17_ERROR_COMMAND")
     assert issue["keyUsage"] == {"type": "BIT STRING", "value": "08", "length": 5, "names": ["keyAgreement"]}

@@ -349,7 +349,7 @@ def render(entries: list[dict]) -> str:
         "#",
         "# code                GBCS message code (grouping header other-information)",
         "# name                use case (CS02b has ten codes); alert codes of no single use case get a short",
-        "#                     name (RTDS folder names FDRA, GCA, GNCA, MIIWA; duisconf's FDFAA, FDUSCA, FDEIA, FDRPMA)",
+        "#                     name (RTDS folders: FDRA GCA GNCA MIIWA; ours: FDFAA FDUSCA FDEIA FDRPMA)",
         "# title               the mapping table's use-case title without its code (empty where it has no row)",
         "# srvs                DUIS SRVs: RTDS folders, plus the mapping table's service references",
         "# cra                 CRA kinds carried: RTDS frames, else the mapping table's message type",

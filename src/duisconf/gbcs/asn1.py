@@ -6,7 +6,8 @@ case and the CRA kind (``use_case="CS06", cra="alert"``), or from the message co
 catalogue. The decoded tree is plain JSON (gbcs.md): every element is ``{"type": <ASN.1 built-in type>,
 "value": ...}``; INTEGER / ENUMERATED values are numbers with their ASN.1 name beside; OCTET STRING is
 hex; BIT STRING is hex plus ``length`` in bits; GeneralizedTime is ISO-8601 UTC; CHOICE adds ``choice``;
-certificates and certification requests are one hex string of their DER.
+certificates and certification requests are one hex string of their DER (a certificate adds the
+``subject_eui`` it names, when it names one).
 
 Lossless by construction: the decoder re-encodes what it read and refuses input it could not
 reproduce, so ``encode(decode(b)) == b`` for everything ``decode`` accepts. One BER liberty is kept
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import asn1tools
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID
 from asn1tools.codecs import ber as ber_codec
 from asn1tools.codecs import der as der_codec
 
@@ -70,7 +73,7 @@ _KEY_USAGE_BITS = {0: "digitalSignature", 4: "keyAgreement", 5: "keyCertSign", 6
 
 _BUILTIN = {
     "SEQUENCE", "SEQUENCE OF", "CHOICE", "INTEGER", "ENUMERATED", "OCTET STRING", "BIT STRING",
-    "GeneralizedTime", "NULL", "ANY",
+    "GeneralizedTime", "NULL", "ANY", "OBJECT IDENTIFIER",
 }  # fmt: skip
 
 
@@ -263,8 +266,12 @@ def _resolve(typedef: dict, module: str) -> tuple[dict, str, str | None, dict]:
 def _to_json(value: Any, typedef: dict, module: str, path: str) -> dict:
     typedef, module, ref, named = _resolve(typedef, module)
     if (module, ref) in _OPAQUE:
-        der = _compiled().modules[module][ref].encode(value)
-        return {"type": _OPAQUE[(module, ref)], "value": der.hex()}
+        der = bytes(_compiled().modules[module][ref].encode(value))
+        element = {"type": _OPAQUE[(module, ref)], "value": der.hex()}
+        eui = subject_eui(der) if ref == "Certificate" else None
+        if eui is not None:
+            element["subject_eui"] = eui  # derived, for readers; encode ignores it
+        return element
     kind = typedef["type"]
     if kind == "SEQUENCE":
         out = {}
@@ -300,6 +307,32 @@ def _to_json(value: Any, typedef: dict, module: str, path: str) -> dict:
     if kind == "NULL":
         return {"type": "NULL", "value": None}
     raise InvalidInput(f"ASN.1 module: unsupported type {kind} at {path}")  # pragma: no cover
+
+
+def subject_eui(der: bytes) -> str | None:
+    """The Entity Identifier a GBCS certificate is issued to, as 16 lowercase hex digits, or None.
+
+    Organisation certificates carry it in the subject's uniqueIdentifier (2.5.4.45, a BIT STRING of
+    the 8 bytes); device certificates in the subjectAltName's hardwareModuleName (RFC 4108).
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        for attribute in cert.subject.get_attributes_for_oid(_UNIQUE_IDENTIFIER):
+            raw = attribute.value if isinstance(attribute.value, bytes) else b""
+            if len(raw) == 9 and raw[0] == 0:  # BIT STRING: no unused bits, then the EUI
+                return raw[1:].hex()
+        names = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        for name in names:
+            if isinstance(name, x509.OtherName) and name.type_id == _HARDWARE_MODULE_NAME:
+                serial = _compiled().modules[_COMMON]["HardwareModuleName"].decode(name.value)["hwSerialNum"]
+                return bytes(serial).hex() if len(serial) == 8 else None
+    except Exception:  # noqa: BLE001 - best effort: a certificate X.509 libraries refuse names no EUI
+        return None
+    return None
+
+
+_UNIQUE_IDENTIFIER = x509.ObjectIdentifier("2.5.4.45")
+_HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
 
 
 def _iso(value: datetime) -> str:
