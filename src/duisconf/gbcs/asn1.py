@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import asn1tools
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
 from asn1tools.codecs import ber as ber_codec
 from asn1tools.codecs import der as der_codec
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID
 
 from ..errors import InvalidInput
 from .use_cases import by_name, lookup
