@@ -26,6 +26,7 @@ hex             octet string as lowercase hex (firmware versions are octet strin
 text            octet / visible / character string as text (Latin-1, trailing spaces kept)
 date_time       ISO-8601 text of a DLMS date-time / ZCL UTCTime
 device_log      EUIs of a CHF device log, ``"00-DB-12-34-56-78-90-A0"``
+join_details    ``{EUI: DeviceType}`` of a CS07 device log (ASN.1 entries carry the device type)
 plain           the element as plain JSON (structures/arrays as lists, dates/times as text)
 ==============  ====================================================================================
 
@@ -46,28 +47,31 @@ read_at                        the GBCS grouping header date-time: ``readings_of
                                (GCS13a, GCS14, GCS60a) tagged RELIABLE_GPF carry status 0x00,
                                RELIABLE_GSME 0x04 (different clock base), UNRELIABLE 0x02 (doubtful)
 answered_by, meter, set_by,    emulator bookkeeping: which emulated device answered, who sent the
-request_id, supplier           request — the DUIS header / GBCS originator of the message say it
+request_id                     request — the DUIS header / GBCS originator of the message say it
                                (for GSME reads see ``read_at_clock_status`` above)
-clock_adjusted, commissioned,  the set-clock / commission outcome: the access response result
-accepted, activated,           (``results`` / ZCL Default Response status) and the device's alerts
-cancelled, credited,           (8145 / 81C6, 8F66 / 8F67, 8F63 / 8F51 …); a write response carries
-rejected_with, key_ignored     no values, only results
-clock_offset_s                 emulator drift; compare ``clock`` (ECS70) with the request time
+clock_adjusted, commissioned   the set-clock outcome: ECS70's access response results and the
+                               Clock status it returns (index 4); GCS28's ``clock_status``
+                               (deviceTimeStatus) beside ``clock``; alerts 8145 / 81C6 / 8F0C
+accepted, rejected_with        a GSME says it in ``topup_result`` (CS01b, ZSE ResultType: 0 accepted);
+                               an ESME (CS01a) answers only an action result; the refusal's alert
+                               code (8F63 / 8F64 / 8F51 …) is a device alert, not the response
+activated                      ``firmware_activation`` (CS06 / FDFAA activateImageResponseCode, 0 =
+                               success); a future-dated CS06 answers only ``commandAccepted``
+cancelled, key_ignored         a cancellation / CCS01 re-add answers with action / set results only
+previous_version               alert 8F43's payload (not a response); before activation, 11.2
+clock_offset_s                 emulator drift; compare ``clock`` (ECS70 / GCS28) with the request time
 payment_mode / debt /          after a write (1.6, 2.3, 2.1, 1.5): not in the response; read back
 prepay_configuration /         with 6.2.9 (ECS26j/GCS21j), 4.3 (ECS19/GCS14), 4.13 (ECS26a/GCS21b),
-meter_balance after writes     4.18 (ECS82/GCS60)
+meter_balance after writes     4.18 (ECS82/GCS60); after a GSME top-up CS01b reports it
 emergency_credit.active        no RTDS read carries it (ECS26j reports account status, not EC)
-topup_floor, supplier_name,    set by writes (6.23 / CS02b, 3.4 ECS16 / GCS44, 1.1.1) whose responses
-tariff.season                  carry only results; 4.11.1 (ECS24 / GCS21f) reports the tariff, whose
-                               seasons have no DUIS names on a GSME (``prices.standing_charge`` is
-                               mapped)
-historic_log                   CCS07 backs up 0-0:30.3.1.255 too; that it is the historic log is not
-                               established here, so it is not mapped
-alert_settings,                not mapped yet: 6.2.10 / 6.22 masks, 7.11 / 7.14 / 6.14.3 data
-randomised_offset_limit,
-boost, aux_schedule
-GSME clock, PPMID / HCALCS     ASN.1 content (GCS28, CS08, CS07): to read through asn1.py once it
-firmware, device join details  lands
+topup_floor, supplier,         set by 6.23 / 6.15.1 (CS02b) and 3.4 (ECS16 / GCS44) whose responses
+supplier_name                  carry only results; no RTDS read reports the supplier's name or its
+                               top-up floor; the supplier's identity is the DUIS / GBCS originator
+tariff.set_by, prices.*.set_by the DUIS header of the request that set them (``request_id`` likewise)
+alert_settings                 not mapped: ECS25r1 / ECS25r2 masks need GBCS's alert bit-position
+                               table; GCS20r reports event id -> configuration bitmap
+aux_schedule                   not mapped: 6.14.3 only writes; 7.14 ECS61d reads the Schedule mapped
+                               as ``alc_schedule``
 =============================  ====================================================================
 """
 
