@@ -1,4 +1,5 @@
 @uept @conf-V
+@clause-ctsd-4 @clause-duis-signing
 Feature: Prepare signed, schema-valid service requests before any traffic
   Before a DCC User sends anything, it must be able to build each service request it claims as a DUIS
   message that validates against the DUIS schema and carries an XML signature in the profile DCC's

@@ -4,6 +4,7 @@ Feature: Requests a User may not make are refused with their DUIS response code
   originator counter, the service and CommandVariant, the User's role, then the device. Each refusal is
   synchronous and names the first check that failed.
 
+  @clause-duis-check-signature
   @srv-4.1.1 @role-IS @cv-1 @conf-I
   Scenario: An unsigned request is refused
     Given a commissioned ESME
@@ -11,12 +12,14 @@ Feature: Requests a User may not make are refused with their DUIS response code
     Then the request is rejected with E1
     And no further message arrives within the quiet time
 
+  @clause-duis-check-signature
   @srv-4.1.1 @role-IS @cv-1 @conf-I
   Scenario: A request signed with another User's key is refused
     Given a commissioned ESME
     When the Import Supplier sends SRV 4.1.1 to the ESME signed with the key of the Electricity Distributor
     Then the request is rejected with E1
 
+  @clause-duis-check-counter
   @srv-4.1.1 @role-IS @cv-1 @conf-U
   Scenario: A replayed originator counter is refused (E1 for a replay is best known, unverified)
     Given a commissioned ESME
@@ -24,6 +27,7 @@ Feature: Requests a User may not make are refused with their DUIS response code
     And the Import Supplier sends SRV 4.1.1 to the ESME again with the same counter
     Then the request is rejected with E1
 
+  @clause-duis-check-role
   @conf-V @cv-1 @cv-4
   Scenario Outline: A User whose roles are not eligible for the SRV is refused
     Given a commissioned <device>
@@ -51,23 +55,27 @@ Feature: Requests a User may not make are refused with their DUIS response code
       | role                    | srv | device |
       | Electricity Distributor | 1.6 | ESME   |
 
+  @clause-duis-check-device_exists
   @srv-4.1.1 @role-IS @cv-1 @conf-V
   Scenario: A request to a device the DCC does not know is refused
     When the Import Supplier sends SRV 4.1.1 to the device "00-DB-12-34-56-78-99-99"
     Then the request is rejected with E19
 
+  @clause-duis-check-command_variant
   @srv-8.1.1 @role-IS @cv-1 @conf-V
   Scenario: A critical SRV sent as a non-critical CommandVariant is refused
     Given a commissioned ESME
     When the Import Supplier sends SRV 8.1.1 to the ESME as CommandVariant 1
     Then the request is rejected with E12
 
+  @clause-duis-check-url
   @srv-4.1.1 @role-IS @cv-1 @conf-V
   Scenario: A request posted to the wrong DUIS service is refused
     Given a commissioned ESME
     When the Import Supplier sends SRV 4.1.1 to the ESME to serviceT
     Then the request is rejected with E13
 
+  @clause-duis-check-schema
   @srv-4.1.1 @role-IS @cv-1 @conf-U
   Scenario: A request that breaks the DUIS schema is refused (E100 is best known, unverified)
     Given a commissioned ESME

@@ -4,6 +4,7 @@ Feature: A User's signed service requests are accepted, answered and refused as 
   answered later at the User's Receive Response Service; critical commands go through the transform
   and the User's signed pre-command; requests the User may not make are refused with their DUIS code.
 
+  @clause-duis-acknowledge-then-respond
   @srv-4.1.1 @role-IS @cv-1
   Scenario: A signed read is acknowledged, then answered asynchronously
     Given a commissioned ESME and CHF
@@ -12,6 +13,7 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     And a response I0 arrives within the on-demand timeout
     And no further message arrives within the quiet time
 
+  @clause-duis-acknowledge-then-respond
   @srv-4.1.1 @srv-4.3 @role-IS @cv-1
   Scenario: Each asynchronous response reaches the request it answers
     Given a commissioned ESME and CHF
@@ -27,6 +29,7 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
 
+  @clause-duis-dcc-alerts @clause-ctsd-8.2.9.3
   @srv-8.11 @role-IS @cv-1
   Scenario: Adding a device to the CHF device log raises a device alert and DCC alert N24
     Given a commissioned CHF
@@ -42,6 +45,7 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     Then the response is I0 with DSPInventory
     And the ESME's SMI status is "Commissioned"
 
+  @clause-duis-future-dated
   @srv-1.1.1 @role-IS @cv-1
   Scenario: A future-dated tariff is stored by the meter and actioned at its execution date-time
     Given a commissioned ESME and CHF
@@ -51,6 +55,7 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     When the execution date-time passes
     Then a future-dated alert 8F66 arrives for that request
 
+  @clause-duis-future-dated
   @srv-1.1.1 @role-IS @cv-1
   Scenario: A cancelled future-dated tariff is never actioned
     Given a commissioned ESME and CHF

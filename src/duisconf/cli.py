@@ -370,6 +370,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bundle_parser(commands, EPILOG)
 
+    coverage = commands.add_parser("coverage", epilog=EPILOG,
+                                   help="coverage per clause (DUIS SRV, access check, GBCS use case, design note, "
+                                        "SEC Appendix R heading): which scenarios check it, their verdicts, and why "
+                                        "a clause has no check (docs/clauses.md)")
+    coverage.add_argument("--results", metavar="DIR", help="verdicts of a run: an Allure results folder or a JUnit XML file")
+    coverage.add_argument("--declaration", metavar="FILE", help="count only the scenarios this declaration makes applicable")
+    coverage.add_argument("--json", action="store_true", help="the full document (as reports/clauses.json)")
+    coverage.add_argument("--verbose", "-v", action="store_true", help="list each clause's scenarios")
+    coverage.set_defaults(func=cmd_coverage)
+
     from .gbcs.cli import add_parser as add_gbcs_parser
 
     add_gbcs_parser(commands, EPILOG)
@@ -385,6 +395,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     sys.stdout.write(render_plan(plan, verbose=not args.summary))
     if args.against:
         sys.stdout.write("\n" + render_diff(plan, make_plan(load_declaration(args.against))))
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Coverage per clause of the whole features tree, with a run's verdicts when given (no traffic)."""
+    import json
+
+    from .clauses import build, read_results, render
+    from .declarations import load_declaration
+
+    declaration = load_declaration(args.declaration) if args.declaration else None
+    document = build(declaration=declaration, verdicts=read_results(args.results) if args.results else None)
+    sys.stdout.write(json.dumps(document, indent=2) + "\n" if args.json else render(document, verbose=args.verbose))
     return 0
 
 

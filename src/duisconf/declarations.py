@@ -3,6 +3,7 @@ it claims, and which device types (models, firmware) it has. The suite reads it 
 generated catalogue scenarios apply, before any traffic.
 
     party = "GIT Test Supplier"
+    deviations = "deviations.toml"   # optional: its known-deviation register (duisconf.deviations)
     [roles.IS]
     eui = "90-B3-D5-1F-30-01-00-00"
     key = "keys/is.key"              # optional, with certificate; relative to the declaration file
@@ -30,7 +31,7 @@ from .errors import ConfigError, InvalidInput
 from .rules import DEVICE_TYPES, ROLES, Catalogue, load_catalogue
 
 ALL_ELIGIBLE = "all-eligible"
-_TOP = ("party", "kind", "roles", "srvs", "devices")
+_TOP = ("party", "kind", "roles", "srvs", "devices", "deviations")
 _ROLE_KEYS = ("eui", "key", "certificate")
 _DEVICE_KEYS = ("type", "models")
 _MODEL_KEYS = ("model", "firmware")
@@ -65,6 +66,7 @@ class Declaration:
     claimed: frozenset[str]              # SRVs, resolved ("all-eligible" expanded)
     claimed_all_eligible: bool
     devices: dict[str, DeviceDeclaration] = field(default_factory=dict)
+    deviations: Path | None = None       # its known-deviation register, relative paths resolved
 
     @property
     def name(self) -> str:
@@ -219,7 +221,20 @@ def load_declaration(path: str | Path, catalogue: Catalogue | None = None) -> De
     roles = _roles(reader, data)
     claimed, all_eligible = _claimed(reader, data, roles, catalogue)
     devices = _devices(reader, data, claimed, catalogue)
-    return Declaration(path, party.strip(), kind, roles, claimed, all_eligible, devices)
+    return Declaration(path, party.strip(), kind, roles, claimed, all_eligible, devices, _deviations(reader, data))
+
+
+def _deviations(r: _Reader, data: dict) -> Path | None:
+    """The declaration's known-deviation register (top-level `deviations = "file"`), if it names one."""
+    value = data.get("deviations")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise r.fail("deviations must be the path of a deviation register (relative to the declaration)")
+    found = (r.path.parent / value).expanduser()
+    if not found.is_file():
+        raise r.fail(f"deviations file {value!r} does not exist (paths are relative to the declaration)")
+    return found
 
 
 def default_declaration() -> Path:

@@ -93,3 +93,29 @@ def bind(namespace: dict, base: str | Path) -> int:
             namespace[test] = wrapper
             bound[test] = f"{key}: {name}"
     return len(bound)
+
+
+def scenario_tags(base: str | Path) -> dict[str, frozenset[str]]:
+    """Every scenario ID under `base` (each example row of an outline its own) with its tags: the
+    feature's, the rule's, the scenario's and the Examples table's, without '@'. Parses the feature
+    files only (about a second for the whole tree); nothing is collected or run."""
+    from pytest_bdd.feature import get_features
+
+    base = Path(base).resolve()
+    found: dict[str, frozenset[str]] = {}
+    for feature in get_features([str(base)]):
+        key = feature_key(feature.filename, base)
+        for name, template in feature.scenarios.items():
+            shared = set(feature.tags) | set(template.tags) | (template.rule.tags if template.rule else set())
+            tables = [table for table in template.examples if table]
+            if not tables:
+                found[scenario_id(key, name)] = frozenset(shared)
+            for table in tables:
+                for row in table.as_contexts():
+                    found[scenario_id(key, name, row)] = frozenset(shared | set(table.tags))
+    return found
+
+
+def all_scenario_ids(base: str | Path) -> frozenset[str]:
+    """The IDs of every scenario under `base`, whatever part of the tree a run collects."""
+    return frozenset(scenario_tags(base))
