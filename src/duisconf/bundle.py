@@ -46,7 +46,8 @@ ARTEFACTS = "artefacts/"
 RESULTS = "allure-results"
 # What of a reports directory is evidence of the run (html/ is derived from allure-results/, history.jsonl
 # belongs to earlier runs too).
-_REPORT_FILES = ("junit*.xml", "coverage.*", "counters.json", "deviations.toml")
+_REPORT_FILES = ("junit*.xml", "coverage.*", "counters.json", "deviations.toml", "deviations.json", "clauses.json",
+                 "durations.json")
 _REPORT_DIRS = (RESULTS, "unrouted")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same contents make the same archive bytes
 NOT_RUN = "not run"
