@@ -11,4 +11,4 @@ pytest_plugins = ["duisconf.pytest_catalogue"] + [f"steps.{name}" for name in _G
     f"steps.{module.stem}" for module in sorted((Path(__file__).parent / "steps").glob("*.py"))
     if module.stem not in ("__init__", *_GENERIC)]
 # Feature folders and files as pytest paths, not-applicable as its own outcome; --shard I/N.
-pytest_plugins += ["duisconf.pytest_subsets"]
+pytest_plugins += ["duisconf.pytest_subsets", "duisconf.pytest_shards"]
