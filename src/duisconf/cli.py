@@ -365,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--summary", action="store_true", help="counts per SRV and per reason, not every scenario")
     plan.set_defaults(func=cmd_plan)
 
+    from .merge import add_parser as add_merge_parser
+
+    add_merge_parser(commands, EPILOG)
+
     from .gbcs.cli import add_parser as add_gbcs_parser
 
     add_gbcs_parser(commands, EPILOG)
