@@ -7,7 +7,7 @@ from pathlib import Path
 _GENERIC = ["common", "requests", "responses", "devices", "messages"]  # first: domain modules build on them
 # The catalogue's applicability (from the party's declaration) and coverage summary: here rather than in
 # features/conftest.py, whose pytest_plugins pytest refuses when that conftest is found during collection.
-pytest_plugins = ["duisconf.pytest_catalogue"] + [f"steps.{name}" for name in _GENERIC] + [
+pytest_plugins = ["duisconf.pytest_catalogue", "duisconf.pytest_report"] + [f"steps.{name}" for name in _GENERIC] + [
     f"steps.{module.stem}" for module in sorted((Path(__file__).parent / "steps").glob("*.py"))
     if module.stem not in ("__init__", *_GENERIC)]
 # Feature folders and files as pytest paths, not-applicable as its own outcome; --shard I/N.

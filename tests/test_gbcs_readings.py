@@ -301,7 +301,8 @@ def test_firmware_version_of_a_real_dcc_boxed_esme() -> None:
 def test_docs_table_lists_the_data_file() -> None:
     doc = (paths.PROJECT_ROOT / "docs" / "gbcs.md").read_text(encoding="utf-8")
     rows = {}
-    for line in doc.split("## Readings", 1)[1].splitlines():
+    section = doc.split("## Readings", 1)[1].split("\n## ", 1)[0]  # up to the next section
+    for line in section.splitlines():
         if line.startswith("| `"):
             name, esme, gsme = (c.strip() for c in line.strip("|").split("|"))
             rows[name.strip("`")] = sorted(u for u in (esme + ", " + gsme).split(", ") if u != "–")

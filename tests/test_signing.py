@@ -329,3 +329,11 @@ def test_a_gbcs_signing_key_of_the_originator_does_not_sign_xml():
 def test_the_load_controller_has_no_xml_signing_key():
     with pytest.raises(KeyMaterialMissing, match="only GBCS signing keys"):
         zaz1().xml_signing_identity("90-B3-D5-1F-30-01-00-08")
+
+
+def test_an_element_with_trailing_text_signs_what_is_written(rtds):
+    """An in-memory root element with a tail (text after it) must not have that text digested: the
+    serialised document never carries it, so the signature would not verify."""
+    root = etree.fromstring(rtds("CCS01_8.11_SUCCESS"))
+    root.tail = "\n  trailing text\n"
+    verify(sign(root, zaz1()), request_trust(zaz1()))

@@ -6,7 +6,7 @@ failure (shared with DCC's signing tool where it has one):
   3 missing key material · 4 invalid input · 5 configuration (also a file, directory or port the
   operating system refused) · 6 DCC package missing · 8 target not ready (check-target)
   10 schema failure · 11 signature failure · 12 private key material found, or a file not fully
-  scanned (scan-keys)
+  scanned (scan-keys) · 13 evidence bundle refused: a scenario did not pass (bundle)
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from . import __version__
 from .errors import ConfigError, DuisConfError, InvalidInput
 
 EPILOG = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing key material, 4 invalid input, 5 configuration, " \
-         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure, 12 key material found."
+         "6 DCC package missing, 8 target not ready, 10 schema failure, 11 signature failure, 12 key material found, " \
+         "13 bundle refused."
 
 
 class _Parser(argparse.ArgumentParser):
@@ -364,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--against", metavar="FILE", help="another declaration: show the coverage gained and lost")
     plan.add_argument("--summary", action="store_true", help="counts per SRV and per reason, not every scenario")
     plan.set_defaults(func=cmd_plan)
+
+    from .bundle import add_parser as add_bundle_parser
+
+    add_bundle_parser(commands, EPILOG)
 
     from .merge import add_parser as add_merge_parser
 

@@ -106,6 +106,7 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
     for old in root.findall(f"{_DS}Signature"):
         root.remove(old)
     schema_normalise(root, schema)
+    root.tail = None  # text after the root of an in-memory element is not part of the document we write
     # Enveloped: the digest covers the document as it is before the Signature is appended.
     digest = hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()
     signature = etree.SubElement(root, f"{_DS}Signature", nsmap={"ds": DS_NS})

@@ -6,7 +6,8 @@ case and the CRA kind (``use_case="CS06", cra="alert"``), or from the message co
 catalogue. The decoded tree is plain JSON (gbcs.md): every element is ``{"type": <ASN.1 built-in type>,
 "value": ...}``; INTEGER / ENUMERATED values are numbers with their ASN.1 name beside; OCTET STRING is
 hex; BIT STRING is hex plus ``length`` in bits; GeneralizedTime is ISO-8601 UTC; CHOICE adds ``choice``;
-certificates and certification requests are one hex string of their DER.
+certificates and certification requests are one hex string of their DER (a certificate adds the
+``subject_eui`` it names, when it names one).
 
 Lossless by construction: the decoder re-encodes what it read and refuses input it could not
 reproduce, so ``encode(decode(b)) == b`` for everything ``decode`` accepts. One BER liberty is kept
@@ -18,14 +19,20 @@ order from 0 (the payload itself), so ``encode`` writes them back the same way.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
 import asn1tools
+from asn1tools.codecs import ber as ber_codec
+from asn1tools.codecs import der as der_codec
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID
 
 from ..errors import InvalidInput
+from .use_cases import by_name, lookup
 
 ASN1_PATH = Path(__file__).parent / "data" / "gbcs.asn"
 _COMMON = "GBCSCommon"
@@ -56,12 +63,6 @@ MODULE_OF_USE_CASE: dict[str, str] = {
     "CS09": "ReadPPMIDHCALCSFirmwareVersion",
 }
 
-# Alert message codes that are not a use case of their own but carry one's ASN.1 alert payload.
-_ALERT_MODULE_OF_CODE: dict[int, str] = {
-    0x00CA: "ActivateFirmware",  # future-dated firmware activation alert (CS06)
-    0x00CB: "UpdateSecurityCredentials",  # future-dated update security credentials alert (CS02b)
-}
-
 _PAYLOAD_OF_CRA = {"command": "CommandPayload", "response": "ResponsePayload", "alert": "AlertPayload"}
 
 # Types shown as one DER hex string rather than their parts (see data/gbcs.asn).
@@ -72,13 +73,52 @@ _KEY_USAGE_BITS = {0: "digitalSignature", 4: "keyAgreement", 5: "keyCertSign", 6
 
 _BUILTIN = {
     "SEQUENCE", "SEQUENCE OF", "CHOICE", "INTEGER", "ENUMERATED", "OCTET STRING", "BIT STRING",
-    "GeneralizedTime", "NULL", "ANY",
+    "GeneralizedTime", "NULL", "ANY", "OBJECT IDENTIFIER",
 }  # fmt: skip
 
 
 @functools.cache
 def _compiled() -> asn1tools.compiler.Specification:
-    return asn1tools.compile_files(str(ASN1_PATH), "der", numeric_enums=True)
+    spec = asn1tools.compile_files(str(ASN1_PATH), "der", numeric_enums=True)
+    seen: set[int] = set()
+    for module in spec.modules.values():
+        for compiled in module.values():
+            _guard_arrays(compiled.type, seen)
+    return spec
+
+
+def _guard_arrays(node: Any, seen: set[int]) -> None:
+    """Make every SEQUENCE OF of our spec refuse elements that do not decode.
+
+    asn1tools 0.169's DER SEQUENCE OF appends its "tag mismatch" marker without advancing and loops
+    forever on such input (found by the fuzz test); only our compiled objects are changed.
+    """
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, der_codec.SequenceOf):
+        node.decode_content = types.MethodType(_checked_array_content, node)
+    for child in (
+        getattr(node, "element_type", None),
+        getattr(node, "inner", None),
+        *(getattr(node, "root_members", None) or []),
+        *(getattr(node, "members", None) or []),
+    ):
+        if child is not None:
+            _guard_arrays(child, seen)
+
+
+def _checked_array_content(self: Any, data: bytes, offset: int, length: int) -> tuple[list, int]:
+    decoded, end = [], offset + length
+    while offset < end:
+        element, after = self.element_type.decode(data, offset)
+        if element is ber_codec.TAG_MISMATCH or after <= offset:
+            raise asn1tools.DecodeError(f"{self.name}: element does not match its type", offset=offset)
+        decoded.append(element)
+        offset = after
+    if offset != end:
+        raise asn1tools.DecodeError(f"{self.name}: elements overrun the length", offset=offset)
+    return decoded, offset
 
 
 @functools.cache
@@ -100,21 +140,21 @@ def payload_types() -> tuple[str, ...]:
 def asn1_type_for(*, use_case: str | None = None, cra: str | None = None, message_code: int | None = None) -> str:
     """The ``Module.Payload`` type of a GBCS ASN.1 content, from its use case and CRA kind.
 
-    ``message_code`` alone works too (through the use-case catalogue); an unknown combination raises
-    InvalidInput naming what was given, never guesses.
+    ``message_code`` alone works too (through the use-case catalogue, rules/gbcs_use_cases.toml); an
+    unknown combination raises InvalidInput naming what was given, never guesses.
     """
     if cra not in _PAYLOAD_OF_CRA:
         raise InvalidInput(f"ASN.1 content: cra must be one of command/response/alert, got {cra!r}")
-    module = None
-    if message_code is not None and cra == "alert":
-        module = _ALERT_MODULE_OF_CODE.get(message_code)
-    if module is None and use_case is None and message_code is not None:
-        from .use_cases import lookup  # the catalogue is optional context; import late
-
+    # The use case given first, then the catalogue's name for the message code, then the use cases an
+    # alert code belongs to (0x00CA, the future-dated firmware activation alert, is CS06's).
+    candidates = [use_case] if use_case else []
+    for entry in by_name(use_case) if use_case else ():
+        candidates += entry.alert_of
+    if message_code is not None:
         found = lookup(message_code)
-        use_case = found.name if found else None
-    if module is None and use_case is not None:
-        module = MODULE_OF_USE_CASE.get(use_case)
+        if found is not None:
+            candidates += [found.name, *found.alert_of]
+    module = next((MODULE_OF_USE_CASE[c] for c in candidates if c in MODULE_OF_USE_CASE), None)
     if module is None:
         raise InvalidInput(
             f"ASN.1 content: no ASN.1 type known for use case {use_case!r} "
@@ -132,7 +172,9 @@ def _code(message_code: int | None) -> str:
 
 def _split(asn1_type: object) -> tuple[str, str]:
     if not isinstance(asn1_type, str) or asn1_type not in payload_types():
-        raise InvalidInput(f"ASN.1 content: unknown asn1_type {asn1_type!r} (expected e.g. 'JoinDevice.CommandPayload')")
+        raise InvalidInput(
+            f"ASN.1 content: unknown asn1_type {asn1_type!r} (expected e.g. 'JoinDevice.CommandPayload')"
+        )
     module, name = asn1_type.split(".", 1)
     return module, name
 
@@ -166,27 +208,31 @@ def decode(
     compiled = _compiled().modules[module][name]
     try:
         value, length = compiled.decode_with_length(content)
-    except asn1tools.DecodeError as exc:
+    except asn1tools.Error as exc:
         offset = getattr(exc, "offset", None)
         raise InvalidInput(
             f"ASN.1 content ({asn1_type}): {_error_text(exc)} at byte offset {0 if offset is None else offset}"
         ) from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
-        # asn1tools raises plain Python errors on some malformed inputs (e.g. bad time strings).
+        # asn1tools raises plain Python errors on some malformed inputs.
         raise InvalidInput(f"ASN.1 content ({asn1_type}): malformed DER ({exc}) at byte offset 0") from None
     if length != len(content):
         raise InvalidInput(
             f"ASN.1 content ({asn1_type}): {len(content) - length} trailing byte(s) after the payload "
             f"at byte offset {length}"
         )
-    tree = {"kind": "asn1", "asn1_type": asn1_type, "value": _to_json(value, {"type": name}, module, name)}
-    long_lengths = [[n, octets] for n, octets in enumerate(_length_octets(content)) if octets]
-    if long_lengths:
-        tree["long_lengths"] = long_lengths
-    again = encode(tree)
+    try:
+        tree = {"kind": "asn1", "asn1_type": asn1_type, "value": _to_json(value, {"type": name}, module, name)}
+        long_lengths = [[n, octets] for n, octets in enumerate(_length_octets(content)) if octets]
+        if long_lengths:
+            tree["long_lengths"] = long_lengths
+        again = encode(tree)
+    except InvalidInput as exc:
+        # Decoded but not writable back (e.g. a BIT STRING with more than 7 unused bits): refuse it.
+        raise InvalidInput(f"ASN.1 content ({asn1_type}): not valid DER ({exc}) at byte offset 0") from None
     if again != content:
         at = next((i for i, (a, b) in enumerate(zip(again, content)) if a != b), min(len(again), len(content)))
-        raise InvalidInput(f"ASN.1 content ({asn1_type}): not canonical DER at byte offset {at}")
+        raise InvalidInput(f"ASN.1 content ({asn1_type}): not canonical DER (re-encoding differs) at byte offset {at}")
     return tree
 
 
@@ -200,7 +246,6 @@ def _resolve(typedef: dict, module: str) -> tuple[dict, str, str | None, dict]:
     """Follow type references to a built-in type: (definition, module, referenced name, named values)."""
     named = {}
     ref = None
-    seen = 0
     while typedef["type"] not in _BUILTIN:
         ref = typedef["type"]
         spec = _parsed()[module]
@@ -214,16 +259,19 @@ def _resolve(typedef: dict, module: str) -> tuple[dict, str, str | None, dict]:
         typedef, module = _parsed()[target]["types"][ref], target
         if (module, ref) in _OPAQUE:
             return typedef, module, ref, {}
-        seen += 1
-    named = typedef.get("named-numbers") or named or dict(typedef.get("values", []) or [])
+    named = named or typedef.get("named-numbers") or dict(typedef.get("values", []) or [])
     return typedef, module, ref, named
 
 
 def _to_json(value: Any, typedef: dict, module: str, path: str) -> dict:
     typedef, module, ref, named = _resolve(typedef, module)
     if (module, ref) in _OPAQUE:
-        der = _compiled().modules[module][ref].encode(value)
-        return {"type": _OPAQUE[(module, ref)], "value": der.hex()}
+        der = bytes(_compiled().modules[module][ref].encode(value))
+        element = {"type": _OPAQUE[(module, ref)], "value": der.hex()}
+        eui = subject_eui(der) if ref == "Certificate" else None
+        if eui is not None:
+            element["subject_eui"] = eui  # derived, for readers; encode ignores it
+        return element
     kind = typedef["type"]
     if kind == "SEQUENCE":
         out = {}
@@ -261,6 +309,32 @@ def _to_json(value: Any, typedef: dict, module: str, path: str) -> dict:
     raise InvalidInput(f"ASN.1 module: unsupported type {kind} at {path}")  # pragma: no cover
 
 
+def subject_eui(der: bytes) -> str | None:
+    """The Entity Identifier a GBCS certificate is issued to, as 16 lowercase hex digits, or None.
+
+    Organisation certificates carry it in the subject's uniqueIdentifier (2.5.4.45, a BIT STRING of
+    the 8 bytes); device certificates in the subjectAltName's hardwareModuleName (RFC 4108).
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        for attribute in cert.subject.get_attributes_for_oid(_UNIQUE_IDENTIFIER):
+            raw = attribute.value if isinstance(attribute.value, bytes) else b""
+            if len(raw) == 9 and raw[0] == 0:  # BIT STRING: no unused bits, then the EUI
+                return raw[1:].hex()
+        names = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        for name in names:
+            if isinstance(name, x509.OtherName) and name.type_id == _HARDWARE_MODULE_NAME:
+                serial = _compiled().modules[_COMMON]["HardwareModuleName"].decode(name.value)["hwSerialNum"]
+                return bytes(serial).hex() if len(serial) == 8 else None
+    except Exception:  # noqa: BLE001 - best effort: a certificate X.509 libraries refuse names no EUI
+        return None
+    return None
+
+
+_UNIQUE_IDENTIFIER = x509.ObjectIdentifier("2.5.4.45")
+_HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+
+
 def _iso(value: datetime) -> str:
     # DER GeneralizedTime is always UTC ("Z"); asn1tools gives a naive datetime for it.
     if value.tzinfo is not None:
@@ -284,7 +358,7 @@ def encode(tree: dict, *, encrypt: Callable[[bytes], bytes] | None = None, **con
     value = _from_json(tree.get("value"), {"type": name}, module, tree["asn1_type"])
     try:
         der = bytes(_compiled().modules[module][name].encode(value))
-    except (asn1tools.EncodeError, asn1tools.ConstraintsError, ValueError, TypeError, OverflowError) as exc:
+    except (asn1tools.Error, ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput(f"ASN.1 tree ({tree['asn1_type']}): cannot encode ({exc})") from None
     long_lengths = tree.get("long_lengths", [])
     if not long_lengths:
@@ -409,7 +483,7 @@ def _from_json(node: Any, typedef: dict, module: str, path: str) -> Any:
         der = _hex(_element(node, _OPAQUE[(module, ref)], path), path)
         try:
             value, length = _compiled().modules[module][ref].decode_with_length(der)
-        except (asn1tools.DecodeError, ValueError, TypeError, IndexError) as exc:
+        except (asn1tools.Error, ValueError, TypeError, IndexError) as exc:
             _fail(path, f"not a DER {ref} ({_error_text(exc)})")
         if length != len(der):
             _fail(path, f"{len(der) - length} trailing byte(s) after the {ref}")
