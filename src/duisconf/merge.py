@@ -161,7 +161,7 @@ def _read_properties(path: Path) -> list[tuple[str, str]]:
 
 # -- JUnit XML ---------------------------------------------------------------------------------------
 
-def testcase_key(case) -> str:
+def junit_case_key(case) -> str:
     """A test case's scenario ID (its property), else its class and name."""
     for prop in case.iterfind("properties/property"):
         if prop.get("name") == "scenario_id":
@@ -197,7 +197,7 @@ def merge_junit(files: list[Path], out: Path) -> int:
             hosts += [suite.get("hostname")] if suite.get("hostname") not in (None, *hosts) else []
             names += [suite.get("name")] if suite.get("name") not in (None, *names) else []
             for case in suite.iterfind("testcase"):
-                key = testcase_key(case)
+                key = junit_case_key(case)
                 if key in owner:
                     raise InvalidInput(f"scenario {key} is in two shards' JUnit XML, {owner[key]} and {path}")
                 owner[key] = path
