@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,13 +34,15 @@ def test_a_shard_is_i_of_n():
 
 def test_the_split_is_by_id_whatever_the_order_and_balanced_longest_first():
     keys = [f"f::s{i}" for i in range(10)]
-    durations = {"f::s0": 9.0, "f::s1": 5.0, "f::s2": 4.0, "f::s3": 1.0}  # the rest unknown: the median, 4.5
+    # s4 did not run last time (0 s, not applicable); the rest are unknown: the median of those that ran, 4.5
+    durations = {"f::s0": 9.0, "f::s1": 5.0, "f::s2": 4.0, "f::s3": 1.0, "f::s4": 0.0}
     forward, loads = split(keys, 3, durations)
     backward, _ = split(list(reversed(keys)), 3, durations)
     assert forward == backward
     assert forward["f::s0"] == 0 and forward["f::s1"] != 0  # the longest alone first; the next elsewhere
     assert max(loads) - min(loads) <= 9.0  # never more apart than the longest scenario
     assert sorted(loads) == sorted([sum((durations.get(k, 4.5)) for k in keys if forward[k] == j) for j in range(3)])
+    assert sum(loads) == 9 + 5 + 4 + 1 + 0 + 5 * 4.5
     counts, _ = split(keys, 3, {})  # nothing known: by count
     assert sorted(list(counts.values()).count(j) for j in range(3)) == [3, 3, 4]
 
@@ -143,6 +146,9 @@ def test_each_shard_says_what_it_ran_and_how_it_was_split(scratch):
                 in outputs[f"shard{i}"]), outputs[f"shard{i}"][-2000:]
         assert f"balanced by {total} durations from" in outputs[f"shard{i}"]
     assert f"merged 2 shards into {scratch / 'merged'}: " in outputs["merge"]
+    expected = [float(re.search(rf"shard {i}/2: .*?expected ([\d.]+) s of", outputs[f"shard{i}"]).group(1)) for i in (1, 2)]
+    longest = max(json.loads((scratch / "whole" / "durations.json").read_text()).values())
+    assert abs(expected[0] - expected[1]) <= longest + 0.1, expected  # balanced to within one scenario
 
 
 def test_a_scenario_in_two_shards_is_refused_naming_it(scratch, tmp_path):

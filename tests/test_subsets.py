@@ -111,7 +111,8 @@ def test_a_scenario_the_declaration_rules_out_is_not_applicable_not_skipped():
     with tempfile.TemporaryDirectory() as scratch:
         junit = Path(scratch, "junit.xml")
         result = subprocess.run([sys.executable, "-m", "pytest", "features/catalogue/section_12.feature", "-k", "12.1",
-                                 "-rA", "--junitxml", str(junit), *QUIET], cwd=ROOT, env=_env(Path(scratch)),
+                                 "-rA", "--junitxml", str(junit),
+                                 "--durations-out", str(Path(scratch, "durations.json")), *QUIET], cwd=ROOT, env=_env(Path(scratch)),
                                 capture_output=True, text=True, timeout=180)
         output = result.stdout + result.stderr
         xml = junit.read_text(encoding="utf-8") if junit.is_file() else ""

@@ -4,8 +4,9 @@ The split is by stable scenario ID (duisconf.scenario_ids; the node id for a tes
 never by collection order, so every machine of a fleet (and every xdist worker of one machine) makes the
 same one. It is balanced by the last run's durations when known (`--shard-durations`, default
 reports/durations.json: scenario ID -> seconds): longest first, each to the shard with the least work so
-far; an unknown duration counts as the median of the known ones. The others are deselected, and the run
-says how many. At the end of every run its scenarios' durations are written (`--durations-out`; a shard
+far. A duration is the time of a scenario's steps (the call; a setup also holds what the session starts
+for its first scenario); one that did not run (not applicable) is recorded as 0 s, and an unknown one
+counts as the median of the known ones that ran. The others are deselected, and the run says how many. At the end of every run its scenarios' durations are written (`--durations-out`; a shard
 writes durations-shard-I-of-N.json beside, never over, the file the other shards split by); `duisconf
 merge` joins the shards' files into one durations.json (and their results, coverage and counters).
 """
@@ -65,9 +66,10 @@ def read_durations(path: Path) -> dict[str, float]:
 
 def split(keys: list[str], count: int, durations: dict[str, float]) -> tuple[dict[str, int], list[float]]:
     """Each key's shard (0-based) and each shard's expected seconds: greedy bin packing, longest first
-    (ties by ID), each to the least loaded shard (ties to the lower index). Deterministic for the same
-    keys and durations, whatever their order."""
-    known = [durations[key] for key in keys if key in durations]
+    (ties by ID), each to the least loaded shard (ties to the lower index); an unknown key weighs the
+    median of the known non-zero durations. Deterministic for the same keys and durations, whatever
+    their order."""
+    known = [durations[key] for key in keys if durations.get(key, 0.0) > 0.0]  # of the scenarios that ran
     fallback = statistics.median(known) if known else 1.0
     weight = {key: durations.get(key, fallback) for key in keys}
     loads = [0.0] * count
@@ -164,9 +166,14 @@ class DurationRecorder:
         self.durations: dict[str, float] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # The steps' time (the call): a setup also holds whatever the session starts for its first
+        # scenario (the emulator, a worker's plumbing), which says nothing about the scenario. A scenario
+        # that did not run (not applicable, skipped) costs nothing: 0.
         ident = next((value for key, value in report.user_properties if key == "scenario_id"), None)
-        if ident is not None:
-            self.durations[ident] = self.durations.get(ident, 0.0) + report.duration
+        if ident is not None and report.when == "call":
+            self.durations[ident] = 0.0 if report.skipped else report.duration
+        elif ident is not None and report.skipped:  # skipped at setup: no call report follows
+            self.durations.setdefault(ident, 0.0)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput") or not self.durations:
