@@ -59,7 +59,8 @@ def _run(folder: Path, *extra: str) -> subprocess.Popen:
                DUISCONF_STATE_DIR=str(folder / "state"))
     folder.mkdir(parents=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", *SUBSET, "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-o", "addopts=",
+        [sys.executable, "-m", "pytest", *SUBSET, "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+         "-o", "addopts=",
          "--alluredir", str(folder / "allure-results"), "--junitxml", str(folder / "junit.xml"), *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -126,7 +127,8 @@ def test_two_shards_merged_are_the_unsharded_run(scratch):
     assert shard1 and shard2 and not shard1.keys() & shard2.keys()  # each scenario in exactly one shard
     merged = junit_outcomes(scratch / "merged" / "junit.xml")
     assert merged == whole
-    assert allure_outcomes(scratch / "merged" / "allure-results") == allure_outcomes(scratch / "whole" / "allure-results")
+    assert (allure_outcomes(scratch / "merged" / "allure-results")
+            == allure_outcomes(scratch / "whole" / "allure-results"))
     suite = parse_xml((scratch / "merged" / "junit.xml").read_bytes()).getroot().find("testsuite")
     assert int(suite.get("tests")) == len(whole) and int(suite.get("skipped")) == list(whole.values()).count(
         "skipped:not applicable")
@@ -146,7 +148,8 @@ def test_each_shard_says_what_it_ran_and_how_it_was_split(scratch):
                 in outputs[f"shard{i}"]), outputs[f"shard{i}"][-2000:]
         assert f"balanced by {total} durations from" in outputs[f"shard{i}"]
     assert f"merged 2 shards into {scratch / 'merged'}: " in outputs["merge"]
-    expected = [float(re.search(rf"shard {i}/2: .*?expected ([\d.]+) s of", outputs[f"shard{i}"]).group(1)) for i in (1, 2)]
+    expected = [float(re.search(rf"shard {i}/2: .*?expected ([\d.]+) s of", outputs[f"shard{i}"]).group(1))
+                for i in (1, 2)]
     longest = max(json.loads((scratch / "whole" / "durations.json").read_text()).values())
     assert abs(expected[0] - expected[1]) <= longest + 0.1, expected  # balanced to within one scenario
 
@@ -160,8 +163,9 @@ def test_a_scenario_in_two_shards_is_refused_naming_it(scratch, tmp_path):
     with pytest.raises(InvalidInput, match="is in two shards' JUnit XML"):
         merge_shards(tmp_path / "out2", [scratch / "shard1", tmp_path / "again"])
     # From the command line: one line naming a scenario of the shard, exit 4, no traceback.
-    result = subprocess.run([sys.executable, "-m", "duisconf.cli", "merge", str(tmp_path / "out3"), str(scratch / "shard1"),
-                             str(tmp_path / "again")], cwd=ROOT, capture_output=True, text=True, timeout=60,
+    result = subprocess.run([sys.executable, "-m", "duisconf.cli", "merge", str(tmp_path / "out3"),
+                             str(scratch / "shard1"), str(tmp_path / "again")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     assert result.returncode == InvalidInput.exit_code and "Traceback" not in result.stderr
     named = result.stderr.split("scenario ", 1)[1].split(" is in two", 1)[0]

@@ -85,7 +85,8 @@ def test_feature_paths_become_the_binder_restricted_to_their_features_unless_ano
     assert select_features(["features/uept", "tests", "features/design_notes/no_wan.feature::test_x"], ROOT, base) == (
         [binder, "tests", binder + "::test_x"], ["uept/", "design_notes/no_wan"])
     assert select_features(["design_notes"], base, base) == ([binder], ["design_notes/"])  # from another folder
-    for whole in (["features/uept", "features"], ["features/uept", "."], ["features/uept", "features/test_features.py"]):
+    for whole in (["features/uept", "features"], ["features/uept", "."],
+                  ["features/uept", "features/test_features.py"]):
         assert select_features(whole, ROOT, base)[1] is None, whole
     assert select_features(["features", "tests"], ROOT, base) == (["features", "tests"], None)
     assert is_chosen("uept/signed_requests", ["uept/"]) and not is_chosen("uept_more/x", ["uept/"])
@@ -112,8 +113,8 @@ def test_a_scenario_the_declaration_rules_out_is_not_applicable_not_skipped():
         junit = Path(scratch, "junit.xml")
         result = subprocess.run([sys.executable, "-m", "pytest", "features/catalogue/section_12.feature", "-k", "12.1",
                                  "-rA", "--junitxml", str(junit),
-                                 "--durations-out", str(Path(scratch, "durations.json")), *QUIET], cwd=ROOT, env=_env(Path(scratch)),
-                                capture_output=True, text=True, timeout=180)
+                                 "--durations-out", str(Path(scratch, "durations.json")), *QUIET],
+                                cwd=ROOT, env=_env(Path(scratch)), capture_output=True, text=True, timeout=180)
         output = result.stdout + result.stderr
         xml = junit.read_text(encoding="utf-8") if junit.is_file() else ""
     assert result.returncode == 0, output[-3000:]
@@ -126,6 +127,7 @@ def test_a_scenario_the_declaration_rules_out_is_not_applicable_not_skipped():
     assert "skipped" not in final, final
     assert re.search(r"^\S*\.feature|^features/test_features\.py [.N]+", output, re.MULTILINE), output[-2000:]
     assert f"{ruled_out} scenario(s) not applicable to the declaration" in output
+    assert re.search(r"^NOT APPLICABLE \[\d+\] not applicable: role \w+ is not declared", output, re.MULTILINE)  # -rA
     assert xml.count('<skipped type="not applicable"') == ruled_out
     assert 'type="pytest.skip"' not in xml
 

@@ -6,9 +6,10 @@ same one. It is balanced by the last run's durations when known (`--shard-durati
 reports/durations.json: scenario ID -> seconds): longest first, each to the shard with the least work so
 far. A duration is the time of a scenario's steps (the call; a setup also holds what the session starts
 for its first scenario); one that did not run (not applicable) is recorded as 0 s, and an unknown one
-counts as the median of the known ones that ran. The others are deselected, and the run says how many. At the end of every run its scenarios' durations are written (`--durations-out`; a shard
-writes durations-shard-I-of-N.json beside, never over, the file the other shards split by); `duisconf
-merge` joins the shards' files into one durations.json (and their results, coverage and counters).
+counts as the median of the known ones that ran. The others are deselected, and the run says how many.
+At the end of every run its scenarios' durations are written (`--durations-out`; a shard writes
+durations-shard-I-of-N.json beside, never over, the file the other shards split by); `duisconf merge`
+joins the shards' files into one durations.json (and their results, coverage and counters).
 """
 
 from __future__ import annotations

@@ -128,8 +128,16 @@ class JUnitNotApplicable:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    ruled_out = len(terminalreporter.stats.get(NOT_APPLICABLE, []))
-    if ruled_out:
-        terminalreporter.write_sep("-", "not applicable")
-        terminalreporter.write_line(f"{ruled_out} scenario(s) not applicable to the declaration (not run; "
-                                    "the verdict 'not applicable' in JUnit and Allure)")
+    ruled_out = terminalreporter.stats.get(NOT_APPLICABLE, [])
+    if not ruled_out:
+        return
+    terminalreporter.write_sep("-", "not applicable")
+    terminalreporter.write_line(f"{len(ruled_out)} scenario(s) not applicable to the declaration (not run; "
+                                "the verdict 'not applicable' in JUnit and Allure)")
+    if "s" in getattr(terminalreporter, "reportchars", ""):  # -rs / -ra / -rA: the reasons, as for skips
+        reasons: dict[str, int] = {}
+        for report in ruled_out:
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            reasons[reason] = reasons.get(reason, 0) + 1
+        for reason, count in sorted(reasons.items()):
+            terminalreporter.write_line(f"NOT APPLICABLE [{count}] {reason}")
