@@ -292,13 +292,18 @@ def _device_response(dcc_identities: DeviceIdentities, content: bytes | dict, da
     return encode_message(header, content, KeyChain(device, Zaz1Source()))  # the supplier's ZAZ1 KA certificate
 
 
+# A DLMS ACCESS response: long-invoke-id 0x20000042, no date-time, no request echo, one null datum,
+# one ACTION result 1 (hardware fault).
+ACCESS_RESPONSE = bytes.fromhex("da20000042" "00" "00" "0100" "010301")
+
+
 def test_response_mac_verifies_with_keys_fetched_over_smki(dcc: DCCEmulator) -> None:
-    data = _device_response(dcc.identities, b"\x00")
+    data = _device_response(dcc.identities, ACCESS_RESPONSE)
     suite = KeyChain(SmkiSource(dcc.smki_url), Zaz1Source())  # what for_target gives on a kit
     assert decode_message(data, suite).mac == "valid"
     assert decode_message(data, Zaz1Source()).mac == "no-key"  # without SMKI the device's key is unknown
     # A device with another seed's key: the certificate the emulator serves does not match.
-    assert decode_message(_device_response(DeviceIdentities("not the emulator's"), b"\x00"), suite).mac == "invalid"
+    assert decode_message(_device_response(DeviceIdentities("not the emulator's"), ACCESS_RESPONSE), suite).mac == "invalid"
 
 
 def test_encrypted_response_decrypts_with_keys_fetched_over_smki(dcc: DCCEmulator) -> None:

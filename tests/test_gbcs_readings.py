@@ -117,6 +117,43 @@ EXPECTED = [
       "4": "ALCS_4_Description", "5": "ALCS_5_Description"}),
     ("ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX", "switches",
      {"1": True, "2": True, "3": True, "4": True, "5": True}),
+    # first-pass use cases without a row before (every (reading, use case) pair now has one)
+    ("ECS26i_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "manufacturer", "CSW"),
+    ("ECS26m_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "manufacturer", "CSW "),  # 43535720: the space is the device's
+    ("ECS26m_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "model", "B"),            # item 0, octet string 42
+    ("ECS26n_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "manufacturer", "CSW "),
+    ("ECS61d_7.14_SUCCESS_RESPONSE_GBCS.HEX", "descriptions",
+     {"1": "ALCS_1_Description", "2": "HCALCS_2_Description", "3": "ALCS_3_Description",
+      "4": "ALCS_4_Description", "5": "ALCS_5_Description"}),
+    ("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "debt.PaymentDebtRegister", 5000),   # DebtAmount3
+    ("GCS14_4.3_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "debt.TimeDebtRegister2", 5000),     # DebtAmount2
+    ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.LowCreditThreshold", 500000),
+    ("GCS21b_4.13_SUCCESS_RESPONSE_GBCS.HEX", "prepay_configuration.MaxMeterBalance", 10000000),
+    # ModelIdentifier as the RTDS GSME holds it: "GFI" padded to 8, then the octets 00 DB 12 34 56 78 90 A1
+    ("GCS21e_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "model", "GFI     " + bytes.fromhex("00db1234567890a1").decode("latin-1")),
+    ("GCS21m_6.2.4_SUCCESS_RESPONSE_GBCS.HEX", "manufacturer", "1234"),
+    ("GCS60a_4.18_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX", "meter_balance", 2500000),
+    # second pass: ASN.1 use cases, the GSME top-up answer, randomisation, boost, tariff, historic log
+    ("CS07_8.9_SUCCESS_RESPONSE_GBCS.HEX", "device_log",  # deviceLogEntries {deviceID, deviceType}
+     {"01-02-03-04-05-06-07-08": 3, "00-DB-12-34-56-78-90-99": 3, "00-DB-12-34-56-78-90-97": 5}),
+    ("GCS28_6.11_SUCCESS_RESPONSE_GBCS.HEX", "clock", "2014-12-31T23:30:00Z"),   # deviceTime
+    ("GCS28_6.11_SUCCESS_RESPONSE_GBCS.HEX", "clock_status", 0),                   # reliable
+    ("GCS28_6.11_ERROR_RESPONSE_GBCS.HEX", "clock_status", 2),                     # unreliable
+    ("CS08_11.2_SUCCESS_RESPONSE_GBCS.HEX", "firmware_version", "0123abcd"),
+    ("CS06_11.3_IMMEDIATE_SUCCESS_RESPONSE_GBCS.HEX", "firmware_version", "0123abce"),
+    ("CS06_11.3_IMMEDIATE_SUCCESS_RESPONSE_GBCS.HEX", "firmware_activation", 0),   # success
+    ("CS06_11.3_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX", "firmware_activation", 1),     # noImageHeld
+    ("CS06_11.3_8F67_FUTURE_DATED_ERROR_ALERT_GBCS.HEX", "firmware_activation", 2),  # hashMismatch (FDFAA)
+    ("CS06_11.3_8F66_FUTURE_DATED_SUCCESS_ALERT_GBCS.HEX", "firmware_version", "0123abcf"),
+    ("CS01b_2.2_SUCCESS_RESPONSE_GBCS.HEX", "topup_result", 0),                    # accepted
+    ("CS01b_2.2_ERROR_RESPONSE_GBCS.HEX", "topup_result", 1),
+    ("CS01b_2.2_SUCCESS_RESPONSE_GBCS.HEX", "credited", 1250000),
+    ("CS01b_2.2_SUCCESS_RESPONSE_GBCS.HEX", "meter_balance", 25144000),            # credit_remaining
+    ("ECS26c_6.2.2_SUCCESS_RESPONSE_GBCS.HEX", "randomised_offset_limit", 1000),   # item 2, long-unsigned
+    ("ECS61c_7.11_SUCCESS_RESPONSE_GBCS.HEX", "boost",                             # items 2-6, booleans
+     {"1": True, "2": True, "3": True, "4": True, "5": True}),
+    ("ECS24_4.11.1_SUCCESS_RESPONSE_GBCS.HEX", "tariff.season", "all"),            # season_profile_name 616c6c
+    ("CCS07_8.9_SUCCESS_RESPONSE_GBCS.HEX", "historic_log", ["00-DB-12-34-56-78-90-A3", "00-DB-12-34-56-78-90-A4"]),
 ]
 
 
@@ -128,7 +165,11 @@ def test_rtds_response_reports_the_value_it_carries(name: str, reading: str, val
 
 
 def test_every_reading_in_the_data_file_has_a_checked_rtds_value() -> None:
-    assert {r for _, r, _ in EXPECTED} | {"alc_schedule"} == set(readings.table()["readings"])
+    """Every (reading, use case) pair of the data file: a row above (or, alc_schedule, the test below)."""
+    checked = {(_decoded(n).use_case, r) for n, r, _ in EXPECTED}
+    checked |= {("ECS61a", "alc_schedule"), ("ECS61d", "alc_schedule")}
+    mapped = {(u, n) for n in readings.table()["readings"] for u in readings.use_cases_for(n)}
+    assert mapped == checked, f"unchecked: {sorted(mapped - checked)}; not in the file: {sorted(checked - mapped)}"
 
 
 def test_alc_schedule_entries_in_plain_form() -> None:
@@ -138,6 +179,31 @@ def test_alc_schedule_entries_in_plain_form() -> None:
     assert schedule[0] == [1, True, "00000a0067ff", 8576, "09:00:00", 65535, "1111100", "111", "2015-06-21",
                            "2015-12-21"]
     assert [e[4] for e in schedule[:2]] == ["09:00:00", "09:30:00"]
+    # ECS61a's first entry: script selector 0x0101, 07:00 every day, no special days, dates not specified
+    assert _read("ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX")["alc_schedule"][0] == \
+        [1, True, "00000a0067ff", 257, "07:00:00", 65535, "1111111", "0000", "*-*-*", "*-*-*"]
+
+
+def test_not_reported_when_the_device_answers_a_failure_code() -> None:
+    """ASN.1 response codes and the ZSE top-up result gate the values that come with them."""
+    with pytest.raises(NotReported, match=r"CS07 device_log: the device answered responseCode 1 \(readFailure\)"):
+        _read("CS07_8.9_ERROR_RESPONSE_GBCS.HEX")["device_log"]
+    with pytest.raises(NotReported, match=r"CS08 firmware_version: the device answered responseCode 1"):
+        _read("CS08_11.2_ERROR_RESPONSE_GBCS.HEX")["firmware_version"]  # it still carries 00000000
+    rejected = _read("CS01b_2.2_ERROR_RESPONSE_GBCS.HEX")
+    with pytest.raises(NotReported, match="CS01b meter_balance: the device answered Consumer Top Up Response "
+                                          "with result_type 1"):
+        rejected["meter_balance"]  # the device reports -1 there
+    with pytest.raises(NotReported, match="the device answered commandAccepted, not executionOutcome"):
+        _read("CS06_11.3_FUTURE_DATED_SUCCESS_RESPONSE_GBCS.HEX")["firmware_activation"]
+
+
+def test_readings_of_an_asn1_alert_by_its_own_use_case() -> None:
+    """The future-dated activation outcome arrives as alert 8F67, use case FDFAA (not CS06)."""
+    message = _decoded("CS06_11.3_8F67_FUTURE_DATED_ERROR_ALERT_GBCS.HEX")
+    assert message.use_case == "FDFAA"
+    values = readings.readings_of(message)
+    assert values["firmware_activation"] == 2 and values["firmware_version"] == "0123abcf"
 
 
 def test_esme_and_gsme_prepayment_registers_agree_across_use_cases() -> None:
@@ -152,14 +218,44 @@ def test_esme_and_gsme_prepayment_registers_agree_across_use_cases() -> None:
 # The data file against the RTDS commands: each position / attribute is what the command asks for
 
 
+_ALERT_HOME = {"FDFAA": "CS06"}  # alert use cases without an RTDS folder: the folder holding their alerts
+
+
 def _folder_files(use_case: str) -> list[Path]:
     return sorted(p for p in _suite().glob("*/*.HEX") if p.parent.name.split("_", 1)[1] == use_case)
+
+
+def _check_asn1_or_command_field(use_case: str, name: str, spec: dict) -> None:
+    """An ASN.1 reading: its success messages are the use case's payload type; a ZCL command-field reading:
+    the RTDS response is that command, with that field."""
+    from duisconf.gbcs.asn1 import MODULE_OF_USE_CASE
+
+    files = _folder_files(_ALERT_HOME.get(use_case, use_case))
+    kind = "_ALERT_" if use_case in _ALERT_HOME else "_RESPONSE_"
+    messages = [p for p in files if "SUCCESS" in p.name and kind in p.name]
+    assert messages, f"no RTDS success message for {use_case}"
+    trees = [_decoded(p.name) for p in messages]
+    trees = [m.content for m in trees if m.use_case == use_case]
+    if "asn1" in spec:
+        module = MODULE_OF_USE_CASE[_ALERT_HOME.get(use_case, use_case)]
+        assert all(t["asn1_type"].split(".")[0] == module for t in trees), (use_case, name)
+    else:
+        z = spec["zcl"]
+        comps = [c for t in trees for c in t["components"] if c.get("command_name") == z["command"]]
+        assert comps and all(z["field"] in c["payload"]["fields"] for c in comps), (use_case, name)
+    assert any(name in readings.read(use_case, "alert" if use_case in _ALERT_HOME else "response", t)
+               for t in trees), f"{use_case}: no RTDS success message reports {name}"
 
 
 def test_every_table_entry_is_what_the_rtds_command_reads() -> None:
     checked = 0
     for name, entry in readings.table()["readings"].items():
         for use_case in readings.use_cases_for(name):
+            spec = entry[use_case]
+            if "asn1" in spec or "field" in spec.get("zcl", {}):
+                _check_asn1_or_command_field(use_case, name, spec)
+                checked += 1
+                continue
             files = _folder_files(use_case)
             commands = [p for p in files if "_COMMAND_" in p.name]
             responses = [p for p in files if "_SUCCESS" in p.name and "_RESPONSE_" in p.name]
@@ -201,7 +297,7 @@ def test_every_table_entry_is_what_the_rtds_command_reads() -> None:
 def test_a_use_case_without_the_reading_says_so() -> None:
     _, tree = _message("ECS45_7.4_SUCCESS_RESPONSE_GBCS.HEX")
     with pytest.raises(NotReported, match=r"ECS45 does not report meter_balance \(use cases that do: "
-                                          r"ECS19, ECS82, GCS14, GCS60, GCS60a\)"):
+                                          r"CS01b, ECS19, ECS82, GCS14, GCS60, GCS60a\)"):
         readings.read_one("ECS45", "meter_balance", tree)
     values = readings.read("ECS45", "response", tree)
     with pytest.raises(NotReported, match="ECS45 does not report meter_balance .*reports: supply"):

@@ -236,9 +236,13 @@ def place_readings(use_case: str, tree: dict) -> list[str]:
     for name in readings.names_for(use_case):
         entry = readings.table()["readings"][name]
         spec = entry[use_case]
-        convert = entry.get("convert", "number")
-        ok = _place_dlms(tree, name, spec["dlms"], convert) if "dlms" in spec else \
-            _place_zcl(tree, name, spec["zcl"], convert)
+        convert = readings.convert_for(name, use_case)
+        if "dlms" in spec:
+            ok = _place_dlms(tree, name, spec["dlms"], convert)
+        elif "asn1" in spec:
+            ok = _place_asn1(tree, name, spec["asn1"], convert)
+        else:
+            ok = _place_zcl(tree, name, spec["zcl"], convert)
         if ok:
             placed.append(name)
     return placed
@@ -256,15 +260,22 @@ def _at(node: Any, steps: list[int]) -> Any:
 def _mark(node: Any, name: str, convert: str, **extra: Any) -> bool:
     if not isinstance(node, dict) or node.get("type") in (None, "null-data"):
         return False
-    if convert in ("device_log", "plain") and node.get("type") in ("array", "structure"):
-        each = node["value"][0] if node.get("type") == "array" and node.get("value") else None
-        if convert == "device_log" and each is None:
+    if convert in ("device_log", "join_details", "plain") and node.get("type") in ("array", "structure",
+                                                                                 "SEQUENCE OF"):
+        each = node["value"][0] if node.get("type") in ("array", "SEQUENCE OF") and node.get("value") else None
+        if convert in ("device_log", "join_details") and each is None:
             return False
         template = dict(node)
         node.clear()
         node.update({"type": template["type"], FILL: name, "value": template["value"] if each is None else []})
         if each is not None:
             node["$each"] = each
+        return True
+    if FILL not in node and "name" in node and isinstance(node.get("value"), int) and convert == "number":
+        # a named code kept as a fact (ASN.1 INTEGER with its name) that is a reading: make it a slot
+        kind = node["type"]
+        node.clear()
+        node.update({"type": kind, FILL: name})
         return True
     if FILL not in node:
         if node.get("type") == "structure" and extra.get("$part") == "scaler_unit":
@@ -300,8 +311,34 @@ def _place_dlms(tree: dict, name: str, spec: dict, convert: str) -> bool:
     return done
 
 
+def _place_asn1(tree: dict, name: str, spec: dict, convert: str) -> bool:
+    if tree.get("kind") != "asn1":
+        return False
+    node = tree.get("value")
+    for step in spec["path"]:
+        if not isinstance(node, dict):
+            return False
+        value = node.get("value")
+        if node.get("type") == "CHOICE":
+            node = value if node.get("choice") == step else None
+        elif isinstance(value, dict):
+            node = value.get(step)
+        elif isinstance(value, list) and isinstance(step, int) and step < len(value):
+            node = value[step]
+        else:
+            return False
+    return _mark(node, name, convert)
+
+
 def _place_zcl(tree: dict, name: str, spec: dict, convert: str) -> bool:
     if tree.get("kind") != "gbz":
+        return False
+    if "field" in spec:  # a command's field
+        for comp in tree["components"]:
+            fields = comp["payload"].get("fields")
+            if comp.get("cluster_name") == spec["cluster"] and comp.get("command_name") == spec["command"] \
+                    and isinstance(fields, dict):
+                return _mark(fields.get(spec["field"]), name, convert)
         return False
     records = {}
     for comp in tree["components"]:

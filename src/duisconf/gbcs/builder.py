@@ -262,7 +262,7 @@ class _Filler:
                 self.defaulted.add(f"{name}.{node['$key']}")
                 return typed_default(node)
             value = value[node["$key"]]
-        convert = (reading or {}).get("convert", "number")
+        convert = _readings.convert_for(name, self.use_case) if reading else "number"
         return to_element(node, value, convert, what=f"{self.use_case} {name}", filler=self)
 
 
@@ -316,6 +316,14 @@ def to_element(node: dict, value: Any, convert: str, *, what: str, filler: _Fill
             for eui in value:
                 entry = copy.deepcopy(node["$each"])
                 entry["value"][0] = {"type": "octet-string", "value": eui.replace("-", "").lower()}
+                entries.append((filler or _Filler("", {}, {}, None)).fill(entry))
+            return {"type": kind, "value": entries}
+        if convert == "join_details":  # ASN.1 SEQUENCE OF {deviceID, deviceType} (CS07)
+            entries = []
+            for eui, device_type in value.items():
+                entry = copy.deepcopy(node["$each"])
+                entry["value"]["deviceID"] = {"type": "OCTET STRING", "value": eui.replace("-", "").lower()}
+                entry["value"]["deviceType"] = {"type": "INTEGER", "value": int(device_type)}
                 entries.append((filler or _Filler("", {}, {}, None)).fill(entry))
             return {"type": kind, "value": entries}
         if convert == "plain":

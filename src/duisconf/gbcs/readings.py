@@ -26,6 +26,7 @@ hex             octet string as lowercase hex (firmware versions are octet strin
 text            octet / visible / character string as text (Latin-1, trailing spaces kept)
 date_time       ISO-8601 text of a DLMS date-time / ZCL UTCTime
 device_log      EUIs of a CHF device log, ``"00-DB-12-34-56-78-90-A0"``
+join_details    ``{EUI: DeviceType}`` of a CS07 device log (ASN.1 entries carry the device type)
 plain           the element as plain JSON (structures/arrays as lists, dates/times as text)
 ==============  ====================================================================================
 
@@ -46,28 +47,31 @@ read_at                        the GBCS grouping header date-time: ``readings_of
                                (GCS13a, GCS14, GCS60a) tagged RELIABLE_GPF carry status 0x00,
                                RELIABLE_GSME 0x04 (different clock base), UNRELIABLE 0x02 (doubtful)
 answered_by, meter, set_by,    emulator bookkeeping: which emulated device answered, who sent the
-request_id, supplier           request — the DUIS header / GBCS originator of the message say it
+request_id                     request — the DUIS header / GBCS originator of the message say it
                                (for GSME reads see ``read_at_clock_status`` above)
-clock_adjusted, commissioned,  the set-clock / commission outcome: the access response result
-accepted, activated,           (``results`` / ZCL Default Response status) and the device's alerts
-cancelled, credited,           (8145 / 81C6, 8F66 / 8F67, 8F63 / 8F51 …); a write response carries
-rejected_with, key_ignored     no values, only results
-clock_offset_s                 emulator drift; compare ``clock`` (ECS70) with the request time
+clock_adjusted, commissioned   the set-clock outcome: ECS70's access response results and the
+                               Clock status it returns (index 4); GCS28's ``clock_status``
+                               (deviceTimeStatus) beside ``clock``; alerts 8145 / 81C6 / 8F0C
+accepted, rejected_with        a GSME says it in ``topup_result`` (CS01b, ZSE ResultType: 0 accepted);
+                               an ESME (CS01a) answers only an action result; the refusal's alert
+                               code (8F63 / 8F64 / 8F51 …) is a device alert, not the response
+activated                      ``firmware_activation`` (CS06 / FDFAA activateImageResponseCode, 0 =
+                               success); a future-dated CS06 answers only ``commandAccepted``
+cancelled, key_ignored         a cancellation / CCS01 re-add answers with action / set results only
+previous_version               alert 8F43's payload (not a response); before activation, 11.2
+clock_offset_s                 emulator drift; compare ``clock`` (ECS70 / GCS28) with the request time
 payment_mode / debt /          after a write (1.6, 2.3, 2.1, 1.5): not in the response; read back
 prepay_configuration /         with 6.2.9 (ECS26j/GCS21j), 4.3 (ECS19/GCS14), 4.13 (ECS26a/GCS21b),
-meter_balance after writes     4.18 (ECS82/GCS60)
+meter_balance after writes     4.18 (ECS82/GCS60); after a GSME top-up CS01b reports it
 emergency_credit.active        no RTDS read carries it (ECS26j reports account status, not EC)
-topup_floor, supplier_name,    set by writes (6.23 / CS02b, 3.4 ECS16 / GCS44, 1.1.1) whose responses
-tariff.season                  carry only results; 4.11.1 (ECS24 / GCS21f) reports the tariff, whose
-                               seasons have no DUIS names on a GSME (``prices.standing_charge`` is
-                               mapped)
-historic_log                   CCS07 backs up 0-0:30.3.1.255 too; that it is the historic log is not
-                               established here, so it is not mapped
-alert_settings,                not mapped yet: 6.2.10 / 6.22 masks, 7.11 / 7.14 / 6.14.3 data
-randomised_offset_limit,
-boost, aux_schedule
-GSME clock, PPMID / HCALCS     ASN.1 content (GCS28, CS08, CS07): to read through asn1.py once it
-firmware, device join details  lands
+topup_floor, supplier,         set by 6.23 / 6.15.1 (CS02b) and 3.4 (ECS16 / GCS44) whose responses
+supplier_name                  carry only results; no RTDS read reports the supplier's name or its
+                               top-up floor; the supplier's identity is the DUIS / GBCS originator
+tariff.set_by, prices.*.set_by the DUIS header of the request that set them (``request_id`` likewise)
+alert_settings                 not mapped: ECS25r1 / ECS25r2 masks need GBCS's alert bit-position
+                               table; GCS20r reports event id -> configuration bitmap
+aux_schedule                   not mapped: 6.14.3 only writes; 7.14 ECS61d reads the Schedule mapped
+                               as ``alc_schedule``
 =============================  ====================================================================
 """
 
@@ -138,6 +142,14 @@ def use_cases_for(name: str) -> list[str]:
     return sorted(k for k, v in entry.items() if isinstance(v, dict))
 
 
+def convert_for(name: str, use_case: str) -> str:
+    """The conversion of reading ``name`` in ``use_case``: the use case's own ``convert`` when its entry
+    has one (CS07's device log carries device types too), else the reading's."""
+    entry = table()["readings"].get(name, {})
+    where = entry.get(use_case)
+    return (where or {}).get("convert") or entry.get("convert", "number")
+
+
 # --------------------------------------------------------------------------------------------------
 # Reading
 
@@ -173,13 +185,15 @@ def read_one(use_case: str, name: str, content: dict[str, Any], *, request: dict
     if not isinstance(where, dict):
         carriers = ", ".join(use_cases_for(name)) or "none"
         raise NotReported(f"{use_case} does not report {name} (use cases that do: {carriers})")
-    convert = entry.get("convert", "number")
-    kind = "dlms" if "dlms" in where else "gbz"
+    convert = convert_for(name, use_case)
+    kind = "dlms" if "dlms" in where else "asn1" if "asn1" in where else "gbz"
     if content.get("kind") != kind:
         raise InvalidInput(f"{use_case} {name}: expected {kind.upper()} content, got {content.get('kind')!r}")
     try:
         if kind == "dlms":
             return _read_dlms(use_case, name, where["dlms"], convert, content, request)
+        if kind == "asn1":
+            return _read_asn1(use_case, name, where["asn1"], convert, content)
         return _read_zcl(use_case, name, where["zcl"], convert, content)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         # a tree a codec would not produce (hand-built or edited): say so instead of a traceback
@@ -377,6 +391,8 @@ def _read_zcl(use_case: str, name: str, spec: dict, convert: str, tree: dict) ->
         reason = absent.get(attr) or absent.get("*") or "the attribute is not in the response"
         raise NotReported(f"{what}: {cluster} {attr} not reported: {reason}")
 
+    if "field" in spec:  # a ZCL command's field (e.g. Consumer Top Up Response), not an attribute
+        return _convert(what, convert, _zcl_field(what, tree, spec), "zcl")
     element = get(spec["attribute"])
     if convert == "register":
         multiplier = get(spec["multiplier"])["value"] if "multiplier" in spec else 1
@@ -390,6 +406,66 @@ def _read_zcl(use_case: str, name: str, spec: dict, convert: str, tree: dict) ->
                 "scaler": None, "multiplier": multiplier, "divisor": divisor,
                 "unit": table()["units"]["zcl"].get(unit, unit)}
     return _convert(what, convert, element, "zcl")
+
+
+def _zcl_field(what: str, tree: dict, spec: dict) -> dict:
+    """``spec["field"]`` of the cluster's ``spec["command"]``; with ``status``, that field must be 0."""
+    for comp in tree.get("components", []):
+        if comp.get("cluster_name") != spec["cluster"]:
+            continue
+        payload = comp.get("payload", {})
+        if payload.get("encrypted") and not payload.get("decrypted"):
+            raise NotReported(f"{what}: the component is encrypted and was not decrypted "
+                              "(decode the message with the recipient's key)")
+        fields = payload.get("fields")
+        if comp.get("command_name") == "Default Response" and isinstance(fields, dict):
+            status = fields.get("status", {})
+            raise NotReported(f"{what}: a Default Response with status {status.get('value')} ({status.get('name')})")
+        if comp.get("command_name") != spec["command"] or not isinstance(fields, dict):
+            continue
+        if "status" in spec and fields[spec["status"]]["value"] != 0:
+            raise NotReported(f"{what}: the device answered {spec['command']} with {spec['status']} "
+                              f"{fields[spec['status']]['value']}")
+        return fields[spec["field"]]
+    raise NotReported(f"{what}: the response has no {spec['cluster']} {spec['command']}")
+
+
+# --------------------------------------------------------------------------------------------------
+# ASN.1
+
+
+def asn1_at(what: str, node: Any, path: list[str | int]) -> Any:
+    """Follow ``path`` in an asn1.py tree: a name steps into a SEQUENCE field or the CHOICE alternative of
+    that name, a number into a SEQUENCE OF element; the top ``{"kind": "asn1", "value": …}`` is skipped."""
+    if isinstance(node, dict) and node.get("kind") == "asn1":
+        node = node.get("value")
+    for step in path:
+        if not isinstance(node, dict):
+            raise NotReported(f"{what}: no ASN.1 element at {step!r}")
+        kind, value = node.get("type"), node.get("value")
+        if kind == "CHOICE":
+            if node.get("choice") != step:
+                raise NotReported(f"{what}: the device answered {node.get('choice')}, not {step}")
+            node = value
+        elif kind == "SEQUENCE" and isinstance(value, dict):
+            if step not in value:
+                raise NotReported(f"{what}: the {step} field is absent from the response")
+            node = value[step]
+        elif kind == "SEQUENCE OF" and isinstance(value, list) and isinstance(step, int) and step < len(value):
+            node = value[step]
+        else:
+            raise NotReported(f"{what}: the reported {kind} has no element {step!r}")
+    return node
+
+
+def _read_asn1(use_case: str, name: str, spec: dict, convert: str, tree: dict) -> Any:
+    what = f"{use_case} {name}"
+    if "status" in spec:  # a response code field: anything but 0 (success) means the value is not a reading
+        status = asn1_at(what, tree, spec["status"])
+        if status.get("value") != 0:
+            raise NotReported(f"{what}: the device answered {spec['status'][-1]} {status.get('value')} "
+                              f"({status.get('name') or 'failure'})")
+    return _convert(what, convert, asn1_at(what, tree, spec["path"]), "asn1")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,11 +534,23 @@ def _convert(what: str, convert: str, node: dict, codec: str) -> Any:
             raise NotReported(f"{what}: expected an array of device log entries, got a {node.get('type')}")
         euis = []
         for entry in value:
-            first = entry.get("value", [None])[0] if isinstance(entry, dict) else None
-            if not isinstance(first, dict) or first.get("type") != "octet-string":
+            first = entry.get("value") if isinstance(entry, dict) else None
+            # DLMS: structure {EUI, …}; ASN.1 (CS07): SEQUENCE {deviceID, deviceType}
+            first = first.get("deviceID") if isinstance(first, dict) else (first or [None])[0]
+            if not isinstance(first, dict) or first.get("type") not in ("octet-string", "OCTET STRING"):
                 raise NotReported(f"{what}: a device log entry does not start with the device's EUI")
             euis.append(_eui(first["value"]))
         return euis
+    if convert == "join_details":
+        if not isinstance(value, list):
+            raise NotReported(f"{what}: expected a SEQUENCE OF device log entries, got a {node.get('type')}")
+        out = {}
+        for entry in value:
+            fields = entry.get("value") if isinstance(entry, dict) else None
+            if not isinstance(fields, dict) or "deviceID" not in fields or "deviceType" not in fields:
+                raise NotReported(f"{what}: a device log entry lacks deviceID / deviceType")
+            out[_eui(_octets(what, fields["deviceID"]).hex())] = fields["deviceType"]["value"]
+        return out
     if convert == "plain":
         return _plain(node)
     raise InvalidInput(f"{what}: unknown conversion {convert!r} in readings.toml")
