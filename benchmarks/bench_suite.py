@@ -39,9 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ))
     wall = time.monotonic() - started
     tail = result.stdout.strip().splitlines()
-    summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed|skipped)", line)), "")
-    counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|error|errors|xfailed)", summary)}
+    summary = next((line for line in reversed(tail)
+                    if re.search(r"\d+ (passed|failed|skipped|not applicable)", line)), "")
+    counts = {word: int(n) for n, word in
+              re.findall(r"(\d+) (passed|failed|skipped|not applicable|error|errors|xfailed)", summary)}
     executed = counts.get("passed", 0) + counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+    # duisconf.pytest_subsets counts the scenarios the declaration rules out as "not applicable", not skipped.
+    counts["skipped"] = counts.get("skipped", 0) + counts.get("not applicable", 0)
     total = executed + counts.get("skipped", 0)
     coverage = [line for line in tail if re.match(r"\s*[A-Z]{2,3}: \d+ SRVs applicable", line)]
     if args.durations:

@@ -380,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--verbose", "-v", action="store_true", help="list each clause's scenarios")
     coverage.set_defaults(func=cmd_coverage)
 
+    from .merge import add_parser as add_merge_parser
+
+    add_merge_parser(commands, EPILOG)
+
     from .gbcs.cli import add_parser as add_gbcs_parser
 
     add_gbcs_parser(commands, EPILOG)
