@@ -6,6 +6,7 @@ file's validation, the drivers, the judge's counter record across restarts, and 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -66,9 +67,26 @@ def write_target(directory: Path, certificates: dict, *, dcc_port: int, system_p
     return path
 
 
-def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | None = None) -> dict[str, str]:
-    """Run features/user_system against the reference system (or a variant) in a pytest subprocess;
-    returns scenario test name -> "" (passed) or its failure message."""
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> Path:
+    """A project root holding only the user-system features (the repository's conftest, step modules and
+    binding module, its features/user_system files): collecting the whole catalogue costs seconds per run."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("suite")
+    (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["features"]\n'
+                                         'pythonpath = ["."]\nbdd_features_base_dir = "features"\n')
+    shutil.copy(ROOT / "conftest.py", root / "conftest.py")
+    (root / "steps").symlink_to(ROOT / "steps", target_is_directory=True)
+    shutil.copytree(ROOT / "features" / "user_system", root / "features" / "user_system")
+    shutil.copy(ROOT / "features" / "test_features.py", root / "features" / "test_features.py")
+    return root
+
+
+def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | None = None, *,
+              suite: Path = ROOT) -> dict[str, str]:
+    """Run features/user_system against the reference system (or a variant) in a pytest subprocess from
+    `suite` (a project root); returns scenario test name -> "" (passed) or its failure message."""
     dcc_port, system_port = _free_port(), _free_port()
     target = write_target(tmp, certificates, dcc_port=dcc_port, system_port=system_port)
     with ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=EUI, certificates=certificates,
@@ -78,7 +96,8 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
                    "-p", "no:randomly", "--target", str(target), f"--junitxml={report}", "-o", "addopts="]
         if select:
             command += ["-k", select]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run(command, cwd=suite, capture_output=True, text=True, timeout=120, env=env)
     if not report.exists():
         raise AssertionError(f"the suite did not run: {done.stdout[-2000:]}{done.stderr[-2000:]}")
     results = {}
@@ -88,8 +107,8 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
     return results
 
 
-def test_the_reference_user_system_passes_the_whole_user_system_suite(tmp_path, certificates):
-    results = run_suite(tmp_path, certificates, None)
+def test_the_reference_user_system_passes_the_whole_user_system_suite(tmp_path, certificates, suite):
+    results = run_suite(tmp_path, certificates, None, suite=suite)
     assert len(results) == 13, results  # every scenario of features/user_system, and nothing else
     assert all("user_system" in name for name in results)
     failed = {name: message for name, message in results.items() if message}
@@ -107,9 +126,9 @@ VARIANTS = {
 }
 
 
-def test_each_broken_variant_fails_the_scenario_that_checks_its_rule_naming_it(tmp_path, certificates):
-    with ThreadPoolExecutor(len(VARIANTS)) as pool:
-        runs = {variant: pool.submit(run_suite, tmp_path / variant, certificates, variant, select)
+def test_each_broken_variant_fails_the_scenario_that_checks_its_rule_naming_it(tmp_path, certificates, suite):
+    with ThreadPoolExecutor(2) as pool:  # two cores
+        runs = {variant: pool.submit(run_suite, tmp_path / variant, certificates, variant, select, suite=suite)
                 for variant, (select, _) in VARIANTS.items()}
         outcomes = {variant: future.result() for variant, future in runs.items()}
     for variant, (_, rules) in VARIANTS.items():

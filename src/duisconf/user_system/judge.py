@@ -251,7 +251,7 @@ class Judge:
         with self._cond:
             return list(self.records[mark:])
 
-    def wait(self, order: Order, mark: int, timeout: float, settle: float = 0.3) -> list[Recorded]:
+    def wait(self, order: Order, mark: int, timeout: float, settle: float = 0.15) -> list[Recorded]:
         """The requests `order` caused: waits until the order is complete (a request of its SRV refused,
         or admitted and, for a critical SRV's transform, its CV 5/6 follow-up in), then `settle` seconds
         more for anything else it sends. Nothing at all within `timeout`: TargetTimeout (inconclusive)."""
