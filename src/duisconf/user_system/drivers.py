@@ -21,7 +21,6 @@ import shlex
 import string
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -76,6 +75,9 @@ class Driver(Protocol):
         when it cannot be asked; returns once it has been asked (not once it has acted)."""
 
     def describe(self) -> str: ...
+
+    def probe(self) -> str:
+        """check-target: can the driver reach their system at all? Orders nothing."""
 
 
 def check_template(source: Path, key: str, template: str) -> None:
@@ -208,8 +210,7 @@ def _wait_for_enter(timeout: float) -> bool:
                 tty.readline()
                 return True
             return False
-    except OSError:
-        time.sleep(0)
+    except OSError:  # no terminal: nobody can confirm
         return False
 
 
