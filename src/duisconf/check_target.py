@@ -34,6 +34,10 @@ def check_target(name: str) -> list[Check]:
         return [Check("target file", False, str(exc))]
     checks.append(Check("target file", True, f"{target.source} ({target.kind}"
                                                f"{', ' + target.base_url if target.base_url else ''})"))
+    if target.kind == "user-system":  # the party's own system: the driver and its receive address
+        from .user_system.readiness import user_system_checks
+
+        return checks + user_system_checks(target)
     from .session import DUISSession
 
     try:

@@ -74,7 +74,7 @@ def _start_router(config: pytest.Config) -> None:
         target = load_target(config.getoption("--target"))
     except DuisConfError:
         return  # reported by the `duis` fixture, with the file and the key, when a scenario needs it
-    if target.kind == "emulator":
+    if target.kind in ("emulator", "user-system"):  # user-system: the emulated DCC posts to their own service
         return
     from .routing import ResponseRouter
 

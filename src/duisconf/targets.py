@@ -3,6 +3,8 @@
     kind = "emulator"   the embedded DCC emulator, started for the session (default)
     kind = "dccboxed"   a DCC Boxed kit on the LAN
     kind = "dcc"        a DCC test environment (TLS client certificate, your own keys)
+    kind = "user-system" the party's own DCC user system under test: the embedded emulator plays its DCC and
+                        judges what it sends ([user_system], [organisations."EUI"], [driver]; docs/user-system.md)
 
 TLS (`[tls]`, for an https base_url): `ca` is the only CA the target's server certificate is checked
 against, whatever REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE say; without it, requests' default CA bundle (or
@@ -23,7 +25,8 @@ from . import paths
 from .duis.model import normalise_eui
 from .errors import ConfigError, InvalidInput
 
-KINDS = ("emulator", "dccboxed", "dcc")
+KINDS = ("emulator", "dccboxed", "dcc", "user-system")
+DRIVER_KINDS = ("http", "command", "manual")
 ROLES = ("IS", "ES", "GS", "ED", "GT", "RSA", "OU")
 DEVICE_TYPES = ("ESME", "GSME", "CHF", "GPF", "PPMID", "IHD", "HCALCS", "CAD")
 TIMEOUT_KEYS = ("acknowledgement", "on_demand", "future_dated", "alert", "quiet", "lease")
@@ -56,6 +59,38 @@ class UserKey:
 
 
 @dataclass(frozen=True)
+class Organisation:
+    """One of the party's organisations: its EUI, the user roles it holds, and its certificates (PEM; the
+    emulated DCC verifies its XML signatures and its pre-command (GBCS DS) signatures with them)."""
+
+    eui: str
+    roles: tuple[str, ...]
+    xml_signing_certificate: Path
+    gbcs_signing_certificate: Path
+
+
+@dataclass(frozen=True)
+class Driver:
+    """How the suite asks the party's system to act (duisconf.user_system.drivers)."""
+
+    kind: str                       # http | command | manual
+    url: str | None = None          # http: the adapter's trigger URL
+    command: str | None = None      # command: a template with {srv} {device} {parameters} … placeholders
+    restart_command: str | None = None  # command: how to restart their system (optional)
+    timeout: float = 30.0           # seconds for the requests an order causes to reach the DCC
+
+
+@dataclass(frozen=True)
+class UserSystem:
+    """[user_system], [organisations] and [driver] of a user-system target."""
+
+    receive_url: str                # their Receive Response Service
+    organisations: dict[str, Organisation]
+    driver: Driver
+    state: Path | None = None       # where the judge keeps each originator's last counter
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     kind: str
@@ -73,6 +108,8 @@ class Target:
     tls_client_key: Path | None = None
     tls_ca: Path | None = None
     smki_base_url: str | None = None     # [smki] base_url: a DCC Boxed kit's SMKI interface (device certificates)
+    user_system: UserSystem | None = None  # kind user-system: the party's system under test
+    emulator_host: str = "127.0.0.1"     # user-system: where the emulated DCC listens for their system
 
     @property
     def tls_verify(self) -> str | bool:
@@ -168,7 +205,8 @@ class _Reader:
 def load_target(name_or_path: str) -> Target:
     source = resolve(name_or_path)
     data = read_toml(source, "target file")
-    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls", "smki")
+    tables = ("target", "emulator", "receiver", "timeouts", "users", "devices", "keys", "tls", "smki",
+              "user_system", "organisations", "driver")
     unknown = set(data) - set(tables)
     if unknown:
         raise ConfigError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (expected {', '.join(tables)})")
@@ -176,13 +214,19 @@ def load_target(name_or_path: str) -> Target:
     kind = head.get("kind", str, "emulator")
     if kind not in KINDS:
         raise ConfigError(f"{source}: [target] kind = {kind!r}: expected one of {', '.join(KINDS)}")
-    base_url = head.url("base_url", required=kind != "emulator")
+    base_url = head.url("base_url", required=kind not in ("emulator", "user-system"))
+    user_system = _user_system(source, data) if kind == "user-system" else None
+    if user_system is None:
+        for table in ("user_system", "organisations", "driver"):
+            if table in data:
+                raise ConfigError(f"{source}: [{table}] is only for kind = \"user-system\" (this target is {kind})")
 
-    emulator = _Reader(source, "emulator", data.get("emulator", {}), ("port", "latency"))
+    emulator = _Reader(source, "emulator", data.get("emulator", {}),
+                       ("port", "latency", "host") if kind == "user-system" else ("port", "latency"))
     receiver_table = _Reader(source, "receiver", data.get("receiver", {}), ("host", "port", "path", "public_url"))
     receiver = Receiver(receiver_table.get("host", str, "127.0.0.1"), int(receiver_table.get("port", int, 0)),
                         str(receiver_table.get("path", str, "/duis")), receiver_table.url("public_url"))
-    if kind != "emulator" and receiver.public_url is None and receiver.host in ("127.0.0.1", "localhost"):
+    if kind not in ("emulator", "user-system") and receiver.public_url is None and receiver.host in ("127.0.0.1", "localhost"):
         raise ConfigError(f"{source}: [receiver] public_url is required for a {kind} target: the address the kit must "
                           "POST responses to (e.g. http://192.168.0.5:8080/duis), reachable from the kit")
     timeouts_table = _Reader(source, "timeouts", data.get("timeouts", {}), TIMEOUT_KEYS)
@@ -192,6 +236,10 @@ def load_target(name_or_path: str) -> Target:
             raise ConfigError(f"{source}: [timeouts] {key} must be positive")
 
     users = _euis(source, "users", data.get("users", {}), ROLES)
+    if user_system is not None:  # who plays each role: the party's organisations, unless [users] says
+        for eui, organisation in user_system.organisations.items():
+            for role in organisation.roles:
+                users.setdefault(role, eui)
     devices = _euis(source, "devices", data.get("devices", {}), DEVICE_TYPES)
     keys = {}
     for eui, entry in data.get("keys", {}).items():
@@ -205,7 +253,75 @@ def load_target(name_or_path: str) -> Target:
     return Target(str(head.get("name", str, source.stem)), str(kind), source, base_url, head.path("schema"),
                   int(emulator.get("port", int, 0)), float(emulator.get("latency", (int, float), 0.0)),
                   receiver, timeouts, users, devices, keys, client_certificate, client_key, ca,
-                  _Reader(source, "smki", data.get("smki", {}), ("base_url",)).url("base_url"))
+                  _Reader(source, "smki", data.get("smki", {}), ("base_url",)).url("base_url"), user_system,
+                  str(emulator.get("host", str, "127.0.0.1")))
+
+
+def _pem_certificate(source: Path, table: _Reader, key: str) -> Path:
+    path = table.path(key)
+    if path is None:
+        raise ConfigError(f"{source}: [{table.table}] {key} is required (a PEM certificate file)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: [{table.table}] {key}: cannot read {path}: {exc.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise ConfigError(f"{source}: [{table.table}] {key}: {path} holds no PEM certificate")
+    if b"PRIVATE KEY-----" in data:
+        raise ConfigError(f"{source}: [{table.table}] {key}: {path} holds a private key; the DCC needs only "
+                          "the certificate (keep the key with your system)")
+    return path
+
+
+def _user_system(source: Path, data: dict) -> UserSystem:
+    """[user_system], [organisations."EUI"] and [driver] of a user-system target, each checked."""
+    head = _Reader(source, "user_system", data.get("user_system", {}), ("receive_url", "state"))
+    receive_url = head.url("receive_url")
+    if receive_url is None:
+        raise ConfigError(f"{source}: [user_system] receive_url is required: your Receive Response Service, "
+                          "where the emulated DCC POSTs responses and alerts (e.g. http://127.0.0.1:9100/duis)")
+    state = head.get("state", str)
+    organisations: dict[str, Organisation] = {}
+    table = data.get("organisations", {})
+    if not isinstance(table, dict) or not table:
+        raise ConfigError(f"{source}: [organisations.\"EUI\"] is required: at least one of your organisations "
+                          "(roles, xml_signing_certificate, gbcs_signing_certificate)")
+    for key, entry in table.items():
+        name = f"organisations.\"{key}\""
+        reader = _Reader(source, name, entry, ("roles", "xml_signing_certificate", "gbcs_signing_certificate"))
+        eui = _eui(source, "organisations", key, key)
+        roles = reader.get("roles", list, [])
+        if not roles or any(role not in ROLES for role in roles):
+            raise ConfigError(f"{source}: [{name}] roles = {roles!r}: expected a non-empty list of {', '.join(ROLES)}")
+        organisations[eui] = Organisation(eui, tuple(roles), _pem_certificate(source, reader, "xml_signing_certificate"),
+                                          _pem_certificate(source, reader, "gbcs_signing_certificate"))
+    driver_table = _Reader(source, "driver", data.get("driver", {}), ("kind", "url", "command", "restart_command", "timeout"))
+    driver_kind = driver_table.get("kind", str)
+    if driver_kind not in DRIVER_KINDS:
+        raise ConfigError(f"{source}: [driver] kind = {driver_kind!r}: expected one of {', '.join(DRIVER_KINDS)}")
+    url = driver_table.url("url") if driver_kind == "http" else None
+    if driver_kind == "http" and url is None:
+        raise ConfigError(f"{source}: [driver] url is required for the http driver: your adapter's trigger URL")
+    command = driver_table.get("command", str)
+    if driver_kind == "command" and not command:
+        raise ConfigError(f"{source}: [driver] command is required for the command driver "
+                          "(a template such as \"my-hes send {srv} {device} {parameters}\")")
+    timeout = float(driver_table.get("timeout", (int, float), 30.0))
+    if timeout <= 0:
+        raise ConfigError(f"{source}: [driver] timeout must be positive")
+    if command:
+        from .user_system.drivers import check_template
+
+        check_template(source, "command", str(command))
+    restart = driver_table.get("restart_command", str)
+    if restart:
+        from .user_system.drivers import check_template
+
+        check_template(source, "restart_command", str(restart))
+    return UserSystem(receive_url, organisations,
+                      Driver(str(driver_kind), url, str(command) if command else None, str(restart) if restart else None,
+                             timeout),
+                      (source.parent / str(state)).resolve() if state else None)
 
 
 def _tls(source: Path, tls: _Reader, base_url: str | None) -> tuple[Path | None, Path | None, Path | None]:

@@ -77,6 +77,9 @@ class DCCEmulator:
         self.local_commands: dict[str, DUISRequest] = {}  # CV 2/6 RequestID -> request, until its 8.13
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
+        # Called with (service, raw body, admitted DUISRequest or None, Rejection or None, Reply) for every
+        # DUIS POST: the user-system judge records what the system under test sent (duisconf.user_system).
+        self.request_observers: list = []
         self._server: BackgroundServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -176,12 +179,19 @@ class DCCEmulator:
             request = self.access.admit(service, raw)
         except Rejection as rejected:
             log.info("rejected %s: %s", rejected.request_id or "unparseable request", rejected)
-            return self._rejection(rejected)
+            return self._observed(service, raw, None, rejected, self._rejection(rejected))
         try:
-            return self._dispatch(request)
+            reply = self._dispatch(request)
         except Exception:  # an emulator bug must not kill the server or hang the client
             log.exception("emulator failure on %s", request.request_id)
-            return Reply(500, b"emulator internal error; see its log\n", "text/plain")
+            reply = Reply(500, b"emulator internal error; see its log\n", "text/plain")
+        return self._observed(service, raw, request, None, reply)
+
+    def _observed(self, service: str, raw: bytes, request: DUISRequest | None, rejected: Rejection | None,
+                  reply: Reply) -> Reply:
+        for observer in list(self.request_observers):
+            observer(service, raw, request, rejected, reply)
+        return reply
 
     def _rejection(self, rejected: Rejection) -> Reply:
         # A DUIS reply must name an SRV; when the request named none we could read, 8.2 stands in.
