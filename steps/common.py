@@ -67,6 +67,12 @@ class ScenarioContext:
         return str(self.exchange.request_id)
 
 
+def acknowledged(exchange) -> bool:
+    """The target took the request on (I99, I0, or a success with a W warning): what DUIS or the design
+    note says follows it is now required, and its absence a fail (docs/harness.md, "Verdicts")."""
+    return exchange is not None and bool(exchange.legs) and exchange.code[:1] in ("I", "W")
+
+
 @pytest.fixture
 def context() -> ScenarioContext:
     return ScenarioContext()
