@@ -58,6 +58,26 @@ def response_arrives(context: ScenarioContext, duis_scenario, code: str, pattern
         f"SRV {context.srv}: ResponseID {inbound.response_id} does not swap the RequestID's originator and target"
 
 
+_ORDINALS = {"first": 0, "second": 1, "third": 2}
+
+
+@then(parsers.re(r"a response (?P<code>[IEW]\d+) arrives for the (?P<which>first|second|third) request$"))
+def response_arrives_for(context: ScenarioContext, duis_scenario, code: str, which: str) -> None:
+    """The response to one of several requests in flight at once: correlated by its RequestID, and its
+    ResponseID swaps that request's originator and target (duis.md §3.4)."""
+    duis = duis_scenario.session
+    index = _ORDINALS[which]
+    assert len(context.exchanges) > index, f"the scenario has sent {len(context.exchanges)} request(s), not a {which}"
+    exchange = context.exchanges[index]
+    request_id = str(exchange.request_id)
+    inbound = duis.receiver.response(request_id, duis.target.timeouts.on_demand, required=acknowledged(exchange))
+    attach_inbound(inbound, f"response for the {which} request {request_id}", context.sent_at)
+    context.inbound = inbound
+    assert inbound.code == code, f"SRV {exchange.srv} ({which} request): asynchronous response {inbound.code}, expected {code}"
+    assert inbound.response_id == str(exchange.request_id.swapped()).upper(), \
+        f"SRV {exchange.srv}: ResponseID {inbound.response_id} does not swap the {which} request's originator and target"
+
+
 @then(parsers.re(r"a future-dated alert (?P<code>8F6[67]) arrives for that request$"))
 def future_dated_alert_arrives(context: ScenarioContext, duis_scenario, code: str) -> None:
     """At the execution date-time the device reports 8F66 (actioned) or 8F67 (not actioned)."""

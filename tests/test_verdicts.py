@@ -107,6 +107,15 @@ pytest_plugins = ["steps.common", "steps.requests", "steps.responses", "steps.de
 
 from pytest_bdd import given, when
 
+
+@when("the target posts the future-dated alert for that request early")
+def early(context, duis_scenario):
+    import requests
+    from duisconf.emulator.responses import ResponseBuilder
+    session = duis_scenario.session
+    body = ResponseBuilder(session.keystore).future_dated_alert(context.exchange.request_id, "1.1.1", "8F66", b"early")
+    assert requests.post(session.receiver.url, data=body, timeout=5).status_code == 204
+
 @given("the emulator drops the response to SRV 4.1.1")
 def drops(duis_scenario):
     duis_scenario.session.control.add_fault("drop", srv="4.1.1")
@@ -145,6 +154,17 @@ SCENARIOS = {
     When the Import Supplier sends SRV 4.1.1 to the ESME
     And the target posts a response to a request nobody sent
     Then a response I0 arrives within the on-demand timeout""",
+    "future-dated actioned at its time": """
+    When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
+    Then a response I0 arrives within the on-demand timeout
+    And nothing the future-dated request causes arrives before its execution date-time
+    When the execution date-time passes
+    Then a future-dated alert 8F66 arrives for that request""",
+    "future-dated actioned early": """
+    When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
+    Then a response I0 arrives within the on-demand timeout
+    When the target posts the future-dated alert for that request early
+    Then nothing the future-dated request causes arrives before its execution date-time""",
 }
 
 
@@ -174,14 +194,16 @@ def _emulator_run(tmp_path: Path, names: list[str]) -> tuple[subprocess.Complete
 
 def test_on_the_emulator_missing_duplicate_and_stray_messages_fail_and_rule_expected_ones_pass(tmp_path: Path):
     run, labelled = _emulator_run(tmp_path, list(SCENARIOS))
-    assert "3 pass, 3 fail" not in run.stdout  # sanity of the parse below
-    assert "2 pass, 3 fail" in run.stdout, run.stdout[-4000:]
+    assert "3 pass, 4 fail" in run.stdout, run.stdout[-4000:]
     verdicts = {name: (v, status) for name, (v, status, _) in labelled.items()}
     assert verdicts == {"proves the receive path": ("pass", "passed"),
                         "answered with alerts nobody asserts": ("pass", "passed"),
                         "required response dropped": ("fail", "failed"),
                         "duplicate response": ("fail", "failed"),
-                        "stray response": ("fail", "failed")}, run.stdout[-4000:]
+                        "stray response": ("fail", "failed"),
+                        "future-dated actioned at its time": ("pass", "passed"),
+                        "future-dated actioned early": ("fail", "failed")}, run.stdout[-4000:]
+    assert "future-dated-alert 8F66 for" in run.stdout and "arrived (a future-dated command is actioned at its" in run.stdout
     assert "required message not received within 1 s: response for RequestID" in run.stdout
     assert "duplicate of message" in run.stdout and "is no request this scenario sent" in run.stdout
     # the counts are in the failure output, the accounting on every result
