@@ -124,6 +124,13 @@ def drops(duis_scenario):
 def twice(duis_scenario):
     duis_scenario.session.control.add_fault("duplicate", srv="4.1.1")
 
+@when("the target posts a message that is not DUIS")
+def garbage(duis_scenario):
+    import requests
+    session = duis_scenario.session
+    assert requests.post(session.receiver.url, data=b"<not-duis/>", timeout=5).status_code == 400
+
+
 @when("the target posts a response to a request nobody sent")
 def stray(duis_scenario):
     import requests
@@ -153,6 +160,10 @@ SCENARIOS = {
     "stray response": """
     When the Import Supplier sends SRV 4.1.1 to the ESME
     And the target posts a response to a request nobody sent
+    Then a response I0 arrives within the on-demand timeout""",
+    "unverifiable message": """
+    When the Import Supplier sends SRV 4.1.1 to the ESME
+    And the target posts a message that is not DUIS
     Then a response I0 arrives within the on-demand timeout""",
     "future-dated actioned at its time": """
     When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
@@ -194,7 +205,7 @@ def _emulator_run(tmp_path: Path, names: list[str]) -> tuple[subprocess.Complete
 
 def test_on_the_emulator_missing_duplicate_and_stray_messages_fail_and_rule_expected_ones_pass(tmp_path: Path):
     run, labelled = _emulator_run(tmp_path, list(SCENARIOS))
-    assert "3 pass, 4 fail" in run.stdout, run.stdout[-4000:]
+    assert "3 pass, 5 fail" in run.stdout, run.stdout[-4000:]
     verdicts = {name: (v, status) for name, (v, status, _) in labelled.items()}
     assert verdicts == {"proves the receive path": ("pass", "passed"),
                         "answered with alerts nobody asserts": ("pass", "passed"),
@@ -202,7 +213,9 @@ def test_on_the_emulator_missing_duplicate_and_stray_messages_fail_and_rule_expe
                         "duplicate response": ("fail", "failed"),
                         "stray response": ("fail", "failed"),
                         "future-dated actioned at its time": ("pass", "passed"),
+                        "unverifiable message": ("fail", "failed"),
                         "future-dated actioned early": ("fail", "failed")}, run.stdout[-4000:]
+    assert "unverifiable message: " in run.stdout
     assert "future-dated-alert 8F66 for" in run.stdout and "arrived (a future-dated command is actioned at its" in run.stdout
     assert "required message not received within 1 s: response for RequestID" in run.stdout
     assert "duplicate of message" in run.stdout and "is no request this scenario sent" in run.stdout
