@@ -47,8 +47,8 @@ Feature: Firmware Management: distribute, activate and confirm device firmware
     And device alert 8F72 arrives from the ESME
     And the response reports firmware_version "2.0.0"
     And device alert 8F72 arrives from the GSME
-    And DCC alert N60 arrives for that request
-    And DCC alert N61 arrives for that request
+    And DCC alert N60 reports the firmware delivery to the ESME as "Success"
+    And DCC alert N61 reports the firmware delivery to the GSME as "Success"
 
   @srv-11.1 @srv-11.3 @srv-11.2 @role-IS @role-GS @cv-8 @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: A GSME that cannot take the image is reported as a failed delivery and cannot activate it (best known, unverified)
