@@ -3,7 +3,6 @@ context, and the helpers every step module uses to name users and devices, send,
 
 from __future__ import annotations
 
-import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

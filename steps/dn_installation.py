@@ -387,7 +387,6 @@ def dcc_alert_payload(context: ScenarioContext, duis_scenario, installation: Ins
 @then(parsers.re(rf"the DCC alert lists the {_DEV} as an associated Type 1 device$"))
 def associated_type1(context: ScenarioContext, duis_scenario, installation: Installation, device: str) -> None:
     """MeterDecommissioningOrWithdrawal lists the Type 1 devices joined to the meter (8.3)."""
-    duis = duis_scenario.session
     eui = eui_of(context, duis_scenario, installation, device)
     alert = context.inbound  # the alert the previous step claimed (it has left the receiver)
     assert alert is not None and alert.kind == "dcc-alert" and \
