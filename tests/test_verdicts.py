@@ -199,14 +199,16 @@ def _emulator_run(tmp_path: Path, names: list[str]) -> tuple[subprocess.Complete
         result = json.loads(path.read_text())
         verdict = next((label["value"] for label in result["labels"] if label["name"] == "verdict"), None)
         attachments = {a["name"]: results / a["source"] for a in result.get("attachments", [])}
-        labelled[result["name"]] = (verdict, result["status"], attachments)
+        labelled[result["name"]] = (verdict, result["status"], attachments,
+                                    result.get("statusDetails", {}).get("message", ""))
     return run, labelled
 
 
 def test_on_the_emulator_missing_duplicate_and_stray_messages_fail_and_rule_expected_ones_pass(tmp_path: Path):
     run, labelled = _emulator_run(tmp_path, list(SCENARIOS))
     assert "3 pass, 5 fail" in run.stdout, run.stdout[-4000:]
-    verdicts = {name: (v, status) for name, (v, status, _) in labelled.items()}
+    verdicts = {name: (v, status) for name, (v, status, *_) in labelled.items()}
+    assert "DUIS message accounting: 0 claimed" in labelled["required response dropped"][3]  # Allure's message
     assert verdicts == {"proves the receive path": ("pass", "passed"),
                         "answered with alerts nobody asserts": ("pass", "passed"),
                         "required response dropped": ("fail", "failed"),
@@ -218,6 +220,7 @@ def test_on_the_emulator_missing_duplicate_and_stray_messages_fail_and_rule_expe
     assert "unverifiable message: " in run.stdout
     assert "future-dated-alert 8F66 for" in run.stdout and "arrived (a future-dated command is actioned at its" in run.stdout
     assert "required message not received within 1 s: response for RequestID" in run.stdout
+    assert "DUIS message accounting: 0 claimed, 0 expected but not asserted, 0 unexpected" in run.stdout
     assert "duplicate of message" in run.stdout and "is no request this scenario sent" in run.stdout
     # the counts are in the failure output, the accounting on every result
     assert "unexpected message(s) from the target: 1 claimed, 0 expected but not asserted, 1 unexpected" in run.stdout

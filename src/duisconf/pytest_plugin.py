@@ -129,9 +129,14 @@ def pytest_bdd_after_scenario(request, feature, scenario) -> None:
     """Every scenario ends with an accounting of the messages it caused; anything unexpected fails it.
     Raised here (inside the test call), an unexpected message worsens an inconclusive verdict to fail;
     a scenario already failed or in error keeps its own exception, its accounting attached."""
+    import sys
+
     node = request.node
     previous = next((v for k, v in node.user_properties if k == "verdict"), None)
     accounting = close_scenario(node)
+    failing = sys.exc_info()[1]  # a step's exception on its way out (this hook runs in a `finally`)
+    if accounting is not None and failing is not None and hasattr(failing, "add_note"):
+        failing.add_note(f"DUIS message accounting: {accounting.line()}")  # shown with the failure message
     if accounting is not None and accounting.unexpected:
         _record_verdict(node, "fail")
         if previous not in ("fail", "error"):
