@@ -100,10 +100,12 @@ class Accounting:
     claimed: list[dict] = field(default_factory=list)
     expected: list[dict] = field(default_factory=list)     # each with "because"
     unexpected: list[dict] = field(default_factory=list)   # each with "because"
+    claimed_total: int | None = None                       # when the receiver kept only the first summaries
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"claimed": len(self.claimed), "expected but not asserted": len(self.expected),
+        claimed = max(self.claimed_total or 0, len(self.claimed))
+        return {"claimed": claimed, "expected but not asserted": len(self.expected),
                 "unexpected": len(self.unexpected)}
 
     def line(self) -> str:
@@ -127,7 +129,8 @@ class Accounting:
 
 
 def account(claimed: Sequence[dict], leftovers: Iterable[dict], findings: Iterable[tuple[str, dict]],
-            sent: Sequence[Sent], actions: Iterable[str] = (), rules: Sequence[ExpectedMessage] | None = None) -> Accounting:
+            sent: Sequence[Sent], actions: Iterable[str] = (), rules: Sequence[ExpectedMessage] | None = None,
+            claimed_total: int | None = None) -> Accounting:
     """Sort what a scenario caused. `leftovers` are summaries of the messages no step claimed (in arrival
     order), `findings` (what, summary) pairs from the receiver, `sent` the requests the scenario sent."""
     rules = load_expected() if rules is None else rules
@@ -140,7 +143,7 @@ def account(claimed: Sequence[dict], leftovers: Iterable[dict], findings: Iterab
     owed |= {("future-dated-alert", s.request_id) for s in acknowledged if s.future_dated}
     for message in claimed:
         owed.discard((message["kind"], (message.get("request_id") or "").upper()))
-    result = Accounting(claimed=list(claimed))
+    result = Accounting(claimed=list(claimed), claimed_total=claimed_total)
     for message in leftovers:
         rid = (message.get("request_id") or "").upper()
         key = (message["kind"], rid)

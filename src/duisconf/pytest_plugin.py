@@ -249,11 +249,12 @@ def close_scenario(node: pytest.Item):
     duis = scenario.session
     if duis.emulator is not None:
         duis.emulator.outbox.wait_idle(1.0)  # bounded by actual delivery: milliseconds
-    claimed = duis.receiver.claimed()
+    claimed, claimed_total = duis.receiver.claimed(), duis.receiver.claimed_total
     leftovers, findings = duis.receiver.drain()
     scenario.accounting = account(claimed, [summary(m) for m in leftovers],
                                   [(f.what, summary(f.inbound)) for f in findings],
-                                  [Sent.of(e) for e in duis.client.take_sent()], scenario.actions)
+                                  [Sent.of(e) for e in duis.client.take_sent()], scenario.actions,
+                                  claimed_total=claimed_total)
     scenario.findings = attach_accounting(scenario.accounting, leftovers, findings)
     node.user_properties.append(("accounting", scenario.accounting.line()))
     for line in scenario.findings:

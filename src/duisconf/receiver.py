@@ -40,6 +40,7 @@ _SR = f"{{{SR_NS}}}"
 MAX_BODY = 4 * 1024 * 1024
 DUPLICATE_WINDOW = 100_000            # digests of the most recent distinct messages (~15 MB at most)
 FINDING_BODY_BUDGET = 64 * 1024 * 1024  # bodies of undrained findings kept; beyond it, only the finding
+CLAIMED_KEPT = 256                     # summaries of claimed messages kept per scenario; beyond, only counted
 
 
 class TargetTimeout(DuisConfError):
@@ -142,6 +143,7 @@ class ReceiveResponseService:
         self.findings: list[Finding] = []
         self.proven_by: str | None = None                    # how the receive path was proven, once it is
         self._claimed: list[dict] = []                       # summaries of what steps claimed since the last drain
+        self.claimed_total = 0                               # how many were claimed since the last drain
         self._cond = threading.Condition()
         self._server: BackgroundServer | None = None
 
@@ -245,7 +247,9 @@ class ReceiveResponseService:
                     if matches(message):
                         message.claimed = True
                         del self._pending[message.seq]
-                        self._claimed.append(summary(message))
+                        self.claimed_total += 1
+                        if len(self._claimed) < CLAIMED_KEPT:
+                            self._claimed.append(summary(message))
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -301,11 +305,12 @@ class ReceiveResponseService:
                 message.claimed = True
             self._pending.clear()
             findings, self.findings, self._finding_bytes = self.findings, [], 0
-            self._claimed = []
+            self._claimed, self.claimed_total = [], 0
             return leftovers, findings
 
     def claimed(self) -> list[dict]:
-        """Summaries of the messages steps claimed since the last drain (for the scenario's accounting)."""
+        """Summaries of the messages steps claimed since the last drain (for the scenario's accounting; the
+        first CLAIMED_KEPT of them, `claimed_total` counts them all)."""
         with self._cond:
             return list(self._claimed)
 
