@@ -15,12 +15,14 @@ from pytest_bdd import given, parsers, then, when
 
 from duisconf.errors import PreconditionNotMet
 from duisconf.rules import load_catalogue
-from duisconf.user_system.pytest_hooks import pytest_collection_modifyitems  # noqa: F401  (a hook of this plugin)
+from duisconf.user_system.pytest_hooks import (  # noqa: F401  (hooks of this plugin)
+    pytest_bdd_before_scenario, pytest_collection_modifyitems,
+)
 
 from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ROLES, params_of, reference_identities
 
 _TYPES = "|".join(DEVICE_TYPES)
-_TO = rf'to the (?:(?P<device>{_TYPES})|DCC for the (?P<for_device>{_TYPES}))'
+_TO = rf'to the (?:(?P<device>{_TYPES})|DCC for the (?P<for_device>{_TYPES})|DCC)'
 _PARAMS = r'(?: with (?P<params>\w+ "[^"]*"(?:(?:,| and) \w+ "[^"]*")*))?'
 _WHEN = r'(?: to execute in (?P<amount>\d+) (?P<unit>second|minute|hour|day)s?)?'
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

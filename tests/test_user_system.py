@@ -30,6 +30,7 @@ from examples.user_system.reference import ReferenceUserSystem
 ROOT = Path(__file__).resolve().parents[1]
 EUI = "90-B3-D5-1F-30-0A-00-01"
 ESME = "00-DB-12-34-56-78-90-A0"
+SKIPPED = "skipped: "
 
 
 def _free_port() -> int:
@@ -102,8 +103,13 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
         raise AssertionError(f"the suite did not run: {done.stdout[-2000:]}{done.stderr[-2000:]}")
     results = {}
     for case in ET.parse(report).getroot().iter("testcase"):
-        failure = case.find("failure")
-        results[case.get("name")] = "" if failure is None else (failure.get("message") or "")
+        failure, skipped = case.find("failure"), case.find("skipped")
+        if failure is not None:
+            results[case.get("name")] = failure.get("message") or "failed"
+        elif skipped is not None:
+            results[case.get("name")] = SKIPPED + (skipped.get("message") or "")
+        else:
+            results[case.get("name")] = ""
     return results
 
 
