@@ -48,7 +48,8 @@ class UserSystemScenario:
     records: list = field(default_factory=list)
     before_restart: dict[str, int] = field(default_factory=dict)  # originator -> highest counter seen before
     delivered: bytes | None = None        # the DCC message their system accepted, the base of forgeries
-    delivery: object | None = None        # the last rrs_check.Delivery
+    delivery: object | None = None        # (how, the last rrs_check.Delivery, the body POSTed)
+    about: object | None = None           # the RequestID whose responses and DCC alerts are checked next
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +66,13 @@ def user_system_run(request: pytest.FixtureRequest):
         judge = Judge(target).start()
     except DuisConfError as exc:
         pytest.exit(f"duisconf: {exc}", returncode=4)
+    results = getattr(request.config.option, "allure_report_dir", None)
+    if results:  # the report and the evidence bundle name their system as the system under test
+        from pathlib import Path
+
+        from duisconf.user_system.evidence import write_environment
+
+        write_environment(Path(results), target, judge.url, judge.emulator.schema.version)
     try:
         yield UserSystemRun(target, judge, driver_for(target.user_system.driver))
     finally:
@@ -95,6 +103,17 @@ def _fail_on(breaches: list) -> None:
             f"rule {b.rule}: {b.detail}" for b in breaches))
 
 
+def _judge(user_system: UserSystemScenario, extra: list | None = None) -> None:
+    """The judge's breaches over what the last order caused; each request attached with its verdict per rule."""
+    from duisconf.user_system.evidence import attach_requests
+
+    order = user_system.order
+    breaches = user_system.run.judge.breaches(order, user_system.records) + list(extra or [])
+    attach_requests(user_system.records, breaches, critical=load_catalogue().srv(order.srv).critical,
+                    cancellation=order.action == "cancel")
+    _fail_on(breaches)
+
+
 def place(user_system: UserSystemScenario, action: str, srv: str | None = None, device: str | None = None,
           originator: str | None = None, parameters: dict | None = None, execution_time: str | None = None) -> None:
     """Ask their system to act, then collect what it sends (TargetTimeout when it sends nothing)."""
@@ -107,6 +126,8 @@ def place(user_system: UserSystemScenario, action: str, srv: str | None = None, 
     run.driver.place(order)
     user_system.order = order
     user_system.records = run.judge.wait(order, mark, run.target.user_system.driver.timeout)
+    admitted = [r.request_id for r in user_system.records if r.admitted and r.request_id is not None]
+    user_system.about = admitted[-1] if admitted else None
 
 
 @given("the user's system is connected to the emulated DCC")
@@ -148,46 +169,64 @@ def restarted(user_system: UserSystemScenario) -> None:
 
 @then("the DCC received it as asked, every rule kept")
 def received_as_asked(user_system: UserSystemScenario) -> None:
-    _fail_on(user_system.run.judge.breaches(user_system.order, user_system.records))
+    _judge(user_system)
 
 
 @then("it went through the transform and the signed pre-command")
 def critical_flow(user_system: UserSystemScenario) -> None:
-    assert load_catalogue().srv(user_system.order.srv).critical, f"SRV {user_system.order.srv} is not critical"
-    _fail_on(user_system.run.judge.breaches(user_system.order, user_system.records))
-    cvs = [(r.cv, r.admitted) for r in user_system.records]
-    if (4, True) not in cvs or not ((5, True) in cvs or (6, True) in cvs):
-        from duisconf.user_system.judge import Breach
+    from duisconf.user_system.judge import Breach
 
-        _fail_on([Breach("critical_flow", f"sent {cvs}: expected an admitted CV 4, then its CV 5/6")])
+    assert load_catalogue().srv(user_system.order.srv).critical, f"SRV {user_system.order.srv} is not critical"
+    cvs = [(r.cv, r.admitted) for r in user_system.records]
+    extra = []
+    if (4, True) not in cvs or not ((5, True) in cvs or (6, True) in cvs):
+        extra = [Breach("critical_flow", f"sent {cvs}: expected an admitted CV 4, then its CV 5/6")]
+    _judge(user_system, extra)
 
 
 def _main_request_id(user_system: UserSystemScenario):
-    ids = [r.request_id for r in user_system.records if r.admitted and r.request_id is not None]
-    assert ids, "the user's system sent no request the DCC admitted"
-    return ids[-1]
+    assert user_system.about is not None, "the user's system sent no request the DCC admitted"
+    return user_system.about
 
 
 @then("the user's system accepted the DCC's response")
 def accepted_response(user_system: UserSystemScenario) -> None:
+    _accepted(user_system, "response", None, f"the DCC's response to {_main_request_id(user_system)}")
+
+
+def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what: str) -> None:
+    """The emulated DCC delivered `what` (its outbox records of `kind` for the request in question) to
+    their Receive Response Service, which took it; it becomes the base of the forgeries that follow."""
+    from duisconf.evidence import attach_text, attach_xml
     from duisconf.user_system.judge import Breach
     from duisconf.user_system.rrs_check import VALID_RULE
 
     run = user_system.run
     request_id = _main_request_id(user_system)
-    records = [r for r in run.judge.deliveries(request_id, run.target.timeouts.on_demand) if r.kind == "response"]
+    organisations = run.target.user_system.organisations
+    records = [r for r in run.judge.messages_for(request_id, kind, run.target.timeouts.on_demand, code)
+               if r.recipient in organisations]
     if not records:
-        raise AssertionError(f"the emulated DCC sent no response for {request_id} (a suite fault, not theirs)")
+        raise AssertionError(f"the emulated DCC sent their system no {what} (a suite fault, not theirs)")
     record = records[0]
-    if record.status != "delivered":
-        _fail_on([Breach(VALID_RULE, f"the DCC's response to {request_id} was not accepted by "
-                                     f"{run.target.user_system.receive_url}: {'; '.join(record.errors) or record.status}")])
+    attach_xml(f"to their Receive Response Service: {what}", record.body)
+    taken = record.status == "delivered"
+    attach_text(f"their answer: {what}", f"{record.describe()}: {record.status} {'; '.join(record.errors)}\n"
+                                         f"{VALID_RULE}  {'kept' if taken else 'BROKEN'}\n")
+    if not taken:
+        _fail_on([Breach(VALID_RULE, f"{what} was not accepted by {run.target.user_system.receive_url}: "
+                                     f"{'; '.join(record.errors) or record.status}")])
     user_system.delivered = record.body
+
+
+@then(parsers.re(r"the user's system accepted DCC alert (?P<code>N\d+|AD1) for that request$"))
+def accepted_dcc_alert(user_system: UserSystemScenario, code: str) -> None:
+    _accepted(user_system, "dcc-alert", code, f"DCC alert {code} for {_main_request_id(user_system)}")
 
 
 @then("its originator counters rose above every counter it used before the restart")
 def counters_rose(user_system: UserSystemScenario) -> None:
-    _fail_on(user_system.run.judge.breaches(user_system.order, user_system.records))
+    _judge(user_system)
     for record in user_system.records:
         before = user_system.before_restart.get(record.request_id.originator, -1)
         if record.cv not in (5, 6) and record.request_id.counter <= before:
@@ -197,16 +236,16 @@ def counters_rose(user_system: UserSystemScenario) -> None:
                                         f"is not above {before}, used before it")])
 
 
-@when(parsers.re(r"the DCC's response is delivered again, (?P<how>signature broken|unknown certificate|schema-invalid|"
-                 r"replayed|duplicated)$"))
+@when(parsers.re(r"the DCC's (?:response|alert) is delivered again, (?P<how>signature broken|unknown certificate|"
+                 r"schema-invalid|replayed|duplicated)$"))
 def delivered_again(user_system: UserSystemScenario, how: str) -> None:
     from duisconf.keystore import zaz1
     from duisconf.duis.model import DCC_EUI
     from duisconf.user_system.rrs_check import deliver, forge
 
-    assert user_system.delivered is not None, "no DCC response was accepted earlier in this scenario"
+    assert user_system.delivered is not None, "no DCC message was accepted earlier in this scenario"
     forged = forge(user_system.delivered, how, zaz1().xml_signing_identity(DCC_EUI))
-    user_system.delivery = (how, deliver(user_system.run.target.user_system.receive_url, forged, f"{how} response"))
+    user_system.delivery = (how, deliver(user_system.run.target.user_system.receive_url, forged, f"{how} message"), forged)
 
 
 @when(parsers.re(rf"the DCC sends device alert (?P<code>[0-9A-F]{{4}}) from the {DEVICE} to the (?P<role>{ROLE_NAMES})$"))
@@ -219,25 +258,103 @@ def device_alert(user_system: UserSystemScenario, code: str, device: str, role: 
     counter, now = int(time.time() * 1000), datetime.now(timezone.utc)
     body = run.judge.emulator.builder.device_alert(
         eui, recipient, counter, code, behaviours.alert_payload(behaviours.DeviceAlert(eui, code), recipient, counter, now))
-    user_system.delivery = ("valid", deliver(run.target.user_system.receive_url, body, f"device alert {code}"))
+    user_system.delivery = ("valid", deliver(run.target.user_system.receive_url, body, f"device alert {code}"), body)
 
 
 @then("the user's system refuses it")
 def refuses(user_system: UserSystemScenario) -> None:
-    from duisconf.user_system.rrs_check import judge_forgery
+    from duisconf.user_system.evidence import attach_delivery
+    from duisconf.user_system.rrs_check import FORGERIES, judge_forgery
 
-    how, delivery = user_system.delivery
+    how, delivery, body = user_system.delivery
     breach = judge_forgery(how, delivery)
+    attach_delivery(body, delivery, FORGERIES[how], breach)
     _fail_on([breach] if breach else [])
 
 
 @then("the user's system accepts it")
 def accepts(user_system: UserSystemScenario) -> None:
-    from duisconf.user_system.rrs_check import judge_valid
+    from duisconf.user_system.evidence import attach_delivery
+    from duisconf.user_system.rrs_check import VALID_RULE, judge_valid
 
-    _, delivery = user_system.delivery
+    _, delivery, body = user_system.delivery
     breach = judge_valid(delivery)
+    attach_delivery(body, delivery, VALID_RULE, breach)
+    if breach is None:
+        user_system.delivered = body  # taken: the base of the forgeries that follow
     _fail_on([breach] if breach else [])
 
 
 
+
+
+# -- design-note flows: their system as the supplier or the network operator ------------------------
+
+def _firmware_image(version: str) -> bytes:
+    return f"duisconf user-system firmware {version}".encode()
+
+
+@given(parsers.re(rf"the registration data shows the (?P<role>{ROLE_NAMES})'s organisation as the gaining supplier "
+                  rf"for the {DEVICE} from the supply start date$"))
+def registered_gaining(user_system: UserSystemScenario, role: str, device: str) -> None:
+    """Registration (the RDP / CSS) is the world's doing, not a DUIS message: arranged on the emulated DCC,
+    with the reference test supplier as the losing supplier."""
+    from duisconf.evidence import attach_text
+
+    run = user_system.run
+    gaining, losing = _organisation(run, role), reference_identities()["users"]["IS"]
+    run.judge.register_gaining_supplier(_device(run, device), gaining, losing)
+    attach_text("registration data", f"{device}: supplier {losing} today, gaining supplier {gaining} from the SSD")
+
+
+@then(parsers.re(rf"the emulated DCC registers the (?P<role>{ROLE_NAMES})'s organisation as the {DEVICE}'s supplier$"))
+def registered_supplier_is(user_system: UserSystemScenario, role: str, device: str) -> None:
+    run = user_system.run
+    eui, record = _organisation(run, role), run.judge.device(_device(run, device))
+    assert record.supplier == eui, (f"the {device}'s supplier is {record.supplier}, not {eui}: the change of "
+                                    "supplier did not take effect (design notes §4.3 step 2)")
+
+
+@when(parsers.re(rf'the (?P<role>{ROLE_NAMES})\'s system is asked to distribute firmware "(?P<version>[^"]+)" '
+                 rf"to the {DEVICE}$"))
+def asked_to_distribute(user_system: UserSystemScenario, role: str, version: str, device: str) -> None:
+    """11.1 Update Firmware (to the DCC): the image, its version and the devices it is for."""
+    import base64
+
+    run = user_system.run
+    place(user_system, "send", "11.1", None, _organisation(run, role),
+          {"FirmwareImage": base64.b64encode(_firmware_image(version)).decode(), "FirmwareVersion": version,
+           "DeviceIDList": _device(run, device)})
+
+
+@when(parsers.re(rf'the (?P<role>{ROLE_NAMES})\'s system is asked to activate firmware "(?P<version>[^"]+)" '
+                 rf"on the {DEVICE}$"))
+def asked_to_activate(user_system: UserSystemScenario, role: str, version: str, device: str) -> None:
+    """11.3 Activate Firmware (critical) by the SHA-256 hash of the image distributed."""
+    import hashlib
+
+    run = user_system.run
+    place(user_system, "send", "11.3", _device(run, device), _organisation(run, role),
+          {"FirmwareHash": hashlib.sha256(_firmware_image(version)).hexdigest().upper()})
+
+
+@then(parsers.re(rf'the emulated {DEVICE} runs firmware "(?P<version>[^"]+)"$'))
+def runs_firmware(user_system: UserSystemScenario, device: str, version: str) -> None:
+    record = user_system.run.judge.device(_device(user_system.run, device))
+    assert record.firmware_version == version, (f"the {device} runs firmware {record.firmware_version}, not {version}: "
+                                                "the activation did not take effect (design notes §4.8 step 7)")
+
+
+@when(parsers.re(rf"the ESME's supplier commissions it with SRV 8\.1\.1$"))
+def supplier_commissions(user_system: UserSystemScenario) -> None:
+    """The other party of the flow: the reference test supplier (ZAZ1 keys) sends 8.1.1 through the same
+    emulated DCC, its clock set to the DCC's now; the DCC then tells the network operator (their system)
+    with a DCC alert."""
+    from duisconf.evidence import attach_text
+
+    run = user_system.run
+    supplier = reference_identities()["users"]["IS"]
+    now = run.judge.emulator.clock.now().replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    exchange = run.judge.act_as(supplier, "8.1.1", _device(run, "ESME"), {"CurrentDateTime": now})
+    user_system.about = exchange.request_id
+    attach_text("the supplier's request", f"8.1.1 to the ESME as {supplier}: RequestID {exchange.request_id}")

@@ -14,7 +14,8 @@ too (409).
 Deliberately broken variants, each breaking one rule the suite checks (tests/test_user_system.py):
 reused-counter (counters restart from the same value after a restart), accepts-forged (its Receive
 Response Service takes everything), wrong-precommand (signs a pre-command other than the transform's),
-cv1-critical (sends critical SRVs as CommandVariant 1).
+cv1-critical (sends critical SRVs as CommandVariant 1), refuses-dcc-alerts (its Receive Response Service
+knows responses and device alerts only, and refuses every DCC alert).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from duisconf.render import CANCELLATION_DATETIME, render_request
 from duisconf.rules import load_catalogue
 from duisconf.signing import response_trust, sign, verify
 
-VARIANTS = ("reused-counter", "accepts-forged", "wrong-precommand", "cv1-critical")
+VARIANTS = ("reused-counter", "accepts-forged", "wrong-precommand", "cv1-critical", "refuses-dcc-alerts")
 log = logging.getLogger("reference-user-system")
 _SR = f"{{{SR_NS}}}"
 
@@ -193,6 +194,8 @@ class ReferenceUserSystem:
             root = verify(tree, self.trust, source="inbound message", allow_unsigned_errors=False).root
         except DuisConfError as exc:
             log.info("refused: %s", exc)
+            return 400
+        if self.variant == "refuses-dcc-alerts" and root.find(f"{_SR}Body/{_SR}DCCAlertMessage") is not None:
             return 400
         header = root.find(f"{_SR}Header")
         content = etree.tostring(root.find(f"{_SR}Body"), method="c14n")

@@ -271,6 +271,9 @@ def fingerprint(environment: dict[str, str]) -> dict:
         "suite": {"version": __version__, "commit": suite_commit()},
         "devices": [],
         "comms_hub": environment.get("comms_hub.variant") or environment.get("chf.variant") or "not recorded",
+        # a run against a user-system target: the party's own system was tested (duisconf.user_system.evidence)
+        "system_under_test": {key[len("system_under_test"):].lstrip(".") or "name": value
+                              for key, value in environment.items() if key.startswith("system_under_test")},
     }
     for key, value in sorted(environment.items()):
         if key.startswith("device."):
@@ -355,6 +358,10 @@ def build_manifest(*, draft: bool, created: str, declaration, fingerprint_: dict
     for kind, model, firmware in fp["devices"]:
         _element(devices, "Device", type=kind, model=model, firmware=firmware)
     _element(combination, "CommsHub", variant=fp["comms_hub"])
+    if fp.get("system_under_test"):
+        sut = fp["system_under_test"]
+        _element(combination, "SystemUnderTest", name=sut.get("name"), organisations=sut.get("organisations"),
+                 receiveUrl=sut.get("receive_url"), driver=sut.get("driver"))
 
     verdicts = _element(root, "Verdicts")
     totals: dict[str, int] = {}

@@ -74,6 +74,7 @@ def settle_seconds() -> float:
 class Breach:
     rule: str
     detail: str
+    seq: int | None = None  # the recorded request it concerns (None: the order as a whole)
 
     def line(self) -> str:
         return f"rule {self.rule}: {self.detail}"
@@ -187,7 +188,9 @@ class Judge:
         self.ledger = CounterLedger(Path(state) / "counters.json")
         self.keystore = judge_keystore(target)
         self.records: list[Recorded] = []
+        self.acting_as: set[str] = set()  # the reference user the judge is sending as (not recorded)
         self._cond = threading.Condition()
+        self._state = Path(state)
         self.emulator = DCCEmulator(host=target.emulator_host, port=target.emulator_port, smki_port=0,
                                     latency=target.emulator_latency, keystore=self.keystore, schema=schema,
                                     control=False)
@@ -239,6 +242,8 @@ class Judge:
     # -- recording ----------------------------------------------------------------------------------
     def _record(self, service: str, raw: bytes, request, rejected, reply) -> None:
         request_id = cv = srv = body = None
+        if request is not None and request.request_id.originator in self.acting_as:
+            return  # the judge playing another party of a design-note flow: not their system's request
         if request is not None:
             request_id, cv, srv, body = request.request_id, request.cv, request.srv, request.root.find(f"{_SR}Body")
         else:
@@ -299,11 +304,11 @@ class Judge:
     # -- judging ------------------------------------------------------------------------------------
     def breaches(self, order: Order, records: list[Recorded]) -> list[Breach]:
         """Every rule the requests `order` caused broke (empty: their system did as DUIS says)."""
-        found = [Breach(r.rule, f"{r.describe()}: {r.reason}") for r in records if r.rule]
+        found = [Breach(r.rule, f"{r.describe()}: {r.reason}", r.seq) for r in records if r.rule]
         for record in records:
             if record.request_id is not None and record.request_id.originator not in self.user_system.organisations:
                 found.append(Breach("request_id", f"{record.describe()}: originator {record.request_id.originator} "
-                                                  "is not one of the party's organisations"))
+                                                  "is not one of the party's organisations", record.seq))
         main = next((r for r in records if r.srv == order.srv and r.cv not in (5, 6, 7)), None)
         if main is None:
             sent = ", ".join(r.describe() for r in records) or "nothing"
@@ -314,14 +319,14 @@ class Judge:
             follow_up = [r for r in records if r.cv in (5, 6) and r.request_id == main.request_id]
             if not follow_up:
                 found.append(Breach("critical_flow", f"{main.describe()}: the transform's pre-command came back "
-                                                     "with no CV 5/6 request carrying it signed"))
+                                                     "with no CV 5/6 request carrying it signed", main.seq))
         for extra in records:
             if extra is not main and extra.request_id != main.request_id:
-                found.append(Breach("ordered_request", f"{extra.describe()}: a request nobody asked for"))
+                found.append(Breach("ordered_request", f"{extra.describe()}: a request nobody asked for", extra.seq))
         return found
 
     def _as_ordered(self, order: Order, main: Recorded) -> list[Breach]:
-        found = []
+        found: list[Breach] = []
         rule = self.catalogue.srv(order.srv)
         expected_target = DCC_EUI if rule.non_device else order.device
         if main.request_id is not None:
@@ -346,7 +351,55 @@ class Judge:
         elif not order.execution_time and sent_time:
             found.append(Breach("future_dated", f"{main.describe()}: ExecutionDateTime {sent_time} on a request asked "
                                                 "for now"))
-        return found
+        return [Breach(b.rule, b.detail, main.seq) for b in found]
+
+    # -- the world around their system in a design-note flow ----------------------------------------
+    def device(self, eui: str):
+        """The emulated DCC's record of a device (its registered supplier, firmware version, status …)."""
+        device = self.emulator.inventory.device(eui)
+        if device is None:
+            raise ConfigError(f"the emulated DCC holds no device {eui}")
+        return device
+
+    def register_gaining_supplier(self, device_eui: str, gaining: str, losing: str) -> None:
+        """Registration data (the RDP / CSS, not a DUIS message): `losing` is the device's supplier today and
+        `gaining` is registered from the supply start date, so the gaining supplier's 6.23 is admitted."""
+        inventory = self.emulator.inventory
+        with inventory.lock:
+            device = self.device(device_eui)
+            device.supplier, device.incoming_supplier = losing, gaining
+
+    def act_as(self, originator: str, srv: str, target: str | None, params: dict | None = None):
+        """Send `srv` as another DCC User of the reference identities (ZAZ1 keys, the suite's own client):
+        what a supplier does in a flow where their system is the network operator. Never recorded as theirs."""
+        from ..client import DUISClient
+        from ..counters import CounterAuthority
+        from ..signing import response_trust
+
+        if originator in self.user_system.organisations:
+            raise ConfigError(f"{originator} is one of the party's organisations: their system sends its requests")
+        store = zaz1()
+        client = DUISClient(self.url, keystore=store, trust=response_trust(store), schema=self.emulator.schema,
+                            counters=CounterAuthority(self._state / "reference-counters"))
+        self.acting_as.add(originator)
+        try:
+            return client.send(srv, originator=originator, target=target, params=params)
+        finally:
+            self.acting_as.discard(originator)
+
+    def messages_for(self, request_id: RequestID | str, kind: str, timeout: float, code: str | None = None) -> list:
+        """The emulator's outbox records of `kind` ("response", "dcc-alert", …) for `request_id`, with
+        DCCAlertCode / AlertCode `code` when given, once each was delivered or failed an attempt."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.emulator.outbox.history()
+                     if (r.request_id or "").upper() == str(request_id).upper() and r.kind == kind
+                     and (code is None or _has_code(r.body, code))]
+            if found and all(r.status != "pending" or r.errors for r in found):
+                return found
+            if time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     # -- what their Receive Response Service made of the DCC's messages ------------------------------
     def deliveries(self, request_id: RequestID | str, timeout: float) -> list:
@@ -360,6 +413,15 @@ class Judge:
             if time.monotonic() > deadline:
                 return records
             time.sleep(0.05)
+
+
+def _has_code(body: bytes, code: str) -> bool:
+    try:
+        root = parse_xml(body, source="DCC message").getroot()
+    except DuisConfError:
+        return False
+    found = root.findtext(f".//{_SR}DCCAlertCode") or root.findtext(f".//{_SR}AlertCode") or ""
+    return found.strip().upper() == code.upper()
 
 
 def _read_header(raw: bytes):

@@ -1,0 +1,42 @@
+@user-system @uept
+Feature: The User's system as the supplier in the design-note flows
+  The party's system plays the supplier of a design-note flow; the emulated DCC plays everything else (the
+  registration data, the devices, the other parties) and judges each request the system sends, and what
+  the flow did. The steps are the design notes' own: §4.3 Change of Supplier, where the gaining supplier
+  discovers the devices with SRV 8.2 and replaces the supplier credentials on the meter with SRV 6.23; and
+  §4.8 Firmware Management, where the supplier distributes an image with SRV 11.1 and activates it by its
+  hash with SRV 11.3 (critical). (The flows' SRVs and bodies are verified; the DCC alert codes the DCC
+  sends with them, other than N24, are best known, unverified: such scenarios are tagged @conf-U.)
+
+  @dn-change-of-supplier @srv-8.2 @srv-6.23 @role-IS @cv-8 @cv-1 @conf-U
+  Scenario: The Import Supplier's system, as the gaining supplier, takes over the ESME (design notes §4.3)
+    Given the user's system is connected to the emulated DCC
+    And the registration data shows the Import Supplier's organisation as the gaining supplier for the ESME from the supply start date
+    When the Import Supplier's system is asked to send SRV 8.2 to the DCC for the ESME
+    Then the DCC received it as asked, every rule kept
+    When the Import Supplier's system is asked to send SRV 6.23 to the ESME
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    And the user's system accepted DCC alert N16 for that request
+    And the emulated DCC registers the Import Supplier's organisation as the ESME's supplier
+
+  @dn-change-of-supplier @srv-6.23 @role-IS @cv-1 @conf-I
+  Scenario: The Import Supplier's system future-dates the change of supplier to the supply start date, then cancels it (design notes §4.3)
+    Given the user's system is connected to the emulated DCC
+    And the registration data shows the Import Supplier's organisation as the gaining supplier for the ESME from the supply start date
+    When the Import Supplier's system is asked to send SRV 6.23 to the ESME to execute in 2 days
+    Then the DCC received it as asked, every rule kept
+    When the Import Supplier's system is asked to cancel the future-dated SRV 6.23 for the ESME
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+
+  @dn-firmware @srv-11.1 @srv-11.3 @role-IS @cv-8 @cv-4 @cv-5 @conf-U
+  Scenario: The Import Supplier's system distributes firmware to the ESME and activates it (design notes §4.8)
+    Given the user's system is connected to the emulated DCC
+    When the Import Supplier's system is asked to distribute firmware "2.0.0" to the ESME
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted DCC alert N60 for that request
+    When the Import Supplier's system is asked to activate firmware "2.0.0" on the ESME
+    Then it went through the transform and the signed pre-command
+    And the user's system accepted the DCC's response
+    And the emulated ESME runs firmware "2.0.0"
