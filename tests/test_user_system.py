@@ -5,6 +5,7 @@ file's validation, the drivers, the judge's counter record across restarts, and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -78,14 +79,25 @@ def write_target(directory: Path, certificates: dict, *, dcc_port: int, system_p
 def suite(tmp_path_factory) -> Path:
     """A project root holding only the user-system features (the repository's conftest, step modules and
     binding module, its features/user_system files): collecting the whole catalogue costs seconds per run."""
+    return _suite_root(tmp_path_factory.mktemp("suite"), generated=True)
+
+
+@pytest.fixture(scope="module")
+def hand_written_suite(tmp_path_factory) -> Path:
+    """The same without the generated obligations: a variant run selects among the hand-written ones, and
+    collecting 400 generated scenarios only to deselect them costs seconds per run."""
+    return _suite_root(tmp_path_factory.mktemp("hand-written-suite"), generated=False)
+
+
+def _suite_root(root: Path, *, generated: bool) -> Path:
     import shutil
 
-    root = tmp_path_factory.mktemp("suite")
     (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["features"]\n'
                                          'pythonpath = ["."]\nbdd_features_base_dir = "features"\n')
     shutil.copy(ROOT / "conftest.py", root / "conftest.py")
     (root / "steps").symlink_to(ROOT / "steps", target_is_directory=True)
-    shutil.copytree(ROOT / "features" / "user_system", root / "features" / "user_system")
+    shutil.copytree(ROOT / "features" / "user_system", root / "features" / "user_system",
+                    ignore=None if generated else shutil.ignore_patterns("catalogue_*.feature"))
     shutil.copy(ROOT / "features" / "test_features.py", root / "features" / "test_features.py")
     return root
 
@@ -95,19 +107,25 @@ OPERATOR = dict(eui=NETWORK_OPERATOR, roles=("ED", "GT"), declaration="declarati
 
 
 def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | None = None, *,
-              suite: Path = ROOT, party: dict = SUPPLIER, allure: Path | None = None) -> dict[str, str]:
+              suite: Path = ROOT, party: dict = SUPPLIER, allure: Path | None = None,
+              own_process: bool = True) -> dict[str, str]:
     """Run features/user_system against the reference system (or a variant) in a pytest subprocess from
     `suite` (a project root), as `party` (its organisation, roles and declaration); returns scenario test
-    name -> "" (passed), SKIPPED + reason, or its failure message."""
+    name -> "" (passed), SKIPPED + reason, or its failure message. The reference system runs in its own
+    process (`own_process`), or for a short run in this one (saving its start-up)."""
     dcc_port, system_port = _free_port(), _free_port()
     target = write_target(tmp, certificates, dcc_port=dcc_port, system_port=system_port, eui=party["eui"],
                           roles=party["roles"])
-    with ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=party["eui"], certificates=certificates,
-                             state_dir=tmp / "system-state", port=system_port, variant=variant):
+    system = (reference_process(tmp, certificates, party["eui"], dcc_port, system_port, variant) if own_process else
+              ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=party["eui"], certificates=certificates,
+                                  state_dir=tmp / "system-state", port=system_port, variant=variant))
+    with system:
         report = tmp / "junit.xml"
         command = [sys.executable, "-m", "pytest", "features/test_features.py", "-q", "-p", "no:cacheprovider",
                    "-p", "no:randomly", "--target", str(target), f"--junitxml={report}", "-o", "addopts=",
-                   "--declaration", str(ROOT / party["declaration"])]
+                   "--declaration", str(ROOT / party["declaration"]),
+                   # not under test here, and seconds a run: hypothesis's summary import, the clause report
+                   "-p", "no:hypothesispytest", "-p", "no:duisconf.pytest_clauses"]
         if allure is not None:
             command += [f"--alluredir={allure}"]
         if select:
@@ -128,6 +146,24 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
         else:
             results[case.get("name")] = ""
     return results
+
+
+@contextlib.contextmanager
+def reference_process(tmp: Path, certificates: dict, eui: str, dcc_port: int, system_port: int, variant: str | None):
+    """The reference system in its own process, as a party's system is (and off this process's GIL, so two
+    runs side by side use both cores)."""
+    command = [sys.executable, "-m", "examples.user_system.reference", "--dcc-url", f"http://127.0.0.1:{dcc_port}",
+               "--eui", eui, "--certificates", str(certificates["xml_certificate"].parent), "--port", str(system_port),
+               "--state", str(tmp / "system-state")] + (["--variant", variant] if variant else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    system = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ready = system.stdout.readline()  # "trigger …, Receive Response Service …" once it listens
+        assert ready.startswith("trigger "), f"the reference system did not start: {ready!r}"
+        yield system
+    finally:
+        system.terminate()
+        system.wait(10)
 
 
 def _hand_written() -> dict[str, int]:
@@ -198,9 +234,12 @@ VARIANTS = {
 }
 
 
-def test_each_broken_variant_fails_the_scenario_that_checks_its_rule_naming_it(tmp_path, certificates, suite):
+def test_each_broken_variant_fails_the_scenario_that_checks_its_rule_naming_it(tmp_path, certificates,
+                                                                              hand_written_suite):
+    allure = tmp_path / "allure-cv1-critical"  # one run also keeps its evidence, examined below
     with ThreadPoolExecutor(2) as pool:  # two cores
-        runs = {variant: pool.submit(run_suite, tmp_path / variant, certificates, variant, select, suite=suite)
+        runs = {variant: pool.submit(run_suite, tmp_path / variant, certificates, variant, select, own_process=False,
+                                     suite=hand_written_suite, allure=allure if variant == "cv1-critical" else None)
                 for variant, (select, _) in VARIANTS.items()}
         outcomes = {variant: future.result() for variant, future in runs.items()}
     for variant, (_, rules) in VARIANTS.items():
@@ -210,6 +249,109 @@ def test_each_broken_variant_fails_the_scenario_that_checks_its_rule_naming_it(t
         assert len(messages) == len(rules), (variant, results)
         for rule in rules:
             assert any(rule in message for message in messages), (variant, rule, messages)
+    _the_evidence_names_their_system_and_the_rule_it_broke(allure)
+
+
+def _the_evidence_names_their_system_and_the_rule_it_broke(allure: Path) -> None:
+    """The Allure environment and the evidence bundle's fingerprint name the party's system as the system
+    under test; each request it sent is attached with the judge's verdict per rule."""
+    from duisconf.bundle import fingerprint, read_environment
+
+    environment = read_environment(allure)
+    assert environment["target.kind"] == "user-system"
+    assert environment["system_under_test"].startswith("reference-user-system: the party's DCC user system")
+    assert environment["system_under_test.organisations"] == f"{EUI} (IS/GS)"
+    sut = fingerprint(environment)["system_under_test"]
+    assert sut["name"] == environment["system_under_test"] and sut["driver"].startswith("http http://127.0.0.1:")
+    verdicts = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
+    attachments = [a for r in verdicts for step in r.get("steps", []) for a in step.get("attachments", [])]
+    names = [a["name"] for a in attachments]
+    assert any(n.startswith("their request #") and "SRV 8.1.1 CV 1 to serviceS" in n for n in names), names
+    verdict = next(allure / a["source"] for a in attachments if a["name"].startswith("judge's verdict on request #"))
+    table = verdict.read_text()
+    assert "command_variant" in table and "BROKEN" in table and "not reached" in table, table
+    assert [line.split()[1] for line in table.splitlines() if line.startswith(("well_formed ", "schema ", "signature "))] \
+        == ["kept", "kept", "kept"], table
+
+
+def test_the_committed_user_system_obligations_are_not_stale():
+    generator = _generator()
+    stale = generator.stale(generator.generate())
+    assert not stale, f"features/user_system is stale relative to the rules ({', '.join(stale)}): " \
+                      f"run `python tools/generate_user_system.py`"
+
+
+def test_every_srv_has_an_obligation_for_each_eligible_role(tmp_path):
+    """Each SRV × eligible role (but the catalogue's known gaps) is asked of the party's system once, to a
+    device the SRV addresses; a critical SRV through the transform; a future-datable one also cancelled."""
+    import shutil
+
+    from duisconf.plan import read_cases
+    from duisconf.rules import load_catalogue
+
+    for path in (ROOT / "features" / "user_system").glob("catalogue_*.feature"):
+        shutil.copy(path, tmp_path / path.name)
+    cases = list(read_cases(tmp_path))
+    generator, catalogue = _generator(), load_catalogue()
+    asked = {(c.srv, c.role) for c in cases if "cancellation" not in c.tags}
+    for rule in catalogue:
+        for role in rule.eligible_roles:
+            expected = not generator.known_gap(rule.srv, role, "plain")
+            assert ((rule.srv, role) in asked) == expected, (rule.srv, role)
+    for case in cases:
+        rule = catalogue.srv(case.srv)
+        assert case.role in rule.eligible_roles and (case.device is None) == rule.non_device, case.ident
+        assert case.device is None or case.device in rule.device_types, case.ident
+        if rule.critical and "cancellation" not in case.tags:
+            assert "transform" in case.outline, case.ident
+    cancelled = {c.srv for c in cases if "cancellation" in c.tags}
+    assert "1.1.1" in cancelled and "11.3" not in cancelled  # 11.3 future-dated: a known gap of the catalogue
+
+
+def _generator():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_user_system", ROOT / "tools" / "generate_user_system.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("generate_user_system", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_declaration_and_the_target_decide_what_applies():
+    from duisconf.declarations import load_declaration
+    from duisconf.user_system.applicability import applicability
+
+    supplier = load_declaration(ROOT / "declarations" / "supplier.toml")
+    operator = load_declaration(ROOT / "declarations" / "network_operator.toml")
+    row = {"srv": "4.1.1", "role": "Gas Supplier", "device": "GSME"}
+    assert applicability(supplier, {"IS", "GS"}, row, {"srv-4.1.1", "role-GS"}).applicable
+    held_only_is = applicability(supplier, {"IS"}, row, set())
+    assert not held_only_is.applicable and "no organisation of the user-system target holds role GS" in held_only_is.reason
+    not_declared = applicability(operator, {"ED", "GT"}, row, set())
+    assert not not_declared.applicable and "role GS is not declared by declarations/network_operator.toml" in not_declared.reason
+    # a hand-written flow needs every SRV it sends claimed and every role it plays declared and held
+    flow = {"dn-firmware", "srv-11.1", "srv-11.3", "role-IS"}
+    assert applicability(supplier, {"IS", "GS"}, {}, flow).applicable
+    assert "SRV 11.1 is not claimed" in applicability(operator, {"ED", "GT"}, {}, {"srv-11.1", "role-ED"}).reason
+    assert applicability(operator, {"ED"}, {}, {"role-ED"}).applicable
+
+
+def test_a_request_nobody_asked_for_is_caught_while_the_judge_listens(tmp_path, certificates):
+    """The judge listens a moment after an order is complete (the default settle): a system that sends
+    the same SRV twice when asked once breaks ordered_request."""
+    dcc_port, system_port = _free_port(), _free_port()
+    target = load_target(str(write_target(tmp_path, certificates, dcc_port=dcc_port, system_port=system_port)))
+    order = Order("send", "ref-5", "x", "4.1.1", ESME, EUI)
+    with ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=EUI, certificates=certificates,
+                             state_dir=tmp_path / "system", port=system_port) as system, Judge(target) as judge:
+        mark = judge.mark()
+        system.trigger(json.dumps(order.as_json()).encode())
+        time.sleep(0.03)
+        system.trigger(json.dumps(order.as_json()).encode())  # once more, unasked
+        records = judge.wait(order, mark, 5)
+        breaches = judge.breaches(order, records)
+    assert [b.rule for b in breaches] == ["ordered_request"] and "a request nobody asked for" in breaches[0].detail
 
 
 # -- the target file ----------------------------------------------------------------------------------

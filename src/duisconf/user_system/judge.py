@@ -218,8 +218,10 @@ class Judge:
 
     def reset(self) -> None:
         """A scenario's start: the reference inventory with their organisations, nothing scheduled. The
-        counters they used are remembered (a DCC never forgets them)."""
-        self.emulator.reset()
+        counters they used are remembered (a DCC never forgets them). Messages on their way out are let go
+        for a moment; a message their service refused was judged when it was refused, and the DCC's retries of
+        it (seconds of back-off) are not waited for: they carry their own RequestID, so no scenario mistakes them."""
+        self.emulator.reset(settle=0.5)
         self._provision()
 
     def _provision(self) -> None:
