@@ -345,7 +345,7 @@ def runs_firmware(user_system: UserSystemScenario, device: str, version: str) ->
                                                 "the activation did not take effect (design notes §4.8 step 7)")
 
 
-@when(parsers.re(rf"the ESME's supplier commissions it with SRV 8\.1\.1$"))
+@when(parsers.re(r"the ESME's supplier commissions it with SRV 8\.1\.1$"))
 def supplier_commissions(user_system: UserSystemScenario) -> None:
     """The other party of the flow: the reference test supplier (ZAZ1 keys) sends 8.1.1 through the same
     emulated DCC, its clock set to the DCC's now; the DCC then tells the network operator (their system)
