@@ -3,7 +3,6 @@ context, and the helpers every step module uses to name users and devices, send,
 
 from __future__ import annotations
 
-import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -65,6 +64,12 @@ class ScenarioContext:
     def request_id(self) -> str:
         assert self.exchange is not None, "no request has been sent in this scenario yet"
         return str(self.exchange.request_id)
+
+
+def acknowledged(exchange) -> bool:
+    """The target took the request on (I99, I0, or a success with a W warning): what DUIS or the design
+    note says follows it is now required, and its absence a fail (docs/harness.md, "Verdicts")."""
+    return exchange is not None and bool(exchange.legs) and exchange.code[:1] in ("I", "W")
 
 
 @pytest.fixture

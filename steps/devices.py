@@ -9,7 +9,7 @@ import re
 import time
 from datetime import datetime, timedelta
 
-from pytest_bdd import given, parsers, when
+from pytest_bdd import given, parsers, then, when
 
 from duisconf.duis.model import SR_NS, normalise_eui
 from duisconf.errors import PreconditionNotMet
@@ -78,3 +78,40 @@ def execution_passes(context: ScenarioContext, duis_scenario) -> None:
     due = datetime.fromisoformat(context.execution.replace("Z", "+00:00"))
     remaining = (due - target_now(duis_scenario.session)) + timedelta(seconds=1)
     _advance(duis_scenario.session, max(remaining.total_seconds(), 0))
+
+
+@then("nothing the future-dated request causes arrives before its execution date-time")
+def nothing_before_execution(context: ScenarioContext, duis_scenario) -> None:
+    """Target time runs on to one second before the future-dated request's ExecutionDateTime, and nothing
+    that request causes arrives meanwhile: no future-dated alert or other message carrying its RequestID,
+    and none of the alerts rules/expected_messages.toml pairs with its SRV (8F43 for 11.3, 8F70 for 6.23 …).
+    The next step lets the execution date-time pass and waits for the outcome. On the emulator the
+    virtual clock runs on (no real wait); a real target is watched in real time when that fits its
+    future-dated timeout, otherwise the scenario is inconclusive."""
+    from duisconf.accounting import load_expected
+    from duisconf.evidence import attach_inbound
+
+    from .common import target_now
+
+    duis = duis_scenario.session
+    pending = getattr(context, "pending", None)  # a supplier's future-dated request (steps/dn_supplier.py)
+    request_id, execution = (pending[0], pending[1]) if pending else (context.request_id, context.execution)
+    assert execution, "no future-dated request has been sent in this scenario"
+    request_id = request_id.upper()
+    srv = next(e.srv for e in context.exchanges if str(e.request_id).upper() == request_id)
+    caused = {(row.kind, code) for row in load_expected() if srv in row.srvs for code in row.codes}
+    due = datetime.fromisoformat(execution.replace("Z", "+00:00"))
+    window = (due - target_now(duis)).total_seconds() - 1
+    assert window > 0, f"the execution date-time {execution} of {request_id} has already passed"
+    if duis.control is None and window > duis.target.timeouts.future_dated:
+        control_of(duis, f"watching the {window:g} s before the execution date-time {execution}")
+
+    def of_the_request(m) -> bool:
+        return m.request_id == request_id or (m.kind, (m.alert_code or "").upper()) in caused
+
+    early = duis.receiver.nothing_more(window, of_the_request, settle=duis.settle)
+    for message in early:
+        attach_inbound(message, f"early {message.kind}", context.sent_at)
+    assert not early, (f"before the execution date-time {execution} of SRV {srv} {request_id}: " + "; ".join(
+        f"{m.kind} {m.alert_code or m.code} for {m.request_id or m.source_device}" for m in early) +
+        " arrived (a future-dated command is actioned at its ExecutionDateTime, duis.md §1.5)")

@@ -30,7 +30,7 @@ from duisconf.duis.parse import parse_xml
 from duisconf.evidence import attach_inbound, attach_text
 from duisconf.payloads import reported_state
 
-from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, control_of, device_of, record, user_eui
+from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, record, user_eui
 from .requests import _execution
 
 _SR = f"{{{SR_NS}}}"
@@ -84,7 +84,7 @@ def _read_reply(context: ScenarioContext, duis_scenario, role: str, srv: str, de
     _send(context, duis_scenario, role, srv, target, {})
     assert context.exchange.code == "I99", \
         f"SRV {srv} read by the {role}: acknowledgement {context.exchange.code}, expected I99"
-    inbound = duis.receiver.response(context.request_id, duis.target.timeouts.on_demand)
+    inbound = duis.receiver.response(context.request_id, duis.target.timeouts.on_demand, required=True)
     attach_inbound(inbound, f"SRV {srv} response for {context.request_id}", context.sent_at)
     context.inbound = inbound
     assert inbound.code == "I0", f"SRV {srv} read by the {role}: response {inbound.code}, expected I0"
@@ -285,7 +285,7 @@ def no_activation(context: ScenarioContext, duis_scenario, device: str) -> None:
     duis = duis_scenario.session
     eui = device_of(context, duis_scenario, device).upper()
     extra = duis.receiver.nothing_more(duis.target.timeouts.quiet, lambda m: m.kind == "future-dated-alert" or (
-        (m.alert_code or "").upper() == "8F43" and m.source_device == eui))
+        (m.alert_code or "").upper() == "8F43" and m.source_device == eui), settle=duis.settle)
     for message in extra:
         attach_inbound(message, f"unexpected {message.kind}", context.sent_at)
     assert not extra, ("the device reported an activation: " + "; ".join(
@@ -317,15 +317,20 @@ def cannot_take_image(context: ScenarioContext, duis_scenario, device: str) -> N
 def delivery_reported(context: ScenarioContext, duis_scenario, code: str, device: str, status: str) -> None:
     """CSPFirmwareDeliveryStatus: the hub's transfer of the image of "that request" to one device."""
     duis = duis_scenario.session
-    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert)
+    eui = device_of(context, duis_scenario, device).upper()
+    request_id = context.request_id.upper()
+
+    def delivery_of(m) -> bool:  # this request's image, to this device
+        report = m.root.find(f".//{_SR}CSPFirmwareDeliveryStatus") if m.kind == "dcc-alert" else None
+        return ((m.alert_code or "").upper() == code and report is not None
+                and (report.findtext(f"{_SR}UpdateFirmwareRequestID") or "").upper() == request_id
+                and (report.findtext(f"{_SR}TargetDeviceID") or "").upper() == eui)
+
+    alert = duis.receiver.claim(delivery_of, duis.target.timeouts.alert,
+                                f"DCC alert {code} reporting the delivery of {request_id} to the {device} {eui}",
+                                required=acknowledged(context.exchange))
     attach_inbound(alert, f"DCC alert {code}", context.sent_at)
     report = alert.root.find(f".//{_SR}CSPFirmwareDeliveryStatus")
-    assert report is not None, f"DCC alert {code} carries no CSPFirmwareDeliveryStatus"
-    eui = device_of(context, duis_scenario, device).upper()
-    assert (report.findtext(f"{_SR}UpdateFirmwareRequestID") or "").upper() == context.request_id.upper(), \
-        f"DCC alert {code} reports the delivery of {report.findtext(f'{_SR}UpdateFirmwareRequestID')}, not of {context.request_id}"
-    assert (report.findtext(f"{_SR}TargetDeviceID") or "").upper() == eui, \
-        f"DCC alert {code} reports the delivery to {report.findtext(f'{_SR}TargetDeviceID')}, expected the {device} {eui}"
     got = report.findtext(f"{_SR}CommsHubTransferStatus")
     assert got == status, (
         f"DCC alert {code} reports the delivery to the {device} as {got!r}, expected {status!r} (firmware-delivery-status: "

@@ -24,7 +24,7 @@ from duisconf.duis.model import SR_NS, normalise_eui
 from duisconf.evidence import attach_exchange, attach_inbound, attach_text
 from duisconf.payloads import reported_state
 
-from .common import DEVICE_TYPES, ROLE_NAMES, ScenarioContext, control_of, device_of, record, target_now, user_eui
+from .common import DEVICE_TYPES, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, record, target_now, user_eui
 
 _SR = f"{{{SR_NS}}}"
 _TYPES = "|".join(DEVICE_TYPES)
@@ -91,7 +91,7 @@ def _reply_of(context, duis_scenario, exchange, srv: str, what: str) -> dict:
     """Wait for the asynchronous response to `exchange` and return the device's reported state."""
     duis = duis_scenario.session
     assert exchange.code == "I99", f"SRV {srv} ({what}): acknowledgement {exchange.code}, expected I99"
-    inbound = duis.receiver.response(str(exchange.request_id), duis.target.timeouts.on_demand)
+    inbound = duis.receiver.response(str(exchange.request_id), duis.target.timeouts.on_demand, required=True)
     attach_inbound(inbound, f"response to SRV {srv} ({what})", time.monotonic())
     assert inbound.code == "I0", f"SRV {srv} ({what}) answered {inbound.code}, expected I0"
     payload = inbound.root.findtext(f".//{_SR}GBCSPayload")
@@ -172,6 +172,7 @@ def power_up(context: ScenarioContext, duis_scenario, installation: Installation
     eui = eui_of(context, duis_scenario, installation, device)
     eui_of(context, duis_scenario, installation, other)
     alerts = control.power_up(eui, installation.codes.get(eui, INSTALL_CODE))
+    duis_scenario.caused("power-up")  # its join alerts are expected (rules/expected_messages.toml)
     attach_text(f"installer powered up the {device}", f"{eui}: the hub raised {alerts}")
 
 
@@ -274,8 +275,12 @@ def churn_device_log(context: ScenarioContext, duis_scenario, installation: Inst
                 params.update(InstallCode=INSTALL_CODE, JoinTimePeriod=str(JOIN_TIME))
             exchange = _send(context, duis_scenario, role, "8.11", chf, params, keep=False)
             _reply_of(context, duis_scenario, exchange, "8.11", f"{action} {other}")
-            for code in ("8F12", "N24"):  # CS14 from the CHF, UpdateHANDeviceLogResult from the DCC
-                duis.receiver.alerts(code, 1, duis.target.timeouts.alert)
+            # CS14 from the CHF, and UpdateHANDeviceLogResult from the DCC naming this request
+            duis.receiver.alerts("8F12", 1, duis.target.timeouts.alert, device=chf, required=True)
+            request_id = str(exchange.request_id).upper()
+            duis.receiver.claim(lambda m: m.kind == "dcc-alert" and (m.alert_code or "").upper() == "N24"
+                                and any((e.text or "").strip().upper() == request_id for e in m.root.iter()),
+                                duis.target.timeouts.alert, f"DCC alert N24 naming {request_id}", required=True)
 
 
 # -- Then: what the devices and the DCC report --------------------------------------------------------
@@ -341,7 +346,7 @@ def fails_without_wan(context: ScenarioContext, duis_scenario) -> None:
     """Device requests through a hub installed without SM WAN cannot reach the device: asynchronous E20."""
     duis = duis_scenario.session
     assert context.exchange.code == "I99", f"SRV {context.srv}: acknowledgement {context.exchange.code}, expected I99"
-    inbound = duis.receiver.response(context.request_id, duis.target.timeouts.on_demand)
+    inbound = duis.receiver.response(context.request_id, duis.target.timeouts.on_demand, required=True)
     attach_inbound(inbound, f"response for {context.request_id}", context.sent_at)
     context.inbound = inbound
     assert inbound.code == "E20", (
@@ -359,15 +364,19 @@ def dcc_alert_payload(context: ScenarioContext, duis_scenario, installation: Ins
     """A DCC alert recognised by its payload type (the alert codes for these are not public: conf U); it
     must name the device (DeviceID, or NewCHFDeviceID / NewGPFDeviceID of a restore)."""
     duis = duis_scenario.session
-    eui = eui_of(context, duis_scenario, installation, device)
-    alert = duis.receiver.claim(
-        lambda m: m.kind == "dcc-alert" and m.root.find(f".//{_SR}{payload}//{_SR}{detail}") is not None,
-        duis.target.timeouts.alert, f"DCC alert {payload}/{detail}")
-    attach_inbound(alert, f"DCC alert {payload}/{detail}", context.sent_at)
-    context.inbound = alert  # later steps read this alert; the receiver lets go of what it has handed over
-    named = {(e.text or "").strip().upper() for e in alert.root.iter(f"{_SR}DeviceID", f"{_SR}NewCHFDeviceID",
+    eui = eui_of(context, duis_scenario, installation, device).upper()
+
+    def named(m) -> set[str]:
+        return {(e.text or "").strip().upper() for e in m.root.iter(f"{_SR}DeviceID", f"{_SR}NewCHFDeviceID",
                                                                      f"{_SR}NewGPFDeviceID")}
-    assert eui.upper() in named, f"DCC alert {payload}/{detail} names {sorted(named)}, not the {device} {eui}"
+
+    alert = duis.receiver.claim(
+        lambda m: m.kind == "dcc-alert" and m.root.find(f".//{_SR}{payload}//{_SR}{detail}") is not None
+        and eui in named(m),
+        duis.target.timeouts.alert, f"DCC alert {payload}/{detail} naming the {device} {eui}",
+        required=acknowledged(context.exchange))
+    attach_inbound(alert, f"DCC alert {payload}/{detail}", context.sent_at)
+    context.inbound = alert
     if payload == "DeviceLogRestored":
         kind = "CHF" if detail == "CHFDeviceLog" else "GPF"
         if kind in installation.old:
@@ -379,10 +388,10 @@ def dcc_alert_payload(context: ScenarioContext, duis_scenario, installation: Ins
 def associated_type1(context: ScenarioContext, duis_scenario, installation: Installation, device: str) -> None:
     """MeterDecommissioningOrWithdrawal lists the Type 1 devices joined to the meter (8.3)."""
     eui = eui_of(context, duis_scenario, installation, device)
-    alert = context.inbound
+    alert = context.inbound  # the alert the previous step claimed (it has left the receiver)
     assert alert is not None and alert.kind == "dcc-alert" and \
         alert.root.find(f".//{_SR}MeterDecommissioningOrWithdrawal") is not None, \
-        "claim the DCC alert MeterDecommissioningOrWithdrawal first"
+        "no DCC alert MeterDecommissioningOrWithdrawal has been claimed by the step before this one"
     listed = {e.findtext(f"{_SR}DeviceID") for e in alert.root.iter(f"{_SR}AssociatedType1Device")}
     assert eui in listed, f"the MeterDecommissioningOrWithdrawal alert lists {sorted(listed)}, not the {device} {eui}"
 

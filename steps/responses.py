@@ -12,7 +12,7 @@ from duisconf.duis.model import SR_NS
 from duisconf.evidence import attach_inbound, attach_text
 from duisconf.payloads import reported_state
 
-from .common import DEVICE, ScenarioContext, device_of
+from .common import DEVICE, ScenarioContext, acknowledged, device_of
 
 _SR = f"{{{SR_NS}}}"
 
@@ -49,7 +49,8 @@ def _timeout(duis, pattern: str | None) -> float:
 @then(parsers.re(rf"a response (?P<code>[IEW]\d+) arrives{_TIMEOUT}$"))
 def response_arrives(context: ScenarioContext, duis_scenario, code: str, pattern: str | None) -> None:
     duis = duis_scenario.session
-    inbound = duis.receiver.response(context.request_id, _timeout(duis, pattern))
+    inbound = duis.receiver.response(context.request_id, _timeout(duis, pattern),
+                                     required=acknowledged(context.exchange))
     attach_inbound(inbound, f"response for {context.request_id}", context.sent_at)
     context.inbound = inbound
     assert inbound.code == code, f"SRV {context.srv}: asynchronous response {inbound.code}, expected {code}"
@@ -57,12 +58,32 @@ def response_arrives(context: ScenarioContext, duis_scenario, code: str, pattern
         f"SRV {context.srv}: ResponseID {inbound.response_id} does not swap the RequestID's originator and target"
 
 
+_ORDINALS = {"first": 0, "second": 1, "third": 2}
+
+
+@then(parsers.re(r"a response (?P<code>[IEW]\d+) arrives for the (?P<which>first|second|third) request$"))
+def response_arrives_for(context: ScenarioContext, duis_scenario, code: str, which: str) -> None:
+    """The response to one of several requests in flight at once: correlated by its RequestID, and its
+    ResponseID swaps that request's originator and target (duis.md §3.4)."""
+    duis = duis_scenario.session
+    index = _ORDINALS[which]
+    assert len(context.exchanges) > index, f"the scenario has sent {len(context.exchanges)} request(s), not a {which}"
+    exchange = context.exchanges[index]
+    request_id = str(exchange.request_id)
+    inbound = duis.receiver.response(request_id, duis.target.timeouts.on_demand, required=acknowledged(exchange))
+    attach_inbound(inbound, f"response for the {which} request {request_id}", context.sent_at)
+    context.inbound = inbound
+    assert inbound.code == code, f"SRV {exchange.srv} ({which} request): asynchronous response {inbound.code}, expected {code}"
+    assert inbound.response_id == str(exchange.request_id.swapped()).upper(), \
+        f"SRV {exchange.srv}: ResponseID {inbound.response_id} does not swap the {which} request's originator and target"
+
+
 @then(parsers.re(r"a future-dated alert (?P<code>8F6[67]) arrives for that request$"))
 def future_dated_alert_arrives(context: ScenarioContext, duis_scenario, code: str) -> None:
     """At the execution date-time the device reports 8F66 (actioned) or 8F67 (not actioned)."""
     duis = duis_scenario.session
     inbound = duis.receiver.response(context.request_id, duis.target.timeouts.future_dated,
-                                     kinds=("future-dated-alert",))
+                                     kinds=("future-dated-alert",), required=acknowledged(context.exchange))
     attach_inbound(inbound, f"future-dated alert for {context.request_id}", context.sent_at)
     context.inbound = inbound
     assert (inbound.alert_code or "").upper() == code, \
@@ -91,40 +112,88 @@ def response_reports(context: ScenarioContext, key: str, text: str | None, liter
     assert got == expected, f"SRV {context.srv}: the response reports {key} = {value!r}, expected {expected!r}"
 
 
-def _alert_matches(inbound, context: ScenarioContext) -> bool:
-    named = {e.text.upper() for e in inbound.root.iter(f"{_SR}*") if e.text and e.text.count(":") == 2}
-    return context.request_id.upper() in named
+def named_in(inbound) -> set[str]:
+    """Every RequestID or EUI-shaped value the message's body names (upper case)."""
+    return {e.text.strip().upper() for e in inbound.root.iter(f"{_SR}*")
+            if e.text and (e.text.count(":") == 2 or e.text.count("-") == 7)}
+
+
+def _scenario_devices(context: ScenarioContext, duis_scenario) -> set[str]:
+    """The devices this scenario holds (leased) or named, upper case."""
+    return {e.upper() for e in duis_scenario.leases.held} | {e.upper() for e in context.devices.values()}
+
+
+def _followed(inbound, context: ScenarioContext) -> None:
+    """An alert a request caused cannot arrive before the request left."""
+    assert inbound.received_at >= context.sent_at, \
+        f"alert #{inbound.seq} arrived before SRV {context.srv} {context.request_id} was sent: it is not that request's"
 
 
 @then(parsers.re(r"DCC alert (?P<code>[A-Z]+\d+) arrives(?P<for_request> for that request)?$"))
 def dcc_alert_arrives(context: ScenarioContext, duis_scenario, code: str, for_request: str | None) -> None:
+    """The alert must name the scenario's request ("for that request") or, at least, one of its devices: a
+    DCC alert about someone else's device is not this one."""
     duis = duis_scenario.session
-    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert)
+    request_id = context.request_id.upper()
+    devices = _scenario_devices(context, duis_scenario)
+
+    def ours(m) -> bool:
+        if m.kind != "dcc-alert" or (m.alert_code or "").upper() != code.upper():
+            return False
+        named = named_in(m)
+        return request_id in named if for_request else bool(named & (devices | {request_id}))
+
+    awaited = f"DCC alert {code} naming " + (request_id if for_request else f"{request_id} or one of {sorted(devices)}")
+    alert = duis.receiver.claim(ours, duis.target.timeouts.alert, awaited, required=acknowledged(context.exchange))
     attach_inbound(alert, f"DCC alert {code}", context.sent_at)
-    if for_request:
-        assert _alert_matches(alert, context), f"DCC alert {code} does not name {context.request_id}"
+    _followed(alert, context)
 
 
 @then(parsers.re(rf"device alert (?P<code>[0-9A-F]{{4}}) arrives(?: from the {DEVICE})?$"))
 def device_alert_arrives(context: ScenarioContext, duis_scenario, code: str, device: str | None) -> None:
+    """From the named device, else from one of the scenario's devices, and after the request that caused it
+    (a device alert carries no RequestID: its ResponseID names the device, duis.md §3.4)."""
     duis = duis_scenario.session
-    source = device_of(context, duis_scenario, device) if device else None
-    (alert,) = duis.receiver.alerts(code, 1, duis.target.timeouts.alert, device=source)
+    if device:
+        sources = {device_of(context, duis_scenario, device).upper()}
+    else:
+        sources = _scenario_devices(context, duis_scenario)
+
+    def ours(m) -> bool:
+        return (m.kind == "device-alert" and (m.alert_code or "").upper() == code.upper()
+                and m.source_device in sources and m.received_at >= context.sent_at)
+
+    awaited = f"device alert {code} from {' or '.join(sorted(sources)) or 'a device of this scenario'}"
+    alert = duis.receiver.claim(ours, duis.target.timeouts.alert, awaited, required=acknowledged(context.exchange))
     attach_inbound(alert, f"device alert {code}", context.sent_at)
     context.inbound = alert
 
 
 @then(parsers.re(r"(?P<count>\d+) (?P<kind>device|DCC) alerts (?P<code>[0-9A-Z]+) arrive$"))
 def alerts_arrive(context: ScenarioContext, duis_scenario, count: str, kind: str, code: str) -> None:
+    """Each from (device alerts) or naming (DCC alerts) one of the scenario's devices or requests (the
+    alerts of several requests are counted together, so each need not follow the last request)."""
     duis = duis_scenario.session
-    for alert in duis.receiver.alerts(code, int(count), duis.target.timeouts.alert):
+    devices = _scenario_devices(context, duis_scenario)
+    requests = {str(e.request_id).upper() for e in context.exchanges}
+    wanted = "device-alert" if kind == "device" else "dcc-alert"
+
+    def ours(m) -> bool:
+        if m.kind != wanted or (m.alert_code or "").upper() != code.upper():
+            return False
+        return m.source_device in devices if kind == "device" else bool(named_in(m) & (devices | requests))
+
+    for number in range(int(count)):
+        alert = duis.receiver.claim(ours, duis.target.timeouts.alert,
+                                    f"{kind} alert {code} #{number + 1} of {count} for a device of this scenario",
+                                    required=acknowledged(context.exchange))
         attach_inbound(alert, f"{kind} alert {code}", context.sent_at)
 
 
 @then(parsers.re(r"no further message arrives within (?:(?P<seconds>\d+(?:\.\d+)?) seconds?|the quiet time)$"))
 def nothing_more(context: ScenarioContext, duis_scenario, seconds: str | None) -> None:
     duis = duis_scenario.session
-    extra = duis.receiver.nothing_more(float(seconds) if seconds else duis.target.timeouts.quiet)
+    extra = duis.receiver.nothing_more(float(seconds) if seconds else duis.target.timeouts.quiet, settle=duis.settle)
     for message in extra:
         attach_inbound(message, f"unexpected {message.kind}", context.sent_at)
     assert not extra, "expected no further message, got: " + "; ".join(

@@ -97,3 +97,32 @@ def test_outbox_is_visible_without_bodies(session: Session, control: EmulatorCon
     listing = control.outbox()
     assert listing and {"recipient", "kind", "status", "request_id"} <= set(listing[-1])
     assert all("body" not in entry for entry in listing)
+
+
+def test_settle_lets_target_time_pass_on_the_virtual_clock_without_sleeping(session: Session, control: EmulatorControl):
+    """"Nothing further arrives within T" on the emulator: the clock moves T on, running what falls due,
+    and the call returns as soon as the outbox has delivered it: no real-time wait for T itself."""
+    import time
+    from datetime import timedelta
+
+    session.send("1.1.1", target=ESME, execution_datetime=session.clock.now() + timedelta(seconds=3600))
+    assert session.dcc.outbox.wait_idle(5)
+    before = len(session.arrivals)
+    (job,) = control.pending()["jobs"]
+    request_id = job["label"]
+    assert control.pending(request_id=request_id, until=(session.clock.now() + timedelta(seconds=3599)).isoformat()) \
+        == {"now": session.clock.now().isoformat(), "outbox": [], "jobs": []}, "nothing due before its execution time"
+    assert control.pending(request_id=request_id, until=(session.clock.now() + timedelta(seconds=3600)).isoformat())["jobs"]
+    started = time.monotonic()
+    settled = control.settle(3600)
+    assert time.monotonic() - started < 2.0, "an hour of target time passed in real time"
+    assert settled["jobs_run"] == 1 and settled["settled"] and settled["pending"] == []
+    assert len(session.arrivals) == before + 1 and b"8F66" in session.arrivals[-1]
+    assert control.pending(request_id=request_id) == {"now": settled["now"], "outbox": [], "jobs": []}
+
+
+def test_pending_and_settle_refuse_bad_input(control: EmulatorControl):
+    with pytest.raises(InvalidInput, match="until: '2026-01-01T00:00:00' needs a time zone"):
+        control.pending(until="2026-01-01T00:00:00")
+    with pytest.raises(InvalidInput, match="advance_seconds: a number of seconds >= 0 is required"):
+        control.settle(-1)

@@ -271,3 +271,30 @@ def test_bad_arguments_are_refused(outboxes):
     with pytest.raises(ValueError):
         box.send(record)  # already queued
     assert box.history() == [record]
+
+
+def test_pending_names_what_is_still_to_come_per_request(receiver, outboxes):
+    box = make(outboxes, lambda eui: receiver.url)
+    box.start()
+    rid = f"{USER_A}:88-73-84-57-00-2F-96-1E:7"
+    late = box.send((USER_A, body("late"), "response", rid), delay=30)
+    soon = box.send((USER_B, body("soon"), "device-alert", None), delay=0.05)
+    assert box.pending(rid.lower()) == [late]
+    assert box.pending(within=1) == [soon]  # the late one is not due within a second
+    assert set(box.pending()) == {late, soon}
+
+
+def test_settle_waits_for_what_falls_due_in_the_window_and_no_longer(receiver, outboxes):
+    """The emulator's "nothing further within T": a message due within T is waited for (as long as its
+    delivery takes), one held back beyond T is not, and no time is spent when nothing is due."""
+    box = make(outboxes, lambda eui: receiver.url)
+    box.start()
+    started = time.monotonic()
+    assert box.settle(0.5, timeout=5) and time.monotonic() - started < 0.05  # nothing due: no wait at all
+    box.send((USER_A, body("due"), "response", None), delay=0.1)
+    box.send((USER_A, body("beyond"), "response", None), delay=30)
+    started = time.monotonic()
+    assert box.settle(0.5, timeout=5)
+    spent = time.monotonic() - started
+    assert 0.09 <= spent < 0.45, spent
+    assert receiver.bodies() == [body("due")]

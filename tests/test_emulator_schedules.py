@@ -40,3 +40,13 @@ def test_only_dcc_schedulable_srvs_for_eligible_roles_can_be_scheduled():
         assert dcc.send("5.1", params=not_schedulable).code == "E100"
         assert dcc.send("5.1", originator=OTHER_USER, params=DAILY_4_6_1).code == "E2"
         assert dcc.send("5.1", params=dict(DAILY_4_6_1, DeviceID="00-DB-12-34-56-78-99-99")).code == "E19"
+
+
+def test_the_control_plane_names_the_pending_runs_of_a_schedule_by_its_5_1_request():
+    from duisconf.emulator.control import pending
+
+    with Session() as dcc:
+        created = dcc.send("5.1", params=DAILY_4_6_1)
+        (job,) = pending(dcc.dcc, request_id=created.request_id)["jobs"]
+        assert job["at"] == START.replace(hour=12, minute=0, second=0).isoformat() and job["key"].startswith("schedule:")
+        assert pending(dcc.dcc, request_id=created.request_id, until=START.replace(hour=11).isoformat())["jobs"] == []

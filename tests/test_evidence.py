@@ -29,7 +29,7 @@ def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "features/test_features.py", "-q", "-p", "no:cacheprovider",
-         "-k", "signed_read_is_acknowledged or critical_command_goes or futuredated_tariff_is_stored or unsigned_request",
+         "-k", "signed_read_is_acknowledged or critical_command_goes or futuredated_tariff_is_answered or unsigned_request",
          "--alluredir", str(out / "allure-results"), "--junitxml", str(out / "junit.xml")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
@@ -58,7 +58,7 @@ def test_each_exchange_is_attached_with_its_timings(run: Path):
     assert any(n.startswith("response for ") and "s after the request" in n for n in names), names
     critical = _attachments(results["A critical command goes through the transform and the signed pre-command"])
     assert "serviceT request (signed)" in critical and "serviceS request (signed)" in critical
-    future = _attachments(results["A future-dated tariff is stored by the meter and actioned at its execution date-time"])
+    future = _attachments(results["A future-dated tariff is answered at once and actioned at its execution date-time, not before"])
     assert any(n.startswith("future-dated alert for ") for n in future)
 
 

@@ -205,3 +205,25 @@ def test_a_burst_of_asynchronous_responses_from_32_senders_loses_none(receiver: 
     leftovers, _ = receiver.drain()
     assert {m.request_id for m in leftovers} | set(ids[:: LOAD_MESSAGES // 20]) == set(ids)
     print(f"{LOAD_MESSAGES} POSTs from {LOAD_SENDERS} senders in {seconds:.1f} s ({LOAD_MESSAGES / seconds:.0f}/s)")
+
+
+def test_a_required_message_missing_is_a_fail_once_the_path_is_proven_and_an_error_before(
+        dcc: DCCEmulator, receiver: ReceiveResponseService):
+    from duisconf.receiver import ReceivePathUnproven, RequiredMessageMissing
+
+    assert not receiver.proven
+    with pytest.raises(ReceivePathUnproven, match="required message not received within 0.1 s.*receive path is unproven"):
+        receiver.response("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1", 0.1, required=True)
+    receiver.response(send(dcc, "4.1.1"), 5)
+    assert receiver.proven and "message #1 (response)" in receiver.proven_by
+    with pytest.raises(RequiredMessageMissing, match="required message not received within 0.1 s: alert 8F12"):
+        receiver.alerts("8F12", 1, 0.1, required=True)
+    with pytest.raises(TargetTimeout):  # not required (nothing acknowledged): still a plain timeout
+        receiver.alerts("8F12", 1, 0.1)
+
+
+def test_nothing_more_lets_the_target_say_when_time_has_passed(receiver: ReceiveResponseService):
+    waited: list[float] = []
+    started = time.monotonic()
+    assert receiver.nothing_more(30.0, settle=waited.append) == []
+    assert waited == [30.0] and time.monotonic() - started < 1.0

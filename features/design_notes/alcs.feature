@@ -31,17 +31,18 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
     And the ESME's auxiliary controller configuration read by the Electricity Distributor shows controller 1 scheduled at level 40
 
   @srv-6.14.2 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
-  Scenario: A future-dated switching schedule applies at its execution date-time (best known, unverified)
+  Scenario: A future-dated switching schedule applies at its execution date-time, not before (best known, unverified)
     When the Import Supplier sends SRV 6.14.2 to the ESME as a critical request to execute in 2 days
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
     And the ESME's ALCS data read by the Import Supplier shows no scheduled switching
+    And nothing the future-dated request causes arrives before its execution date-time
     When the execution date-time passes
     Then a future-dated alert 8F66 arrives for that request
     And the ESME's ALCS data read by the Import Supplier shows 2 scheduled switchings
 
   @srv-6.14.2 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
-  Scenario: A cancelled future-dated switching schedule never applies (best known, unverified)
+  Scenario: A cancelled future-dated switching schedule does not apply when its execution date-time passes (best known, unverified)
     When the Import Supplier sends SRV 6.14.2 to the ESME as a critical request to execute in 1 day
     Then a response I0 arrives within the on-demand timeout
     When the Import Supplier cancels the future-dated SRV 6.14.2 for the ESME

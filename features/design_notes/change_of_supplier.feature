@@ -41,6 +41,7 @@ Feature: Change of Supplier: the gaining supplier takes over a credit-mode meter
     And a response I0 arrives
     When the gaining supplier sends SRV 6.2.9 to the ESME
     Then the DCC refuses the gaining supplier's request as it is not the registered supplier
+    And nothing the future-dated request causes arrives before its execution date-time
     When the supply start date arrives
     Then the future-dated SRV 6.23 is actioned with alert 8F66
     And device alert 8F70 arrives from the ESME

@@ -11,7 +11,7 @@ Feature: Firmware Management: distribute, activate and confirm device firmware
     Given a commissioned ESME, GSME, GPF and CHF
 
   @srv-11.2 @role-IS @role-GS @role-ED @role-OU @cv-1 @conf-V
-  Scenario: Every user role reads the same baseline firmware version before an update
+  Scenario: Suppliers, the network operator and other users read the same baseline firmware version before an update
     When the Import Supplier sends SRV 11.2 to the ESME
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
@@ -47,8 +47,8 @@ Feature: Firmware Management: distribute, activate and confirm device firmware
     And device alert 8F72 arrives from the ESME
     And the response reports firmware_version "2.0.0"
     And device alert 8F72 arrives from the GSME
-    And DCC alert N60 arrives for that request
-    And DCC alert N61 arrives for that request
+    And DCC alert N60 reports the firmware delivery to the ESME as "Success"
+    And DCC alert N61 reports the firmware delivery to the GSME as "Success"
 
   @srv-11.1 @srv-11.3 @srv-11.2 @role-IS @role-GS @cv-8 @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: A GSME that cannot take the image is reported as a failed delivery and cannot activate it (best known, unverified)
@@ -79,20 +79,21 @@ Feature: Firmware Management: distribute, activate and confirm device firmware
     And the ESME's firmware version read by the Other User is "2.0.0"
 
   @srv-11.1 @srv-11.3 @srv-11.2 @role-GS @cv-8 @cv-4 @cv-5 @cv-1 @conf-I
-  Scenario: A future-dated activation runs at its execution date-time
+  Scenario: A future-dated activation runs at its execution date-time, not before
     When the Gas Supplier distributes firmware "G2" to the GSME
     Then the response is I0
     When the Gas Supplier activates firmware "G2" on the GSME to execute in 2 days
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
     And the GSME's firmware version read by the Gas Supplier is "1.0.0"
+    And nothing the future-dated request causes arrives before its execution date-time
     When the execution date-time passes
     Then a future-dated alert 8F66 arrives for that request
     And device alert 8F43 arrives from the GSME
     And the GSME's firmware version read by the Gas Supplier is "G2"
 
   @srv-11.1 @srv-11.3 @srv-11.2 @role-IS @cv-8 @cv-4 @cv-5 @cv-1 @conf-V
-  Scenario: A cancelled future-dated activation never runs
+  Scenario: A cancelled future-dated activation does not run when its execution date-time passes
     When the Import Supplier distributes firmware "2.0.0" to the ESME
     Then the response is I0
     And device alert 8F72 arrives from the ESME
@@ -116,6 +117,7 @@ Feature: Firmware Management: distribute, activate and confirm device firmware
     And the response reports activated false
     When the Import Supplier activates firmware "2.0.0" on the ESME with a hash that matches no distributed image to execute in 1 day
     Then a response I0 arrives within the on-demand timeout
+    And nothing the future-dated request causes arrives before its execution date-time
     When the execution date-time passes
     Then a future-dated alert 8F67 arrives for that request
     And the ESME's firmware version read by the Import Supplier is "1.0.0"

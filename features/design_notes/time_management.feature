@@ -87,7 +87,8 @@ Feature: Time Management: keeping meter clocks on the DCC's time
     And a response I0 arrives
     When 59 minutes pass
     Then the command has not been actioned yet
-    When 32 minutes pass
+    And nothing the future-dated request causes arrives before its execution date-time
+    When the execution date-time passes
     Then a future-dated alert 8F66 arrives for that request
     When the Import Supplier sends SRV 4.11.1 to the ESME
     Then a response I0 arrives

@@ -19,8 +19,11 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     Given a commissioned ESME and CHF
     When the Import Supplier sends SRV 4.1.1 to the ESME
     And the Import Supplier sends SRV 4.3 to the ESME
-    Then a response I0 arrives within the on-demand timeout
+    Then a response I0 arrives for the second request
     And the response reports payment_mode "Credit"
+    And a response I0 arrives for the first request
+    And the response reports answered_by "ESME"
+    And no further message arrives within the quiet time
 
   @srv-8.1.1 @role-IS @cv-4 @cv-5
   Scenario: A critical command goes through the transform and the signed pre-command
@@ -47,17 +50,18 @@ Feature: A User's signed service requests are accepted, answered and refused as 
 
   @clause-duis-future-dated
   @srv-1.1.1 @role-IS @cv-1
-  Scenario: A future-dated tariff is stored by the meter and actioned at its execution date-time
+  Scenario: A future-dated tariff is answered at once and actioned at its execution date-time, not before
     Given a commissioned ESME and CHF
     When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
+    And nothing the future-dated request causes arrives before its execution date-time
     When the execution date-time passes
     Then a future-dated alert 8F66 arrives for that request
 
   @clause-duis-future-dated
   @srv-1.1.1 @role-IS @cv-1
-  Scenario: A cancelled future-dated tariff is never actioned
+  Scenario: A cancelled future-dated tariff is not actioned when its execution date-time passes
     Given a commissioned ESME and CHF
     When the Import Supplier sends SRV 1.1.1 to the ESME to execute in 2 days
     Then a response I0 arrives within the on-demand timeout

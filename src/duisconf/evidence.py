@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from . import paths
 
 if TYPE_CHECKING:
+    from .accounting import Accounting
     from .client import Exchange
     from .receiver import Finding, Inbound
 
@@ -82,11 +83,29 @@ def attach_findings(leftovers: list[Inbound], findings: list[Finding]) -> list[s
     return lines
 
 
+def attach_json(name: str, document: str) -> None:
+    allure = _allure()
+    if allure:
+        allure.attach(document, name=name, attachment_type=allure.attachment_type.JSON)
+
+
+def attach_accounting(accounting: Accounting, leftovers: list[Inbound], findings: list[Finding]) -> list[str]:
+    """The scenario's message accounting (a table and its JSON) and the bodies of the messages no step
+    claimed; returns one line per message no step claimed, for the scenario's user properties."""
+    attach_text("Message accounting", accounting.table())
+    attach_json("Message accounting (JSON)", accounting.as_json())
+    return attach_findings(leftovers, findings)
+
+
 # -- the run's environment and categories ---------------------------------------------------------
 
 CATEGORIES = [
     {"name": "Rejected by the target", "matchedStatuses": ["failed"],
      "messageRegex": r"(?s).*(rejected|answered E\d+|acknowledgement E\d+|expected [IEW]\d+).*"},
+    {"name": "Required message not received", "matchedStatuses": ["failed", "broken"],
+     "messageRegex": r"(?s).*(required message not received|RequiredMessageMissing|ReceivePathUnproven).*"},
+    {"name": "Unexpected or untrusted message", "matchedStatuses": ["failed"],
+     "messageRegex": r"(?s).*(unexpected message|UnexpectedMessages).*"},
     {"name": "Timeout (inconclusive)", "matchedStatuses": ["broken", "failed"],
      "messageRegex": r"(?s).*(no .* within|TargetTimeout|TargetUnavailable|no answer).*"},
     {"name": "Precondition not met (inconclusive)", "matchedStatuses": ["broken", "failed"],

@@ -144,9 +144,43 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     _record_verdict(request.node, verdict_of(exception))
 
 
+class UnexpectedMessages(AssertionError):
+    """The target sent this scenario a message that no step claimed and no rule expects, or one that
+    failed its schema or signature check, or a duplicate (verdict: fail)."""
+
+
 def pytest_bdd_after_scenario(request, feature, scenario) -> None:
-    if not any(k == "verdict" for k, _ in request.node.user_properties):
-        _record_verdict(request.node, "pass")
+    """Every scenario ends with an accounting of the messages it caused; anything unexpected fails it.
+    Raised here (inside the test call), an unexpected message worsens an inconclusive verdict to fail;
+    a scenario already failed or in error keeps its own exception, its accounting attached."""
+    import sys
+
+    node = request.node
+    previous = next((v for k, v in node.user_properties if k == "verdict"), None)
+    accounting = close_scenario(node)
+    failing = sys.exc_info()[1]  # a step's exception on its way out (this hook runs in a `finally`)
+    if accounting is not None and failing is not None and hasattr(failing, "add_note"):
+        failing.add_note(f"DUIS message accounting: {accounting.line()}")  # shown with the failure message
+    if accounting is not None and accounting.unexpected:
+        _record_verdict(node, "fail")
+        if previous not in ("fail", "error"):
+            raise UnexpectedMessages(
+                f"unexpected message(s) from the target: {accounting.line()}: "
+                + "; ".join(f"#{m.get('seq')} {m['kind']} {m.get('code') or '-'}"
+                            + (f" from {m['device']}" if m.get("device") else "")
+                            + f" RequestID {m.get('request_id') or '-'} ({m['because']})" for m in accounting.unexpected))
+    if previous is None and not any(k == "verdict" for k, _ in node.user_properties):
+        _record_verdict(node, "pass")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed scenario's report shows the counts of its message accounting."""
+    outcome = yield
+    report = outcome.get_result()
+    scenario = item.stash.get(SCENARIO_KEY, None) if hasattr(item, "stash") else None
+    if report.when == "call" and report.failed and scenario is not None and scenario.accounting is not None:
+        report.sections.append(("DUIS message accounting", scenario.accounting.table()))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -222,12 +256,50 @@ def duis(request: pytest.FixtureRequest):
     session.close()
 
 
+SCENARIO_KEY = pytest.StashKey["ScenarioDUIS"]()
+
+
+def close_scenario(node: pytest.Item):
+    """Once per scenario: let what the target still sends for it arrive, drain the receiver and account
+    for every message (claimed, expected but not asserted, unexpected). The accounting is attached to
+    the Allure result and kept on the item; returns it (None when the scenario never used the target)."""
+    from .accounting import Sent, account
+    from .evidence import attach_accounting
+    from .receiver import summary
+
+    scenario = node.stash.get(SCENARIO_KEY, None)
+    if scenario is None or scenario.accounting is not None:
+        return None if scenario is None else scenario.accounting
+    duis = scenario.session
+    if duis.emulator is not None:
+        duis.emulator.outbox.wait_idle(1.0)  # bounded by actual delivery: milliseconds
+    claimed, claimed_total = duis.receiver.claimed(), duis.receiver.claimed_total
+    leftovers, findings = duis.receiver.drain()
+    scenario.accounting = account(claimed, [summary(m) for m in leftovers],
+                                  [(f.what, summary(f.inbound)) for f in findings],
+                                  [Sent.of(e) for e in duis.client.take_sent()], scenario.actions,
+                                  claimed_total=claimed_total)
+    scenario.findings = attach_accounting(scenario.accounting, leftovers, findings)
+    node.user_properties.append(("accounting", scenario.accounting.line()))
+    for line in scenario.findings:
+        node.user_properties.append(("finding", line))
+    node.user_properties.append(("receive path", duis.receive_path))
+    return scenario.accounting
+
+
 class ScenarioDUIS:
-    """One scenario's hold on the target: its device leases, and the messages left over at its end."""
+    """One scenario's hold on the target: its device leases, the physical actions it arranged, and at its
+    end the accounting of the messages it caused."""
 
     def __init__(self, session: DUISSession, leases):
         self.session, self.leases = session, leases
         self.findings: list[str] = []
+        self.actions: set[str] = set()   # physical actions arranged (rules/expected_messages.toml `action`)
+        self.accounting = None           # duisconf.accounting.Accounting, once the scenario has ended
+
+    def caused(self, action: str) -> None:
+        """The scenario arranged a physical action (e.g. "power-up") whose messages the rules expect."""
+        self.actions.add(action)
 
     def device(self, eui: str) -> str:
         """Lease `eui` for this scenario (inconclusive if another scenario keeps it too long)."""
@@ -244,7 +316,6 @@ def duis_scenario(duis: DUISSession, request: pytest.FixtureRequest):
     every target leases on the devices the scenario uses; at the end, messages no step claimed and the
     receiver's findings are attached to this scenario and kept in its user properties."""
     from . import paths
-    from .evidence import attach_findings
     from .leases import DeviceLeases
 
     if duis.emulator is not None:
@@ -253,17 +324,14 @@ def duis_scenario(duis: DUISSession, request: pytest.FixtureRequest):
         for rule in filter(None, os.environ.get("DUISCONF_MISBEHAVE", "").split(",")):
             duis.emulator.faults.add({"kind": "misbehave", "rule": rule.strip()})
     duis.receiver.drain()  # anything still arriving from before belongs to no scenario of ours
+    duis.client.take_sent()
     leases = DeviceLeases(paths.state_dir(), duis.lease_namespace,
                           wait=float(os.environ.get("DUISCONF_LEASE_WAIT", duis.target.timeouts.lease)))
     scenario = ScenarioDUIS(duis, leases)
+    request.node.stash[SCENARIO_KEY] = scenario
     try:
         yield scenario
-        if duis.emulator is not None:
-            duis.emulator.outbox.wait_idle(1.0)
-        leftovers, findings = duis.receiver.drain()
-        scenario.findings = attach_findings(leftovers, findings)
-        for line in scenario.findings:
-            request.node.user_properties.append(("finding", line))
+        close_scenario(request.node)  # a test that is not a pytest-bdd scenario: accounted, not judged
     finally:
         if duis.router is not None:
             duis.router.release(leases.held)

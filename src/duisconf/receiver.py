@@ -8,7 +8,10 @@ dropped: it is a finding for the scenario to report. Only a message validly sign
 certificate is ever handed to a step: an unsigned E-code response, which DCC Boxed may send as the
 synchronous HTTP reply (duis.md §3.4, tolerated by the client), is a finding when POSTed here.
 Correlation is on the full RequestID, compared case-insensitively (duis.md §3.4). A wait that runs out
-raises TargetTimeout — inconclusive, never a plain failure of the target.
+raises TargetTimeout (inconclusive) — unless the step says the message is *required* (the target
+acknowledged the request it belongs to): then it is RequiredMessageMissing, a fail of the target, once
+this run has proven its own receive path (a validly signed message from the target has reached us), and
+ReceivePathUnproven, an error of the suite's set-up, before that (docs/harness.md, "Verdicts").
 
 Memory stays bounded over a long run: a message leaves the service when it is claimed or drained (the
 step or the scenario's evidence holds it from then on); duplicates are recognised by a digest over a
@@ -37,10 +40,22 @@ _SR = f"{{{SR_NS}}}"
 MAX_BODY = 4 * 1024 * 1024
 DUPLICATE_WINDOW = 100_000            # digests of the most recent distinct messages (~15 MB at most)
 FINDING_BODY_BUDGET = 64 * 1024 * 1024  # bodies of undrained findings kept; beyond it, only the finding
+CLAIMED_KEPT = 256                     # summaries of claimed messages kept per scenario; beyond, only counted
 
 
 class TargetTimeout(DuisConfError):
     """The target did not send what a step waited for within its timeout (verdict: inconclusive)."""
+
+
+class RequiredMessageMissing(AssertionError):
+    """A message DUIS or the design note requires, for a request the target acknowledged, did not arrive
+    within the target's timeout, and this run's receive path is proven (verdict: fail)."""
+
+
+class ReceivePathUnproven(DuisConfError):
+    """A required message did not arrive, but no validly signed message from the target has reached this
+    run yet: the fault may be ours (address, routing, trust), so this is an error, never a verdict on the
+    target."""
 
 
 @dataclass
@@ -109,6 +124,12 @@ class Finding:
     inbound: Inbound
 
 
+def summary(message: Inbound) -> dict:
+    """What the accounting keeps of a message: no body."""
+    return {"seq": message.seq, "kind": message.kind, "code": message.alert_code or message.code,
+            "request_id": message.request_id, "device": message.source_device if "alert" in message.kind else None}
+
+
 class ReceiveResponseService:
     def __init__(self, trust: TrustStore, schema: Schema, *, host: str = "127.0.0.1", port: int = 0,
                  path: str = "/duis", public_url: str | None = None):
@@ -120,6 +141,9 @@ class ReceiveResponseService:
         self._finding_bytes = 0
         self.received = 0                                    # messages POSTed to us so far
         self.findings: list[Finding] = []
+        self.proven_by: str | None = None                    # how the receive path was proven, once it is
+        self._claimed: list[dict] = []                       # summaries of what steps claimed since the last drain
+        self.claimed_total = 0                               # how many were claimed since the last drain
         self._cond = threading.Condition()
         self._server: BackgroundServer | None = None
 
@@ -176,6 +200,8 @@ class ReceiveResponseService:
                 message.claimed = True  # a duplicate is reported, never handed to a step as new
                 self._add_finding(f"duplicate of message #{self._seen[digest]}", message)
             else:
+                if self.proven_by is None:
+                    self.proven_by = f"message #{message.seq} ({message.kind}) received, valid and verified"
                 self._seen[digest] = message.seq
                 if len(self._seen) > DUPLICATE_WINDOW:
                     self._seen.popitem(last=False)
@@ -190,6 +216,16 @@ class ReceiveResponseService:
         self._finding_bytes += len(message.body)
         self.findings.append(Finding(what, message))
 
+    @property
+    def proven(self) -> bool:
+        """This run's receive path works: a schema-valid message signed by a trusted DCC key reached us
+        (or `prove` was told so, e.g. by check-target)."""
+        return self.proven_by is not None
+
+    def prove(self, how: str) -> None:
+        with self._cond:
+            self.proven_by = self.proven_by or how
+
     def messages(self) -> list[Inbound]:
         """What the service holds now, in arrival order: unclaimed usable messages and findings not yet
         drained (claimed and drained messages are released)."""
@@ -198,9 +234,12 @@ class ReceiveResponseService:
             return sorted(held, key=lambda m: m.seq)
 
     # -- waiting -----------------------------------------------------------------------------------
-    def claim(self, matches: Callable[[Inbound], bool], timeout: float, awaited: str) -> Inbound:
+    def claim(self, matches: Callable[[Inbound], bool], timeout: float, awaited: str, *,
+              required: bool = False) -> Inbound:
         """The first unclaimed usable message that matches, waiting up to `timeout` seconds. It is
-        handed over: the service keeps no reference to it."""
+        handed over: the service keeps no reference to it (only a summary, for the scenario's accounting).
+        `required`: the target acknowledged the request this message belongs to, so running out is
+        RequiredMessageMissing (or ReceivePathUnproven), not a TargetTimeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -208,30 +247,52 @@ class ReceiveResponseService:
                     if matches(message):
                         message.claimed = True
                         del self._pending[message.seq]
+                        self.claimed_total += 1
+                        if len(self._claimed) < CLAIMED_KEPT:
+                            self._claimed.append(summary(message))
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TargetTimeout(f"no {awaited} within {timeout:g} s")
+                    raise self._missing(awaited, timeout, required)
                 self._cond.wait(remaining)
 
-    def response(self, request_id: str, timeout: float, *, kinds: tuple[str, ...] = ("response",)) -> Inbound:
+    def _missing(self, awaited: str, timeout: float, required: bool) -> Exception:
+        if not required:
+            return TargetTimeout(f"no {awaited} within {timeout:g} s")
+        if self.proven_by is None:
+            return ReceivePathUnproven(
+                f"required message not received within {timeout:g} s: {awaited}; no valid message from the target "
+                f"has reached {self.url} in this run, so the receive path is unproven (error, not a verdict)")
+        return RequiredMessageMissing(f"required message not received within {timeout:g} s: {awaited} "
+                                      f"(the target acknowledged the request; receive path proven by {self.proven_by})")
+
+    def response(self, request_id: str, timeout: float, *, kinds: tuple[str, ...] = ("response",),
+                 required: bool = False) -> Inbound:
         wanted = request_id.upper()
         return self.claim(lambda m: m.request_id == wanted and m.kind in kinds, timeout,
-                          f"{'/'.join(kinds)} for RequestID {request_id}")
+                          f"{'/'.join(kinds)} for RequestID {request_id}", required=required)
 
-    def alerts(self, code: str, count: int, timeout: float, *, device: str | None = None) -> list[Inbound]:
+    def alerts(self, code: str, count: int, timeout: float, *, device: str | None = None,
+               required: bool = False) -> list[Inbound]:
         wanted_device = device.upper() if device else None
 
         def matches(m: Inbound) -> bool:
             return (m.kind in ("device-alert", "dcc-alert") and (m.alert_code or "").upper() == code.upper()
                     and (wanted_device is None or m.source_device == wanted_device))
 
-        return [self.claim(matches, timeout, f"alert {code}" + (f" from {device}" if device else ""))
+        return [self.claim(matches, timeout, f"alert {code}" + (f" from {device}" if device else ""),
+                           required=required)
                 for _ in range(count)]
 
-    def nothing_more(self, within: float, matches: Callable[[Inbound], bool] = lambda m: True) -> list[Inbound]:
-        """Wait `within` seconds; return every unclaimed usable message that arrived and matches."""
-        time.sleep(within)
+    def nothing_more(self, within: float, matches: Callable[[Inbound], bool] = lambda m: True, *,
+                     settle: Callable[[float], None] | None = None) -> list[Inbound]:
+        """Every unclaimed usable message that matches once `within` seconds of target time have passed.
+        `settle(within)` lets that time pass on a target that can say so (the emulator: its virtual
+        clock moves on and its outbox delivers what falls due); without it, we wait in real time."""
+        if settle is None:
+            time.sleep(within)
+        else:
+            settle(within)
         with self._cond:
             return [m for m in self._pending.values() if matches(m)]
 
@@ -244,7 +305,14 @@ class ReceiveResponseService:
                 message.claimed = True
             self._pending.clear()
             findings, self.findings, self._finding_bytes = self.findings, [], 0
+            self._claimed, self.claimed_total = [], 0
             return leftovers, findings
+
+    def claimed(self) -> list[dict]:
+        """Summaries of the messages steps claimed since the last drain (for the scenario's accounting; the
+        first CLAIMED_KEPT of them, `claimed_total` counts them all)."""
+        with self._cond:
+            return list(self._claimed)
 
     def unclaimed(self) -> list[Inbound]:
         with self._cond:

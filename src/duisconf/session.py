@@ -6,7 +6,39 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
+from functools import lru_cache
 from pathlib import Path
+
+
+@lru_cache(maxsize=1)
+def recording_client_class():
+    """DUISClient, plus every exchange it completed kept in order, so each scenario can account for the
+    messages its requests caused (duisconf.accounting). Made on first use: the pytest plugin imports this
+    module in every run, and the client's imports are heavy."""
+    from .client import DUISClient
+
+    class RecordingClient(DUISClient):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.sent: list = []
+
+        def send(self, *args, **kwargs):
+            exchange = super().send(*args, **kwargs)
+            self.sent.append(exchange)
+            return exchange
+
+        def send_variant(self, *args, **kwargs):
+            exchange = super().send_variant(*args, **kwargs)
+            self.sent.append(exchange)
+            return exchange
+
+        def take_sent(self) -> list:
+            """The exchanges since the last call (one scenario's), forgotten here."""
+            sent, self.sent = self.sent, []
+            return sent
+
+    return RecordingClient
 
 
 class DUISSession:
@@ -24,7 +56,6 @@ class DUISSession:
     def __init__(self, target_name: str, *, router_port: int | None = None, worker: str = "main"):
         """`router_port`: a ResponseRouter (duisconf.routing) on this host owns the target's receive
         address; this process then listens on a loopback port of its own and registers with it."""
-        from .client import DUISClient
         from .counters import default_authority
         from .duis.schema import load_schema
         from .keystore import zaz1
@@ -76,12 +107,33 @@ class DUISSession:
             counters = default_authority()
         tls = (str(self.target.tls_client_certificate), str(self.target.tls_client_key)) \
             if self.target.tls_client_certificate and self.target.tls_client_key else None
-        self.client = DUISClient(base_url, keystore=self.keystore, trust=response_trust(self.keystore),
+        self.client = recording_client_class()(base_url, keystore=self.keystore, trust=response_trust(self.keystore),
                                  schema=self.schema, counters=counters,
                                  timeout=self.target.timeouts.acknowledgement,
                                  verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
                                  client_certificate=tls,
                                  on_request_id=self.router.expect if self.router else None)
+
+    @property
+    def receive_path_proven(self) -> bool:
+        """This run has received at least one schema-valid, validly signed message from the target (or
+        `check-target`'s 4.1.1 round trip did, in its own run). Until then a required message that does
+        not arrive is an error of the set-up, not a fail of the target."""
+        return self.receiver.proven
+
+    @property
+    def receive_path(self) -> str:
+        """How the receive path stands, for the evidence."""
+        return f"proven: {self.receiver.proven_by}" if self.receiver.proven else f"not proven yet ({self.receiver.url})"
+
+    def settle(self, seconds: float) -> None:
+        """Let `seconds` of target time pass before looking at what arrived: on the emulator its virtual
+        clock moves on and we wait only for its outbox to deliver what fell due; a real target is waited
+        for in real time."""
+        if self.control is not None:
+            self.control.settle(seconds)
+        else:
+            time.sleep(seconds)
 
     @property
     def lease_namespace(self) -> str:

@@ -1,15 +1,19 @@
-"""Verdicts, as DESIGN.md defines them, from what went wrong in a scenario.
+"""Verdicts, as DESIGN.md defines them, from what went wrong in a scenario (rules and reasons:
+docs/harness.md, "Verdicts").
 
-pass · fail (the target broke a rule: an assertion about what it sent) · inconclusive (the target never
-answered, could not be reached, or a precondition could not be reached) · error (the suite or its configuration failed) · not applicable
-(decided before the run from the declaration). A timeout is never reported as a plain failure.
+pass · fail (the target broke a rule: an assertion about what it sent, a message that fails its schema,
+signature or RequestID checks, a duplicate, a message nothing expects, or a required message missing
+after the target acknowledged the request) · inconclusive (the target never acknowledged, could not be
+reached, or a precondition could not be reached) · error (the suite or its configuration failed,
+including a receive path this run never proved) · not applicable (decided before the run from the
+declaration). Verdicts only worsen within a scenario (`worst`).
 """
 
 from __future__ import annotations
 
 from .client import TargetReplyInvalid, TargetUnavailable
 from .errors import PreconditionNotMet, SchemaInvalid, SignatureInvalid
-from .receiver import TargetTimeout
+from .receiver import ReceivePathUnproven, RequiredMessageMissing, TargetTimeout
 
 PASS, FAIL, INCONCLUSIVE, ERROR, NOT_APPLICABLE = "pass", "fail", "inconclusive", "error", "not applicable"
 ORDER = (PASS, NOT_APPLICABLE, INCONCLUSIVE, FAIL, ERROR)  # a scenario's verdict only ever gets worse
@@ -18,6 +22,10 @@ ORDER = (PASS, NOT_APPLICABLE, INCONCLUSIVE, FAIL, ERROR)  # a scenario's verdic
 def verdict_of(exception: BaseException | None) -> str:
     if exception is None:
         return PASS
+    if isinstance(exception, ReceivePathUnproven):
+        return ERROR  # our own receive path may be what failed: never a verdict on the target
+    if isinstance(exception, RequiredMessageMissing):
+        return FAIL
     if isinstance(exception, (TargetTimeout, TargetUnavailable, PreconditionNotMet)):
         return INCONCLUSIVE
     # What the target sent broke DUIS: wrong code, bad schema, bad signature, a reply that is not DUIS.

@@ -10,6 +10,12 @@ JSON over HTTP under /control/ on the emulator's own port:
   POST   /control/devices/{eui}/power-up    the device is powered up near its hub: {"install_code": "…"} (optional)
   PUT    /control/users/{eui}               create or update a user: {"roles": ["IS"], "receive_url": "http://…"}
   POST   /control/clock                     {"advance_seconds": 3600} or {"set": "2026-11-23T00:00:00Z"}
+  GET    /control/pending?request_id=…&until=…  what is still to come: outbox messages not yet delivered and
+                                            clock jobs due up to `until` (ISO; default: any), for one RequestID
+                                            or all
+  POST   /control/settle                    {"advance_seconds": 0.5, "timeout": 10}: let that much target time
+                                            pass (the clock moves on, running what falls due), then wait only
+                                            until the outbox has delivered what falls due in it
   GET    /control/faults · POST /control/faults {"kind": "latency", "seconds": 2, "srv": "4.1.1"} · DELETE /control/faults
   POST   /control/reset                     back to the reference inventory, no faults, nothing scheduled
   GET    /control/outbox                    what was sent where, delivered or dead (bodies left out)
@@ -59,11 +65,16 @@ def user_json(user: User) -> dict[str, Any]:
 
 def handle(emulator: DCCEmulator, method: str, path: str, body: bytes) -> tuple[int, dict | list]:
     """Route one control request; returns (HTTP status, JSON document). Errors name the bad field."""
+    from urllib.parse import parse_qs
+
     try:
         payload = json.loads(body or b"{}")
     except ValueError as exc:
         return 400, {"error": f"body is not JSON: {exc}"}
-    parts = [p for p in path.split("?")[0].split("/") if p][1:]  # drop "control"
+    path, _, query = path.partition("?")
+    parts = [p for p in path.split("/") if p][1:]  # drop "control"
+    if method == "GET" and query:
+        payload = {key: values[-1] for key, values in parse_qs(query).items()}
     try:
         return _route(emulator, method, parts, payload)
     except (DuisConfError, TypeError, ValueError) as exc:
@@ -95,6 +106,11 @@ def _route(emulator: DCCEmulator, method: str, parts: list[str], payload: dict) 
             else:
                 raise InvalidInput("clock: give 'advance_seconds' or 'set'")
             return 200, {"now": emulator.clock.now().isoformat(), "jobs_run": len(ran)}
+        case "GET", ["pending"]:
+            return 200, pending(emulator, payload.get("request_id"), payload.get("until"))
+        case "POST", ["settle"]:
+            return 200, settle(emulator, _seconds(payload, "advance_seconds"),
+                               _seconds(payload, "timeout", SETTLE_TIMEOUT))
         case "GET", ["faults"]:
             return 200, emulator.faults.rules()
         case "POST", ["faults"]:
@@ -105,10 +121,49 @@ def _route(emulator: DCCEmulator, method: str, parts: list[str], payload: dict) 
         case "POST", ["reset"]:
             return 200, emulator.reset()
         case "GET", ["outbox"]:
-            return 200, [{"id": m.id, "recipient": m.recipient, "kind": m.kind, "request_id": m.request_id,
-                          "status": m.status, "attempts": m.attempts, "last_error": m.last_error}
-                         for m in emulator.outbox.history()]
+            return 200, [_outbound_json(m) for m in emulator.outbox.history()]
     return 404, {"error": f"no control endpoint {method} /control/{'/'.join(parts)}"}
+
+
+SETTLE_TIMEOUT = 10.0  # real seconds a settle may wait for the outbox (a delivery takes milliseconds)
+
+
+def _seconds(payload: dict, name: str, default: float | None = None) -> float:
+    value = payload.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InvalidInput(f"{name}: a number of seconds >= 0 is required, got {value!r}")
+    return float(value)
+
+
+def _outbound_json(message) -> dict:
+    return {"id": message.id, "recipient": message.recipient, "kind": message.kind, "request_id": message.request_id,
+            "status": message.status, "attempts": message.attempts, "last_error": message.last_error}
+
+
+def pending(emulator: DCCEmulator, request_id: str | None = None, until: str | None = None) -> dict:
+    """What the emulator still has to send, for one RequestID or all: outbox messages not yet delivered
+    (waiting for their delay, a retry, or in flight) and clock jobs (future-dated commands, DCC schedules)
+    due up to `until` (virtual time, ISO 8601; default: whenever). Jobs name their request in their label."""
+    limit = datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None
+    if limit is not None and limit.tzinfo is None:
+        raise InvalidInput(f"until: {until!r} needs a time zone (e.g. Z)")
+    wanted = request_id.upper() if request_id else None
+    jobs = [job for job in emulator.clock.pending()
+            if (limit is None or job.at <= limit) and (wanted is None or wanted in (job.label or "").upper())]
+    return {"now": emulator.clock.now().isoformat(),
+            "outbox": [_outbound_json(m) for m in emulator.outbox.pending(request_id)],
+            "jobs": [{"at": job.at.isoformat(), "label": job.label, "key": job.key} for job in jobs]}
+
+
+def settle(emulator: DCCEmulator, seconds: float, timeout: float = SETTLE_TIMEOUT) -> dict:
+    """Let `seconds` of target time pass without waiting for them: the virtual clock advances, running
+    the jobs that fall due (their messages join the outbox), then we wait only until the outbox has
+    delivered every message due within `seconds` (milliseconds on the emulator). Messages held back
+    longer (a latency fault) stay pending and are reported."""
+    ran = emulator.clock.advance(seconds)
+    settled = emulator.outbox.settle(seconds, timeout)
+    return {"now": emulator.clock.now().isoformat(), "jobs_run": len(ran), "settled": settled,
+            "pending": [_outbound_json(m) for m in emulator.outbox.pending()]}
 
 
 def _put_device(emulator: DCCEmulator, eui: str, payload: dict) -> Device:
@@ -200,3 +255,18 @@ class EmulatorControl:
 
     def outbox(self) -> list[dict]:
         return self._call("GET", "outbox")
+
+    def pending(self, request_id: str | None = None, until: str | None = None) -> dict:
+        from urllib.parse import urlencode
+
+        query = urlencode({k: v for k, v in (("request_id", request_id), ("until", until)) if v})
+        return self._call("GET", "pending" + (f"?{query}" if query else ""))
+
+    def settle(self, seconds: float, timeout: float = SETTLE_TIMEOUT) -> dict:
+        """Let `seconds` of target time pass on the emulator (see `settle` above); the HTTP call may take
+        as long as the outbox needs, so its own timeout covers the settle's."""
+        reply = self.session.post(f"{self.base}/settle", json={"advance_seconds": seconds, "timeout": timeout},
+                                  timeout=self.timeout + timeout)
+        if reply.status_code >= 400:
+            raise InvalidInput(f"emulator control POST /control/settle: {reply.status_code} {reply.text.strip()}")
+        return reply.json()

@@ -250,6 +250,30 @@ class Outbox:
         with self._cond:
             return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
 
+    def pending(self, request_id: str | None = None, within: float | None = None) -> list[Outbound]:
+        """Messages not yet delivered nor dead: queued (waiting for their delay or a retry) or in flight.
+        `request_id`: only those sent for that request (case-insensitive). `within`: only those in flight
+        or due within that many real seconds from now."""
+        wanted = request_id.upper() if request_id else None
+        with self._cond:
+            queued = {record.id: due for due, _, record in self._queue}
+            limit = None if within is None else time.monotonic() + within
+            return [r for r in self._records if r.status == PENDING
+                    and (wanted is None or (r.request_id or "").upper() == wanted)
+                    and (limit is None or r.id not in queued or queued[r.id] <= limit)]
+
+    def settle(self, within: float, timeout: float) -> bool:
+        """Wait until nothing is in flight and nothing queued falls due within `within` real seconds of
+        now: what would arrive in that window has arrived, and no more real time than its delivery took
+        has been spent. False if that did not happen within `timeout` (e.g. a stopped outbox)."""
+        limit = time.monotonic() + within
+
+        def settled() -> bool:
+            return not self._busy and not any(due <= limit for due, _, _ in self._queue)
+
+        with self._cond:
+            return self._cond.wait_for(settled, timeout)
+
     # -- workers ------------------------------------------------------------------------------
     def _take_locked(self, now: float) -> tuple[Outbound | None, float | None]:
         """The earliest due message whose recipient has nothing in flight, or how long to sleep."""

@@ -101,8 +101,9 @@ class DCCSchedules:
         return moment
 
     def _plan(self, schedule: Schedule, at: datetime) -> None:
+        # the label names the 5.1 request, so the control plane can say what is pending for it
         self.emulator.clock.schedule(at, lambda: self._run(schedule, at), key=f"schedule:{schedule.id}",
-                                     label=f"DCC schedule {schedule.id} ({schedule.srv})")
+                                     label=f"DCC schedule {schedule.id} ({schedule.srv}) of {schedule.created_by}")
 
     def _run(self, schedule: Schedule, at: datetime) -> None:
         if schedule.id not in self.schedules:
