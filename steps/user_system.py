@@ -54,7 +54,7 @@ class UserSystemScenario:
 
 @pytest.fixture(scope="session")
 def user_system_run(request: pytest.FixtureRequest):
-    from duisconf.errors import DuisConfError
+    from duisconf.errors import ConfigError
     from duisconf.targets import load_target
     from duisconf.user_system.drivers import driver_for
     from duisconf.user_system.judge import Judge
@@ -64,7 +64,7 @@ def user_system_run(request: pytest.FixtureRequest):
         if target.kind != "user-system":
             pytest.skip(f"user-system scenarios need a user-system target (target {target.name} is a {target.kind})")
         judge = Judge(target).start()
-    except DuisConfError as exc:
+    except ConfigError as exc:  # a broken target file or judge set-up stops the run: no verdict to hide
         pytest.exit(f"duisconf: {exc}", returncode=4)
     results = getattr(request.config.option, "allure_report_dir", None)
     if results:  # the report and the evidence bundle name their system as the system under test

@@ -10,6 +10,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A small declaration (one gas supplier, one SRV) for tests that run a few real scenarios and read the results.
+GAS_SUPPLIER_DECLARATION = """party = "Test Gas Supplier"
+kind = "supplier"
+
+[roles.GS]
+eui = "90-B3-D5-1F-30-01-00-00"
+
+[srvs]
+claimed = ["8.7.2"]
+
+[[devices]]
+type = "GSME"
+"""
+
 
 def run_scenarios(selection: str, rule: str | None = None) -> subprocess.CompletedProcess:
     """Run the feature scenarios whose test names match `selection` (-k) against the emulator."""

@@ -20,23 +20,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from suite_runs import GAS_SUPPLIER_DECLARATION as DECLARATION
 from duisconf import paths
 from duisconf.bundle import MANIFEST, make_bundle, read_scenarios, verify_bundle
 from duisconf.cli import main
 from duisconf.errors import SignatureInvalid
 
-DECLARATION = """party = "Test Gas Supplier"
-kind = "supplier"
-
-[roles.GS]
-eui = "90-B3-D5-1F-30-01-00-00"
-
-[srvs]
-claimed = ["8.7.2"]
-
-[[devices]]
-type = "GSME"
-"""
 SELECTION = "(srv-8.7.2 and catalogue) or (uept and srv-4.1.1 and role-IS and cv-1)"
 
 

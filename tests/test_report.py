@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from suite_runs import GAS_SUPPLIER_DECLARATION as DECLARATION
 from duisconf import paths
 from duisconf.pytest_report import report_view
 
-DECLARATION = """party = "Test Gas Supplier"
-kind = "supplier"
-
-[roles.GS]
-eui = "90-B3-D5-1F-30-01-00-00"
-
-[srvs]
-claimed = ["8.7.2"]
-
-[[devices]]
-type = "GSME"
-"""
 NPX = shutil.which("npx")
 ALLURE = paths.PROJECT_ROOT / "node_modules" / ".bin" / "allure"
 
