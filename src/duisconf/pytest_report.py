@@ -120,7 +120,11 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 # - in one that passed, or was not applicable, a request as rendered is dropped where the same step
 #   holds it signed (the signed request contains it), and each step's remaining messages are shown as
 #   one attachment, each part headed by its original name, with each signature in DUIS's fixed profile
-#   written as its values only: every message is still there, at a fraction of the report's cost.
+#   written as its values only: every message is still there, at a fraction of the report's cost;
+# - in one that passed or was not applicable, labels that only describe the test process (host, thread,
+#   framework, language) are left out, so are its steps' parameters (the step's own text already says
+#   them), and a generated catalogue scenario leaves out its feature's description (the same text on
+#   every one of its ~2,000 scenarios; the feature file has it).
 
 _RENDERED, _SIGNED = " rendered", "request (signed)"
 # An enveloped signature in exactly DUIS's profile (duisconf.signing): only its values vary, so in a passed
@@ -173,6 +177,22 @@ def _attachments(holder: dict, results: Path, out: Path, stored: set[str], merge
         _attachments(step, results, out, stored, merge)
 
 
+_PROCESS_LABELS = {"host", "thread", "framework", "language"}
+
+
+def _slim(result: dict) -> None:
+    """What a passed or not-applicable scenario's view leaves out (see above)."""
+    result["labels"] = [label for label in result.get("labels") or [] if label.get("name") not in _PROCESS_LABELS]
+    steps = list(result.get("steps") or [])
+    while steps:
+        step = steps.pop()
+        step.pop("parameters", None)
+        steps.extend(step.get("steps") or [])
+    if str(result.get("fullName", "")).startswith("catalogue/"):
+        result.pop("description", None)
+        result.pop("descriptionHtml", None)
+
+
 def report_view(results: Path, out: Path) -> dict[str, int]:
     """Write the report's view of the Allure `results` into `out` (replaced); returns its figures."""
     import json
@@ -193,6 +213,8 @@ def report_view(results: Path, out: Path) -> dict[str, int]:
             figures["scenarios"] += path.name.endswith("-result.json")
             figures["shown as recorded"] += path.name.endswith("-result.json") and not merge
             _attachments(data, results, out, stored, merge)
+            if merge:
+                _slim(data)
             (out / path.name).write_text(json.dumps(data), encoding="utf-8")
         elif "-attachment" not in path.name and path.is_file():
             shutil.copy2(path, out / path.name)
