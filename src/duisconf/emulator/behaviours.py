@@ -51,6 +51,8 @@ class Outcome:
 
     response_code: str = "I0"
     state: dict = field(default_factory=dict)
+    result: str = "success"        # what the device's GBCS response says: "success" or "error" (a refused command)
+    timing: str = "immediate"      # "immediate", "future_dated" (stored for later) or "cancellation"
     now: datetime | None = None  # the moment the device executes the command (the emulator's virtual clock)
     device_alerts: list[DeviceAlert] = field(default_factory=list)
     dcc_alerts: list[DCCAlert] = field(default_factory=list)

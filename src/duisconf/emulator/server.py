@@ -26,6 +26,7 @@ from . import behaviours, control
 from .access import AccessControl, DUISRequest, Rejection
 from .clock import VirtualClock
 from .delivery import Outbox
+from .device_messages import DeviceMessages
 from .faults import Effects, FaultSwitchboard
 from .identities import DEFAULT_SEED, for_seed
 from .responses import ResponseBuilder
@@ -64,6 +65,7 @@ class DCCEmulator:
         self.schema = schema or load_schema()
         self.catalogue = catalogue or load_catalogue()
         self.inventory = inventory or Inventory.reference()
+        self.device_messages = DeviceMessages(self.identities, self.inventory)  # what the devices say in GBCS
         self.default_receive_url = receive_url
         self.control_enabled = control
         self.latency = latency
@@ -157,9 +159,9 @@ class DCCEmulator:
         for device_eui, code in alerts:
             if recipient:
                 counter = self._next_alert_counter()
-                alert = behaviours.DeviceAlert(device_eui, code)
                 body = self.builder.device_alert(device_eui, recipient, counter, code,
-                                                 behaviours.alert_payload(alert, recipient, counter, self.clock.now()))
+                                                 self.device_messages.alert(device_eui, code, recipient, counter,
+                                                                            self.clock.now()))
                 self.outbox.send((recipient, body, "device-alert", None), delay=self.latency)
             sent.append({"device": device_eui, "code": code})
         return sent
@@ -191,11 +193,12 @@ class DCCEmulator:
     def _dispatch(self, request: DUISRequest) -> Reply:
         cv = request.cv
         if cv == 4:
-            gbcs_bytes = behaviours.precommand(request)
+            gbcs_bytes = self.device_messages.precommand(request) or behaviours.precommand(request)
             self.access.record_transform(request, gbcs_bytes)
             return Reply(200, self.builder.precommand(request.request_id, request.srv, gbcs_bytes))
         if cv in (2, 6):  # for local delivery: the command itself; CV 6 carries the user's signed pre-command
-            command = request.signed_precommand if cv == 6 else behaviours.precommand(request)
+            command = request.signed_precommand if cv == 6 else \
+                self.device_messages.precommand(request) or behaviours.precommand(request)
             with self._counter_lock:
                 self.local_commands[str(request.request_id)] = request  # awaiting its 8.13 return
             return Reply(200, self.builder.local_command(request.request_id, request.srv, command))
@@ -245,10 +248,10 @@ class DCCEmulator:
         key = f"{request.device.eui}:{request.srv}"
         if when.startswith(behaviours.CANCELLATION):
             cancelled = self.clock.cancel(key)
-            return self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}), faults)
+            return self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}, timing="cancellation"), faults)
         at = _parse_datetime(when)
         if pattern in ("Device", "DSP & Device"):
-            self._respond(request, behaviours.Outcome(state={"stored_until": when}), faults)
+            self._respond(request, behaviours.Outcome(state={"stored_until": when}, timing="future_dated"), faults)
             self.clock.schedule(at, lambda: self._run_future_dated(request), key=key, label=f"{request.request_id}")
         else:  # DSP: held by the DCC, then released to the device
             self.clock.schedule(at, lambda: self._run_now(request, faults), key=key, label=f"{request.request_id}")
@@ -259,9 +262,7 @@ class DCCEmulator:
     def _run_future_dated(self, request: DUISRequest) -> None:
         outcome = behaviours.run_device_effect(request, self.inventory, self.clock.now())
         code = "8F66" if outcome.response_code == "I0" else "8F67"
-        payload = behaviours.gbcs_frame(behaviours.gbcs.CRA.ALERT, request.request_id.counter, request.request_id.target,
-                                        request.request_id.originator, behaviours.future_dated_message_code(request),
-                                        behaviours.content(outcome.state), self.clock.now())
+        payload = self.device_messages.future_dated_alert(request, code, self.clock.now())
         body = self.builder.future_dated_alert(request.request_id, request.srv, code, payload)
         self.outbox.send((request.user.eui, body, "future-dated-alert", str(request.request_id)), delay=self.latency)
         self._send_alerts(request, outcome)
@@ -271,18 +272,25 @@ class DCCEmulator:
         delay = self.latency + faults.delay
         if not faults.drop_response:
             body = self.builder.device_response(request.request_id, request.srv,
-                                                behaviours.device_response_payload(request, outcome, self.clock.now()),
-                                                outcome.response_code)
+                                                self._response_payload(request, outcome), outcome.response_code)
             self.outbox.send((request.user.eui, body, "response", str(request.request_id)),
                              delay=delay + faults.response_delay, copies=faults.response_copies)
         self._send_alerts(request, outcome, delay)
+
+    def _response_payload(self, request: DUISRequest, outcome: behaviours.Outcome) -> bytes | None:
+        """The device's GBCS response; none when the DCC answers for it (E20 / E21 …: it never got there)."""
+        if outcome.response_code != "I0":
+            return None
+        return self.device_messages.response(request, outcome.state, self.clock.now(), result=outcome.result,
+                                             timing=outcome.timing)
 
     def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome, delay: float | None = None) -> None:
         now, delay = self.clock.now(), self.latency if delay is None else delay
         for alert in outcome.device_alerts:
             recipient, counter = alert.recipient or request.user.eui, self._next_alert_counter()
             body = self.builder.device_alert(alert.device, recipient, counter, alert.code,
-                                             behaviours.alert_payload(alert, recipient, counter, now))
+                                             self.device_messages.alert(alert.device, alert.code, recipient, counter,
+                                                                        now, alert.state))
             self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=delay)
         for alert in outcome.dcc_alerts:
             recipient = alert.recipient or request.user.eui
