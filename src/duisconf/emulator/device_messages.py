@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
@@ -232,10 +233,19 @@ class DeviceMessages:
                 request.user.roles & set(rules()["supplementary_remote_party"]["unknown_remote_party_roles"]):
             recipient, srp = DCC_EUI, (user, counter)
         values = state_values(state)
-        if any(s.get("type") == "Certificate" for s in _placeholders(shape["tree"])):
+        needs = {p.get("type") for p in _placeholders(shape["tree"])}
+        if "Certificate" in needs:  # e.g. CS02c/CS02d: the device's own certificate
             values["certificate"] = self.identities.certificate(device.eui, "ka").public_bytes(Encoding.DER).hex()
+        if "CertificationRequest" in needs:  # CS02c: a PKCS#10 request signed with the device's key [I]
+            values["certification_request"] = self.certification_request(device.eui)
         return self._encode(use_case, "response", shape, originator=device.eui, recipient=recipient, counter=counter,
                             values=values, when=self.device_clock(device.eui, now), srp=srp)
+
+    def certification_request(self, eui: str) -> str:
+        """DER (hex) of a PKCS#10 request for the device's KA key, empty subject, as a device generates one."""
+        key = self.identities.private_key(eui, "ka")
+        request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(key, hashes.SHA256())
+        return request.public_bytes(Encoding.DER).hex()
 
     # -- alerts -----------------------------------------------------------------------------------
     def alert_use_case(self, code: str, device_type: str) -> str:

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from datetime import datetime, timezone
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..duis.model import DCC_EUI, SR_NS, RequestID
@@ -40,6 +41,9 @@ MAX_BODY = 4 * 1024 * 1024  # a DUIS request is kilobytes; refuse anything absur
 # 8.13 naming no local command this user was given: an SRV-specific code of the E0813xx range, whose
 # meaning is not in public sources (conf U) until DUIS is read.
 UNKNOWN_LOCAL_COMMAND = "E081301"
+# Response codes the DCC gives when the command never reached a device (no device, no WAN, no answer):
+# such a response carries no GBCS payload.
+DCC_ANSWERS = frozenset({"E19", "E20", "E21"})
 
 
 @dataclass
@@ -66,6 +70,7 @@ class DCCEmulator:
         self.catalogue = catalogue or load_catalogue()
         self.inventory = inventory or Inventory.reference()
         self.device_messages = DeviceMessages(self.identities, self.inventory)  # what the devices say in GBCS
+        self.inventory.keys = self.device_messages.keys
         self.default_receive_url = receive_url
         self.control_enabled = control
         self.latency = latency
@@ -77,6 +82,9 @@ class DCCEmulator:
         self.inventory.misbehaving = self.faults.misbehaving
         self.schedules = DCCSchedules(self)
         self.local_commands: dict[str, DUISRequest] = {}  # CV 2/6 RequestID -> request, until its 8.13
+        # The effects' own account of what they did, per RequestID (newest 4096): for the emulator's model tests
+        # only. Devices report only what their GBCS messages carry; this is never sent anywhere.
+        self.outcomes: OrderedDict[str, dict] = OrderedDict()
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
         self._server: BackgroundServer | None = None
@@ -126,6 +134,7 @@ class DCCEmulator:
         self.clock.restart()
         with self._counter_lock:
             self.local_commands.clear()
+            self.outcomes.clear()
         with self.access._transforms_lock:
             self.access.transforms.clear()
         self.schedules.clear()
@@ -227,6 +236,7 @@ class DCCEmulator:
             code, payload = self.schedules.handle(request)
             return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
         code, payload, outcome = behaviours.run_non_device(request, self.inventory, self.clock.now())
+        self._remember(request, outcome)
         self._send_alerts(request, outcome)
         return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
 
@@ -261,14 +271,23 @@ class DCCEmulator:
 
     def _run_future_dated(self, request: DUISRequest) -> None:
         outcome = behaviours.run_device_effect(request, self.inventory, self.clock.now())
-        code = "8F66" if outcome.response_code == "I0" else "8F67"
+        self._remember(request, outcome)
+        code = "8F66" if outcome.response_code == "I0" and outcome.result == "success" else "8F67"
         payload = self.device_messages.future_dated_alert(request, code, self.clock.now())
         body = self.builder.future_dated_alert(request.request_id, request.srv, code, payload)
         self.outbox.send((request.user.eui, body, "future-dated-alert", str(request.request_id)), delay=self.latency)
         self._send_alerts(request, outcome)
 
+    def _remember(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
+        with self._counter_lock:
+            self.outcomes[str(request.request_id)] = {
+                "state": outcome.state, "alerts": [(a.code, {"alert": a.code, **a.state}) for a in outcome.device_alerts]}
+            while len(self.outcomes) > 4096:
+                self.outcomes.popitem(last=False)
+
     def _respond(self, request: DUISRequest, outcome: behaviours.Outcome, faults: Effects | None = None) -> None:
         faults = faults or Effects()
+        self._remember(request, outcome)
         delay = self.latency + faults.delay
         if not faults.drop_response:
             body = self.builder.device_response(request.request_id, request.srv,
@@ -279,9 +298,10 @@ class DCCEmulator:
 
     def _response_payload(self, request: DUISRequest, outcome: behaviours.Outcome) -> bytes | None:
         """The device's GBCS response; none when the DCC answers for it (E20 / E21 …: it never got there)."""
-        if outcome.response_code != "I0":
+        if outcome.response_code in DCC_ANSWERS:
             return None
-        return self.device_messages.response(request, outcome.state, self.clock.now(), result=outcome.result,
+        result = outcome.result if outcome.response_code == "I0" else "error"  # the device refused the command
+        return self.device_messages.response(request, outcome.state, self.clock.now(), result=result,
                                              timing=outcome.timing)
 
     def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome, delay: float | None = None) -> None:

@@ -174,6 +174,7 @@ def activate_firmware(request: DUISRequest, inventory: Inventory, outcome: Outco
     if version is None:
         outcome.response_code = NOT_ACTIONED if request.execution_datetime else REFUSED_IMMEDIATELY
         outcome.state = {"activated": False, "firmware_version": device.firmware_version, "firmware_hash": digest}
+        outcome.result = "error"
         return
     previous = device.firmware_version
     if not inventory.misbehaving(FIRMWARE_VERSION_NOT_UPDATED, device.eui):

@@ -391,11 +391,19 @@ def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None 
     return True, difference
 
 
+def _device_clock(request: DUISRequest, outcome: Outcome) -> str:
+    """The device's clock now (its drift included): what ECS70 / GCS28 read back after setting it."""
+    offset = float(request.device.data.get("clock_offset_s", 0.0))
+    return (_now(outcome) + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @effect("6.11")
 def synchronise_clock(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     adjusted, difference = _set_clock(request, outcome, max_step_s=SYNCHRONISE_MAX_STEP_S,
                                       keep_clock=inventory.misbehaving(CLOCK_NOT_ADJUSTED, request.device.eui))
-    outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference}
+    outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference, "clock": _device_clock(request, outcome)}
+    if not adjusted:
+        outcome.result = "error"
 
 
 @effect("8.1.1")
@@ -419,7 +427,9 @@ def commission_device(request: DUISRequest, inventory: Inventory, outcome: Outco
                 identity.append(element("ESMEVariant", device.data["esme_variant"]))
             _dcc_alert(outcome, _status_change(device.eui, identity), device.network_operator)
     outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference, "commissioned": adjusted,
-                     "status": device.status}
+                     "status": device.status, "clock": _device_clock(request, outcome)}
+    if not adjusted:
+        outcome.result = "error"
 
 
 # -- 8.7.x / 8.8.x: joins between devices ---------------------------------------------------------
@@ -442,6 +452,7 @@ def join(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
         if other.type in ("PPMID", "HCALCS", "IHD") and other.status == "InstalledNotCommissioned":
             other.status = "Commissioned"
     outcome.alert(device.eui, "8F49" if ok else "8F48")
+    outcome.result = "success" if ok else "error"
     outcome.state = {"joined": ok, "other": _text(request, "OtherDeviceID"), "joined_devices": sorted(_joined(device))}
 
 
@@ -455,6 +466,7 @@ def unjoin(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None
     if other is not None:
         _joined(other).pop(device.eui, None)
     outcome.alert(device.eui, "8F4B" if ok else "8F4A")
+    outcome.result = "success" if ok else "error"
     outcome.state = {"unjoined": ok, "other": eui, "joined_devices": sorted(_joined(device))}
 
 
