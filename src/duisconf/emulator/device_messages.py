@@ -39,7 +39,7 @@ from ..duis.model import DCC_EUI, eui_bytes
 from ..errors import ConfigError
 from ..gbcs import builder
 from ..gbcs.frame import CRA, GroupingHeader, cosem_datetime
-from ..gbcs.keys import KeyChain, KeySource, Zaz1Source
+from ..gbcs.keys import KeyChain, KeySource, Zaz1Source, eui_hex
 from ..gbcs.message import encode_message
 from .identities import DeviceIdentities
 
@@ -90,6 +90,7 @@ def _shapes_of(use_case: str) -> list[dict]:
     return entry["shapes"] if entry else []
 
 
+@functools.lru_cache(maxsize=4096)
 def use_case_for(rule: Any, device_type: str | None, cra: str, roles: frozenset[str] = frozenset()) -> tuple[str, str | None] | None:
     """(use case, catalogue variant) carrying this SRV on this device type that has a ``cra`` shape."""
     candidates = [u for u in rule.use_cases if u.device == device_type] or list(rule.use_cases)
@@ -104,9 +105,11 @@ def use_case_for(rule: Any, device_type: str | None, cra: str, roles: frozenset[
     return first.code, first.variant
 
 
+@functools.lru_cache(maxsize=4096)
 def choose_variant(use_case: str, cra: str, *, result: str = "success", timing: str = "immediate",
                    catalogue_variant: str | None = None, alert_code: str | None = None) -> dict:
-    """The shape closest to what happened: success or error, immediate / future-dated / cancellation."""
+    """The shape closest to what happened: success or error, immediate / future-dated / cancellation.
+    (The shape returned is shared: read it, never change it.)"""
     shapes = [s for s in _shapes_of(use_case) if s["cra"] == cra]
     if catalogue_variant:
         prefix = catalogue_variant.lower()
@@ -125,6 +128,13 @@ def choose_variant(use_case: str, cra: str, *, result: str = "success", timing: 
                 len(words), shape["variant"])
 
     return min(shapes, key=score)
+
+
+@functools.lru_cache(maxsize=4096)
+def placeholder_types(use_case: str, cra: str, variant: str) -> frozenset[str]:
+    """The types of the named and unnamed slots of one shape (does it need a certificate?)."""
+    shape = builder.shape_for(use_case, cra, variant)
+    return frozenset(p.get("type") for p in _placeholders(shape["tree"]))
 
 
 def _placeholders(node: Any) -> list[dict]:
@@ -178,6 +188,38 @@ def is_critical(code: int) -> bool:
 # The message factory
 
 
+class CachedKeys(KeySource):
+    """A key source whose look-ups are remembered: the emulator MACs every message with the same few keys,
+    and a KeyChain look-up (ZAZ1 search, EUI spellings, certificate parsing) costs more than the MAC.
+    Only found keys are kept, so a device added later still gets its own."""
+
+    _LIMIT = 4096
+
+    def __init__(self, inner: KeySource) -> None:
+        self.inner, self.name = inner, inner.name
+        self._cache: dict[tuple, list] = {}
+
+    def _look(self, what: str, eui: str | bytes, usage: str, prepayment: bool | None) -> list:
+        key = (what, eui if isinstance(eui, bytes) else eui_hex(eui), usage, prepayment)
+        found = self._cache.get(key)
+        if found is None:
+            found = getattr(self.inner, what)(eui, usage, prepayment=prepayment)
+            if found:
+                if len(self._cache) >= self._LIMIT:
+                    self._cache.clear()
+                self._cache[key] = found
+        return list(found)
+
+    def certificates(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return self._look("certificates", eui, usage, prepayment)
+
+    def private_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return self._look("private_keys", eui, usage, prepayment)
+
+    def public_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return self._look("public_keys", eui, usage, prepayment)
+
+
 class DeviceMessages:
     """Builds what the emulated devices send. One per emulator (its identities and inventory)."""
 
@@ -187,7 +229,7 @@ class DeviceMessages:
         def is_device(eui_hex_text: str) -> bool:
             return inventory.device(eui_hex_text) is not None
 
-        self.keys: KeySource = KeyChain(identities.key_source(is_device), Zaz1Source())
+        self.keys: KeySource = CachedKeys(KeyChain(identities.key_source(is_device), Zaz1Source()))
 
     # -- header helpers ---------------------------------------------------------------------------
     def device_clock(self, eui: str, now: datetime) -> datetime:
@@ -233,7 +275,7 @@ class DeviceMessages:
                 request.user.roles & set(rules()["supplementary_remote_party"]["unknown_remote_party_roles"]):
             recipient, srp = DCC_EUI, (user, counter)
         values = state_values(state)
-        needs = {p.get("type") for p in _placeholders(shape["tree"])}
+        needs = placeholder_types(use_case, "response", shape["variant"])
         if "Certificate" in needs:  # e.g. CS02c/CS02d: the device's own certificate
             values["certificate"] = self.identities.certificate(device.eui, "ka").public_bytes(Encoding.DER).hex()
         if "CertificationRequest" in needs:  # CS02c: a PKCS#10 request signed with the device's key [I]
@@ -303,7 +345,7 @@ class DeviceMessages:
         shape = choose_variant(use_case, "command", timing=timing, catalogue_variant=catalogue_variant)
         values = builder.duis_values(etree.tostring(request.root))
         certificates = request_certificates(request.body)
-        if not certificates and any(p.get("type") == "Certificate" for p in _placeholders(shape["tree"])):
+        if not certificates and "Certificate" in placeholder_types(use_case, "command", shape["variant"]):
             # the request names no usable certificate: the command carries the requester's own DS one [I]
             found = self.keys.certificates(eui_bytes(request.request_id.originator), "ds")
             certificates = [c.public_bytes(Encoding.DER).hex() for c in found[:1]]
