@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..duis.model import DCC_EUI, SR_NS, RequestID
 from ..duis.schema import Schema, load_schema
 from ..errors import ConfigError
+from ..gbcs import builder
 from ..httpserver import BackgroundServer, BodyRefused, LimitedHandler, read_body
 from ..keystore import Keystore, zaz1
 from ..rules import Catalogue, load_catalogue
@@ -101,6 +102,8 @@ class DCCEmulator:
             raise ConfigError(f"cannot listen for SMKI on {self.host}:{self.smki_port}: "
                               f"{getattr(exc, 'strerror', None) or exc} (set [emulator] smki_port)") from None
         self.outbox.start()
+        # The GBCS content shapes take ~0.5 s to load once per process: load them now, not on the first request.
+        threading.Thread(target=builder.shapes, name="gbcs-shapes", daemon=True).start()
         if self.clock.real_time:
             self.clock.start_ticker()  # scheduled work (future-dated, DCC schedules) runs as real time passes
         log.info("DCC emulator listening on %s", self.url)
