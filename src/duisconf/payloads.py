@@ -81,7 +81,17 @@ def decode_payload(payload: bytes | str, keys: KeySource | None = None) -> gbcs.
     raw = base64.b64decode(payload) if isinstance(payload, str) else bytes(payload)
     header = frame_of(raw).header
     use_case = use_case_of(header.message_code, header.cra.name.lower())
-    return message.decode_message(raw, keys if keys is not None else default_keys(), use_case=use_case)
+    decoded = message.decode_message(raw, keys if keys is not None else default_keys(), use_case=use_case)
+    if decoded.content is None and use_case is not None:
+        # an encoding decode_message cannot sniff from the first byte (ASN.1 not starting with a SEQUENCE)
+        # while the use-case catalogue (gbcs/use_cases.py) is not installed: the shapes know it
+        from .gbcs import builder
+
+        encoding = builder.shapes()["use_cases"][use_case]["encoding"]
+        decoded.content = message.codec(encoding).decode(frame_of(raw).content, use_case=use_case,
+                                                         cra=header.cra.name.lower())
+        decoded.encoding = encoding
+    return decoded
 
 
 def reported_state(payload: bytes | str, keys: KeySource | None = None) -> dict | None:
@@ -98,6 +108,8 @@ def reported_state(payload: bytes | str, keys: KeySource | None = None) -> dict 
     names, octets = reading_names(), text_in_octets()
     state: dict[str, Any] = {}
     for slot, value in values.items():
+        if slot not in names and slot not in ("read_at", "read_at_clock_status"):
+            continue  # a reading whose name means something else to the steps (e.g. switches)
         if slot in octets and isinstance(value, str):
             value = _printable(value)
         target = state

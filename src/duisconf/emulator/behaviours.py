@@ -109,11 +109,8 @@ def non_device(*srvs: str) -> Callable[[NonDeviceReply], NonDeviceReply]:
 
 
 def content(state: dict) -> bytes:
-    """The content of an emulated GBCS response: the device's reported state as compact JSON.
-
-    Real devices answer with DLMS/ZigBee payloads whose semantics are out of scope (duis.md §10.5);
-    the emulator's own content encoding is JSON so that the suite's decoder can read it back.
-    """
+    """The emulator's former content encoding (compact JSON of a state): only DCC schedules (schedules.py)
+    still use it; device responses and alerts are real GBCS (device_messages.py)."""
     return json.dumps(state, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 

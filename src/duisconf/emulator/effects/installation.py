@@ -21,7 +21,8 @@ Non-device SRVs (CV 8, synchronous reply):
   8.2   Read Inventory  I0 + DSPInventory filtered by DeviceID or MPxN (up to 17 entries).
   A DeviceID in a non-device body that is not in the SMI -> E19 (rules/access_control.toml device_exists, V).
 
-Device SRVs: `outcome.state` is the JSON content of the device's response (behaviours.content). Keys:
+Device SRVs: `outcome.state` (what of it a device reports goes into its GBCS response through the reading
+slots of rules/emulator_gbcs.toml; the rest is the emulator's own account, DCCEmulator.outcomes). Keys:
   8.11   {"device_log": [EUI…], "historic_log": [EUI…], "added"|"removed": EUI, "key_ignored": bool}
   8.12.1 / 8.12.2 {"device_log": [EUI…], "restored_from": old EUI}
   8.9    {"device_log": {EUI: type}, "historic_log": [EUI…]}  (meters: the devices joined to them)

@@ -1,8 +1,9 @@
 """Supplier-owned device behaviour: Change of Supplier, credentials, prepayment, supply, tariff.
 
 Design notes §4.3 (Change of Supplier) and §4.4 (Prepayment CoS). Device state lives in `device.data`;
-each effect reports it back as the JSON content of the device's GBCS response (behaviours.content), so
-the suite decodes exactly the keys listed here. Confidence tags as in design-notes.md: V / I / U.
+each effect records its state in `outcome.state` with the keys listed here; what a device reports of it goes
+into its GBCS response through the reading slots (rules/emulator_gbcs.toml, duisconf.emulator.device_messages).
+Confidence tags as in design-notes.md: V / I / U.
 
 Change of Supplier (6.23, pattern "DSP & Device") [I effect; U DCC alert codes]
     register_change_of_supplier(inventory, device, gaining) sets device.incoming_supplier, as the
