@@ -90,7 +90,8 @@ def _check(root: etree._Element, kind: str, keys, request_id: str, rule, device_
     return decoded
 
 
-def test_every_device_srv_the_emulator_answers_decodes_with_valid_macs_and_signatures(dcc, user_keys):
+def test_every_device_srv_the_emulator_answers_decodes_with_valid_macs_and_signatures(dcc, user_keys, caplog):
+    caplog.set_level("ERROR", logger="duisconf.emulator")
     answered, by_kind, not_sent = set(), {"response": 0, "device-alert": 0}, []
     for rule in load_catalogue().all():
         if rule.non_device:
@@ -116,6 +117,8 @@ def test_every_device_srv_the_emulator_answers_decodes_with_valid_macs_and_signa
     print(f"answered {len(answered)} SRV/device pairs, messages {by_kind}; not sent: {not_sent}")
     assert len(answered) >= 150, f"only {len(answered)} SRV/device pairs answered; not sent: {not_sent}"
     assert by_kind["response"] >= 150 and by_kind["device-alert"] >= 10, by_kind
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert not failures, f"the emulator fell back to non-GBCS content: {failures[:5]}"
 
 
 def test_alerts_are_the_gbcs_alerts_of_their_use_case(dcc, user_keys):

@@ -122,15 +122,6 @@ def gbcs_frame(cra: gbcs.CRA, counter: int, originator: str, recipient: str, mes
     return gbcs.GeneralSigning(header=header, content=body, signature=None).encode()
 
 
-# GBCS message codes of FutureDatedDeviceAlertMessage payloads (duis.md §5.3, §10.3).
-FUTURE_DATED_MESSAGE_CODES = {"11.3": 0x00CA, "6.15.1": 0x00CB, "6.23": 0x00CB}
-
-
-def future_dated_message_code(request: DUISRequest) -> int:
-    gas = request.device is not None and request.device.type in ("GSME", "GPF")
-    return FUTURE_DATED_MESSAGE_CODES.get(request.srv, 0x00CD if gas else 0x00CC)
-
-
 def message_code(request: DUISRequest) -> int:
     """The GBCS message code of the SRV's use case for this device (0 where no public source gives it)."""
     device_type = request.device.type if request.device else None
@@ -138,7 +129,8 @@ def message_code(request: DUISRequest) -> int:
 
 
 def precommand(request: DUISRequest) -> bytes:
-    """The pre-command a transform returns: the GBCS command with a null signature, User as originator."""
+    """The former pre-command (the C14N of the request body in a GBCS frame): only for an SRV whose use case
+    has no command shape; device_messages.DeviceMessages.precommand builds the real GBCS command."""
     return gbcs_frame(gbcs.CRA.COMMAND, request.request_id.counter, request.request_id.originator,
                       request.request_id.target, message_code(request), etree.tostring(request.body, method="c14n"))
 
@@ -174,17 +166,6 @@ def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime 
         elif request.device is not None:
             outcome.state = {"srv": request.srv, "device": request.device.eui, "status": request.device.status}
     return outcome
-
-
-def device_response_payload(request: DUISRequest, outcome: Outcome, when: datetime) -> bytes:
-    return gbcs_frame(gbcs.CRA.RESPONSE, request.request_id.counter, request.request_id.target,
-                      request.request_id.originator, message_code(request), content(outcome.state), when)
-
-
-def alert_payload(alert: DeviceAlert, recipient: str, counter: int, when: datetime) -> bytes:
-    """A device alert's GBCS frame: CRA alert, generic alert message code 0x1000 (duis.md §10.3)."""
-    return gbcs_frame(gbcs.CRA.ALERT, counter, alert.device, recipient, 0x1000,
-                      content({"alert": alert.code, **alert.state}), when)
 
 
 def run_non_device(request: DUISRequest, inventory: Inventory,

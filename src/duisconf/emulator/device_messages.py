@@ -36,7 +36,7 @@ from lxml import etree
 
 from .. import paths
 from ..duis.model import DCC_EUI, eui_bytes
-from ..errors import ConfigError
+from ..errors import ConfigError, DuisConfError
 from ..gbcs import builder
 from ..gbcs.frame import CRA, GroupingHeader, cosem_datetime
 from ..gbcs.keys import KeyChain, KeySource, Zaz1Source, eui_hex
@@ -259,7 +259,16 @@ class DeviceMessages:
     # -- responses --------------------------------------------------------------------------------
     def response(self, request: Any, state: Mapping[str, Any], now: datetime, *, result: str = "success",
                  timing: str = "immediate") -> bytes | None:
-        """The device's GBCS response to a request, or None when no use case of the SRV has a shape."""
+        """The device's GBCS response to a request, or None when no use case of the SRV has a shape (or the
+        request's values cannot be put in it: logged, never a crash of the emulator)."""
+        try:
+            return self._response(request, state, now, result, timing)
+        except DuisConfError:
+            log.exception("cannot build the GBCS response to %s", request.request_id)
+            return None
+
+    def _response(self, request: Any, state: Mapping[str, Any], now: datetime, result: str,
+                  timing: str) -> bytes | None:
         device = request.device
         if device is None:
             return None
@@ -330,7 +339,15 @@ class DeviceMessages:
     # -- pre-commands -----------------------------------------------------------------------------
     def precommand(self, request: Any) -> bytes | None:
         """The GBCS command a critical request becomes (CV 4): built from the request's values, the user as
-        originator, general signing with a null signature (as DCC Boxed ≥ 1.4.1 hands it out)."""
+        originator, general signing with a null signature (as DCC Boxed ≥ 1.4.1 hands it out). None when
+        the use case has no command shape or the request's values do not fit it (logged)."""
+        try:
+            return self._precommand(request)
+        except DuisConfError:
+            log.exception("cannot build the GBCS pre-command of %s", request.request_id)
+            return None
+
+    def _precommand(self, request: Any) -> bytes | None:
         device = request.device
         if device is None:
             return None

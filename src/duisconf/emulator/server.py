@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from ..duis.model import DCC_EUI, SR_NS, RequestID
 from ..duis.schema import Schema, load_schema
-from ..errors import ConfigError
+from ..errors import ConfigError, DuisConfError
+from ..gbcs.frame import CRA
 from ..gbcs import builder
 from ..httpserver import BackgroundServer, BodyRefused, LimitedHandler, read_body
 from ..keystore import Keystore, zaz1
@@ -172,8 +173,8 @@ class DCCEmulator:
             if recipient:
                 counter = self._next_alert_counter()
                 body = self.builder.device_alert(device_eui, recipient, counter, code,
-                                                 self.device_messages.alert(device_eui, code, recipient, counter,
-                                                                            self.clock.now()))
+                                                 self._alert_payload(device_eui, code, recipient, counter,
+                                                                     self.clock.now(), {}))
                 self.outbox.send((recipient, body, "device-alert", None), delay=self.latency)
             sent.append({"device": device_eui, "code": code})
         return sent
@@ -276,7 +277,13 @@ class DCCEmulator:
         outcome = behaviours.run_device_effect(request, self.inventory, self.clock.now())
         self._remember(request, outcome)
         code = "8F66" if outcome.response_code == "I0" and outcome.result == "success" else "8F67"
-        payload = self.device_messages.future_dated_alert(request, code, self.clock.now())
+        try:
+            payload = self.device_messages.future_dated_alert(request, code, self.clock.now())
+        except DuisConfError:  # an emulator defect: logged, and the alert still goes out (former content)
+            log.exception("cannot build the GBCS future-dated alert %s of %s", code, request.request_id)
+            payload = behaviours.gbcs_frame(CRA.ALERT, request.request_id.counter, request.request_id.target,
+                                            request.request_id.originator, 0x00CC, behaviours.content(outcome.state),
+                                            self.clock.now())
         body = self.builder.future_dated_alert(request.request_id, request.srv, code, payload)
         self.outbox.send((request.user.eui, body, "future-dated-alert", str(request.request_id)), delay=self.latency)
         self._send_alerts(request, outcome)
@@ -299,6 +306,15 @@ class DCCEmulator:
                              delay=delay + faults.response_delay, copies=faults.response_copies)
         self._send_alerts(request, outcome, delay)
 
+    def _alert_payload(self, device: str, code: str, recipient: str, counter: int, now: datetime,
+                       state: dict) -> bytes:
+        try:
+            return self.device_messages.alert(device, code, recipient, counter, now, state)
+        except DuisConfError:  # an emulator defect: logged, and the alert still goes out (former content)
+            log.exception("cannot build the GBCS alert %s of %s", code, device)
+            return behaviours.gbcs_frame(CRA.ALERT, counter, device, recipient, 0x1000,
+                                         behaviours.content({"alert": code, **state}), now)
+
     def _response_payload(self, request: DUISRequest, outcome: behaviours.Outcome) -> bytes | None:
         """The device's GBCS response; none when the DCC answers for it (E20 / E21 …: it never got there)."""
         if outcome.response_code in DCC_ANSWERS:
@@ -312,8 +328,8 @@ class DCCEmulator:
         for alert in outcome.device_alerts:
             recipient, counter = alert.recipient or request.user.eui, self._next_alert_counter()
             body = self.builder.device_alert(alert.device, recipient, counter, alert.code,
-                                             self.device_messages.alert(alert.device, alert.code, recipient, counter,
-                                                                        now, alert.state))
+                                             self._alert_payload(alert.device, alert.code, recipient, counter, now,
+                                                                 alert.state))
             self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=delay)
         for alert in outcome.dcc_alerts:
             recipient = alert.recipient or request.user.eui

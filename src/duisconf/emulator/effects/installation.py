@@ -32,7 +32,8 @@ slots of rules/emulator_gbcs.toml; the rest is the emulator's own account, DCCEm
   8.8.x  {"unjoined": bool, "other": EUI, "joined_devices": [EUI…]}
   A device request to a Pending / Whitelisted device (not on the SMHAN) -> asynchronous E21; through a
   hub installed without SM WAN -> asynchronous E20 (state {"status": …} / {"sm_wan": false}).
-  Device alerts carry {"alert": code, …} (behaviours.alert_payload); 8F12 / 8071 add "device_log".
+  Device alerts are the GBCS alerts of their use case (device_messages.py); the effect also records
+  {"alert": code, …} with them (DCCEmulator.outcomes); 8F12 / 8071 add "device_log".
   Alerts: 8.11 8F12 + N24; 8.1.1 8145 (clock changed) or 81C6, then 8F69 (a GSME: 8071 from its GPF) and
   DeviceStatusChangeEvent/MeterIdentity to the network operator; 6.11 8145 / 81C6, or 8F0C for a step
   over 10 s (`_set_clock`); 8.7.x 8F49 / 8F48; 8.8.x 8F4B / 8F4A; 8.12.1 8F12 and 8.12.2 8071, each + DeviceLogRestored.
