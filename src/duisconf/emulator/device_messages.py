@@ -78,7 +78,53 @@ def state_values(state: Mapping[str, Any]) -> dict[str, Any]:
         if slot in as_octets and isinstance(value, str):
             value = value.encode("utf-8").hex()
         out[slot] = value
+    for key, form in rules()["forms"].items():
+        if key in state and state[key] is not None:
+            converted = FORMS[form["convert"]](state[key])
+            if converted is not None:
+                out[form["slot"]] = converted
     return out
+
+
+# The emulator keeps some state in its own form; a device reports it in the form of the reading
+# (``[forms]`` of rules/emulator_gbcs.toml names the converter).
+_SCRIPT_TABLE = "00000a0064ff"  # 0-0:10.0.100.255, the ALCS switching script table (COSEM logical name)
+
+
+def _switch_outputs(switches: Mapping[str, Any]) -> dict[str, bool]:
+    """{n: {mode, until}} -> {n: output on?} (a switch on its schedule reports the output its calendar
+    gives; the emulator's calendar does not switch outputs by itself, so off)."""
+    return {str(n): isinstance(v, Mapping) and v.get("mode") == "on" for n, v in switches.items()}
+
+
+def _boost_flags(boost: Any) -> dict[str, bool]:
+    """[switch numbers] -> {"1".."5": associated with the boost button?}."""
+    chosen = {int(n) for n in boost or []}
+    return {str(n): n in chosen for n in range(1, 6)}
+
+
+def _schedule_entries(entries: Any) -> list[list]:
+    """The emulator's ALC schedule entries -> COSEM Schedule (class 10) entries, readings' plain form:
+    index, enable, script logical name, script selector (2n-1 activate / 2n deactivate switch n),
+    switch time, validity window, weekdays, special days, begin and end date."""
+    out = []
+    for index, entry in enumerate(entries or [], start=1):
+        switch = int(entry.get("switch", 1)) if isinstance(entry, Mapping) else 1
+        action = entry.get("action") if isinstance(entry, Mapping) else None
+        time = (entry.get("switch_time") if isinstance(entry, Mapping) else None) or "00:00:00"
+        selector = 2 * switch - (1 if action != "deactivate" else 0)
+        out.append([index, True, _SCRIPT_TABLE, selector, str(time)[:8], 0xFFFF, "1111111", "0000",
+                    "*-*-*", "*-*-*"])
+    return out
+
+
+def _activation_code(activated: Any) -> int | None:
+    """CS06 activateImageResponseCode: 0 success; 1 (noImageHeld) when no distributed image matches."""
+    return None if activated is None else (0 if activated else 1)
+
+
+FORMS = {"switch_outputs": _switch_outputs, "boost_flags": _boost_flags, "schedule_entries": _schedule_entries,
+         "activation_code": _activation_code}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -240,10 +286,11 @@ class DeviceMessages:
     def _encode(self, use_case: str, cra: str, shape: dict, *, originator: str, recipient: str, counter: int,
                 values: Mapping[str, Any], when: datetime | None, request: Mapping[str, str] | None = None,
                 srp: tuple[str, int] | None = None, alert_code: int | None = None,
-                fd_counter: int | None = None) -> bytes:
+                fd_counter: int | None = None, clock_status: int = 0) -> bytes:
+        date_time = cosem_datetime(when)[:-1] + bytes([clock_status]) if when is not None else None
         header = GroupingHeader(
             cra=CRA[cra.upper()], originator_counter=counter, originator=eui_bytes(originator),
-            recipient=eui_bytes(recipient), date_time=cosem_datetime(when) if when is not None else None,
+            recipient=eui_bytes(recipient), date_time=date_time,
             message_code=shape["message_code"],
             supplementary_remote_party_id=eui_bytes(srp[0]) if srp else None,
             supplementary_remote_party_counter=srp[1] if srp else None)
@@ -289,8 +336,11 @@ class DeviceMessages:
             values["certificate"] = self.identities.certificate(device.eui, "ka").public_bytes(Encoding.DER).hex()
         if "CertificationRequest" in needs:  # CS02c: a PKCS#10 request signed with the device's key [I]
             values["certification_request"] = self.certification_request(device.eui)
+        # A GSME read the meter answers itself is stamped with the meter's own clock: clock status "different
+        # clock base" (0x04), as the RTDS's RELIABLE_GSME reads; the GPF's copy carries 0x00 [V RTDS].
+        status = 0x04 if state.get("answered_by") == "GSME" else 0x00
         return self._encode(use_case, "response", shape, originator=device.eui, recipient=recipient, counter=counter,
-                            values=values, when=self.device_clock(device.eui, now), srp=srp)
+                            values=values, when=self.device_clock(device.eui, now), srp=srp, clock_status=status)
 
     def certification_request(self, eui: str) -> str:
         """DER (hex) of a PKCS#10 request for the device's KA key, empty subject, as a device generates one."""
