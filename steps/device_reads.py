@@ -135,33 +135,41 @@ def firmware_text(value: Any) -> Any:
     return text if text and text.isprintable() else value
 
 
-def _nonzero_results(node: Any, path: str = "") -> list[str]:
-    """Result / status codes other than success anywhere in a decoded content tree."""
-    found: list[str] = []
+_RESULT_KEYS = ("result", "status", "result_type", "responseCode", "statusCode")
+
+
+def _is_result(key: str) -> bool:
+    return key in _RESULT_KEYS or key.endswith("ResponseCode")
+
+
+def _results(node: Any, path: str = "") -> list[tuple[str, int, str | None]]:
+    """Every result / status / response code in a decoded content tree: (where, code, name)."""
+    found: list[tuple[str, int, str | None]] = []
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
-            coded = key in ("result", "status", "result_type") or key.endswith("ResponseCode") or key == "responseCode"
-            if coded and not isinstance(value, (dict, list)):
-                if isinstance(value, int) and value != 0:
-                    found.append(f"{here} = {value}")
-            elif coded and isinstance(value, dict) \
-                    and isinstance(value.get("value"), int) and value["value"] != 0:
-                found.append(f"{here} = {value['value']}" + (f" ({value['name']})" if value.get("name") else ""))
+            if _is_result(key) and isinstance(value, int) and not isinstance(value, bool):
+                found.append((here, value, None))
+            elif _is_result(key) and isinstance(value, dict) and isinstance(value.get("value"), int):
+                found.append((here, value["value"], value.get("name")))
             else:
-                found.extend(_nonzero_results(value, here))
+                found.extend(_results(value, here))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            found.extend(_nonzero_results(value, f"{path}[{index}]"))
+            found.extend(_results(value, f"{path}[{index}]"))
     return found
 
 
 def command_outcome(decoded: message.DecodedMessage) -> tuple[bool | None, str]:
     """Did the device carry out the command? From its GBCS response: every DLMS access result 0, no ZCL
-    status or ASN.1 response code other than success. (None when the content was not decoded.)"""
+    status or ASN.1 response code other than success. None when the response carries no result at all
+    (e.g. GCS28 answers with the device's time only: its alerts tell the outcome)."""
     if decoded.content is None:
         return None, f"{decoded.use_case}: content not decoded"
-    failures = _nonzero_results(decoded.content)
+    results = _results(decoded.content)
+    if not results:
+        return None, f"{decoded.use_case}: the response carries no result code"
+    failures = [f"{where} = {code}" + (f" ({name})" if name else "") for where, code, name in results if code != 0]
     if failures:
         return False, f"{decoded.use_case}: " + ", ".join(failures[:6])
-    return True, f"{decoded.use_case}: every result success"
+    return True, f"{decoded.use_case}: {len(results)} result(s), every one success"

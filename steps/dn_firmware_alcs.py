@@ -291,11 +291,12 @@ def boost_button_controls(context: ScenarioContext, duis_scenario, device: str, 
         f"must add / remove the named switches on the boost button, design notes §4.9 step 6)")
 
 
-@then(parsers.re(rf'the {DEVICE}\'s auxiliary controller configuration read by the (?P<role>{ROLE_NAMES}) shows a '
+@then(parsers.re(rf'the {DEVICE}\'s randomisation configuration read by the (?P<role>{ROLE_NAMES}) shows a '
                  rf'randomised offset limit of (?P<seconds>\d+) seconds$'))
 def randomised_offset_limit_is(context: ScenarioContext, duis_scenario, device: str, role: str, seconds: str) -> None:
-    """7.14 Read Auxiliary Controller Configuration Data (IS, ED, OU)."""
-    state = _read(context, duis_scenario, role, "7.14", device)
+    """6.2.2 Read Device Configuration (Randomisation) (IS, RSA, ED): GBCS ECS26c reports the randomised
+    offset limit (7.14's ECS61d reads the auxiliary controller's calendar, not this)."""
+    state = _read(context, duis_scenario, role, "6.2.2", device)
     got = state.get("randomised_offset_limit")
     assert got == int(seconds), (
         f"7.14 reports a randomised offset limit of {got!r}, expected {seconds} (alcs-randomisation: 7.12 sets the "

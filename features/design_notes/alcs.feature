@@ -64,14 +64,14 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
     And a response I0 arrives within the on-demand timeout
     And the ESME's boost button read by the Import Supplier controls switch 1
 
-  @srv-7.12 @srv-7.14 @role-IS @role-ED @role-OU @cv-4 @cv-5 @cv-1 @conf-U
-  Scenario: The randomised offset limit is set and read by the network operator and other users (best known, unverified)
+  @srv-7.12 @srv-6.2.2 @role-IS @role-ED @cv-4 @cv-5 @cv-1 @conf-U
+  Scenario: The randomised offset limit is set by the supplier and read by the supplier and the network operator (best known, unverified)
     When the Import Supplier sends SRV 7.12 to the ESME with RandomisedOffsetLimit "900" as a critical request
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
     And the device's response reports success
-    And the ESME's auxiliary controller configuration read by the Electricity Distributor shows a randomised offset limit of 900 seconds
-    And the ESME's auxiliary controller configuration read by the Other User shows a randomised offset limit of 900 seconds
+    And the ESME's randomisation configuration read by the Electricity Distributor shows a randomised offset limit of 900 seconds
+    And the ESME's randomisation configuration read by the Import Supplier shows a randomised offset limit of 900 seconds
 
   @srv-7.5 @srv-7.6 @srv-7.8 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: Manual switching overrides the schedule until its duration ends or the switch is reset (best known, unverified)

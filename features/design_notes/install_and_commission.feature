@@ -49,7 +49,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
     Then device alert 8183 arrives from the CHF
     When the Gas Supplier commissions the GSME
     Then a response I0 arrives
-    And the device's response reports success
+    And the response reports a clock
     And device alert 8F69 arrives from the GSME
     And device alert 8071 arrives from the GPF
     And the GSME's SMI status is "Commissioned"

@@ -15,7 +15,7 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     And the registration data shows the gaining supplier for the ESME from the supply start date
     And the losing supplier has put the ESME in prepayment mode
 
-  @srv-1.5 @srv-2.3 @srv-6.23 @srv-4.18 @srv-4.4.4 @srv-2.1 @srv-4.13 @srv-4.3 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
+  @srv-1.5 @srv-2.3 @srv-6.23 @srv-4.18 @srv-6.2.9 @srv-2.1 @srv-4.13 @srv-4.3 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: The gaining supplier keeps the meter in prepayment and adjusts its balance, debt and configuration (choice of steps best known, unverified)
     When the losing supplier sends SRV 1.5 to the ESME with AdjustMeterBalance "1200"
     Then a response I0 arrives
@@ -25,8 +25,10 @@ Feature: Prepayment Change of Supplier: a consumer in prepayment switches suppli
     When the gaining supplier sends SRV 4.18 to the ESME
     Then a response I0 arrives
     And the response reports meter_balance 1200
+    When the gaining supplier sends SRV 6.2.9 to the ESME
+    Then a response I0 arrives
     And the response reports payment_mode "Prepayment"
-    When the gaining supplier sends SRV 4.4.4 to the ESME
+    When the gaining supplier sends SRV 4.3 to the ESME
     Then a response I0 arrives
     And the response reports debt.PaymentDebtRegister 250
     When the gaining supplier sends SRV 1.5 to the ESME with AdjustMeterBalance "-200"

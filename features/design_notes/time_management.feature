@@ -52,12 +52,12 @@ Feature: Time Management: keeping meter clocks on the DCC's time
     Given the GSME's clock has drifted 6 seconds behind
     When the Gas Supplier synchronises the GSME's clock with a tolerance of 3600 seconds using a time 90 minutes old
     Then a response I0 arrives
-    And the device's response reports failure
+    And the GBCS payload answers that request
     And device alert 81C6 arrives from the GSME
     When the Gas Supplier synchronises the GSME's clock with a tolerance of 3600 seconds
     Then the acknowledgement is I99
     And a response I0 arrives
-    And the device's response reports success
+    And the GBCS payload answers that request
     And device alert 8145 arrives from the GSME
     And a further synchronisation finds the GSME's clock within 2 seconds of the DCC's time
 

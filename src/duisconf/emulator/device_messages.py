@@ -140,6 +140,9 @@ def _shapes_of(use_case: str) -> list[dict]:
 def use_case_for(rule: Any, device_type: str | None, cra: str, roles: frozenset[str] = frozenset()) -> tuple[str, str | None] | None:
     """(use case, catalogue variant) carrying this SRV on this device type that has a ``cra`` shape."""
     candidates = [u for u in rule.use_cases if u.device == device_type] or list(rule.use_cases)
+    preferred = rules().get("preferred_use_case", {}).get(rule.srv, {}).get(device_type or "")
+    if preferred:  # several use cases carry the SRV on this device: the one a device answers with [I]
+        candidates.sort(key=lambda u: u.code != preferred)
     words = {ROLE_WORDS[r] for r in roles if r in ROLE_WORDS}
     with_shape = [u for u in candidates if any(s["cra"] == cra for s in _shapes_of(u.code))]
     if not with_shape:

@@ -135,6 +135,12 @@ def set_randomised_offset_limit(request: DUISRequest, inventory: Inventory, outc
     report(outcome, state, "randomised_offset_limit")
 
 
+@effect("6.2.2")
+def read_randomisation_configuration(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
+    """6.2.2 Read Device Configuration (Randomisation): GBCS ECS26c carries the randomised offset limit 7.12 set."""
+    report(outcome, alcs(request), "randomised_offset_limit")
+
+
 @effect("7.13")
 def set_auxiliary_controller_state(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     state, body = alcs(request), request.body
