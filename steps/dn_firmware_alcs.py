@@ -347,3 +347,25 @@ def delivery_reported(context: ScenarioContext, duis_scenario, code: str, device
     assert got == status, (
         f"DCC alert {code} reports the delivery to the {device} as {got!r}, expected {status!r} (firmware-delivery-status: "
         f"the DCC must tell the Supplier whether each device received the image, design notes §4.8 step 4)")
+
+
+# -- the same reads as preconditions: a kit keeps its devices' state between scenarios --------------------
+def _precondition(check: Callable[..., None], *args, **kwargs) -> None:
+    """A read used as a Given: a device in another state (a kit keeps what earlier scenarios did) makes
+    the scenario inconclusive, not failed: only a person (or a fresh kit) can put it back."""
+    try:
+        check(*args, **kwargs)
+    except AssertionError as exc:
+        raise PreconditionNotMet(f"the device is not in the state this scenario starts from: {exc}") from None
+
+
+@given(parsers.re(rf'the {DEVICE}\'s ALCS data read by the (?P<role>{ROLE_NAMES}) shows (?P<count>no|\d+) scheduled '
+                  rf'switchings?$'))
+def alcs_schedule_before(context: ScenarioContext, duis_scenario, device: str, role: str, count: str) -> None:
+    _precondition(alcs_data_shows_schedule, context, duis_scenario, device, role, count)
+
+
+@given(parsers.re(rf'the {DEVICE}\'s boost button read by the (?P<role>{ROLE_NAMES}) controls '
+                  rf'(?:no switch|switch(?:es)? (?P<indices>[1-5](?:(?:, | and )[1-5])*))$'))
+def boost_button_before(context: ScenarioContext, duis_scenario, device: str, role: str, indices: str | None) -> None:
+    _precondition(boost_button_controls, context, duis_scenario, device, role, indices)

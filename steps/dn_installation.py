@@ -348,8 +348,9 @@ def refused_clock(context: ScenarioContext, duis_scenario, installation: Install
     ok, detail = command_outcome(report.decoded)
     attach_text("8.1.1 device outcome", detail)
     assert ok is False, (
-        f"the {device} set its clock although the CurrentDateTime was outside its clock tolerance "
-        f"(8.1.1, GBCS ECS70 set clock: outside the tolerance the clock is not set, 81C6): {detail}")
+        f"the {device} was commissioned although the CurrentDateTime was outside its clock tolerance "
+        f"(8.1.1, GBCS ECS70 set clock: outside the tolerance the clock is not set, 81C6): its response "
+        f"reports the set-clock carried out ({detail})")
     eui = eui_of(context, duis_scenario, installation, device)
     exchange = _send(context, duis_scenario, supplier_role(kind_of(device)), "8.2", None, {"DeviceID": eui}, keep=False)
     found = exchange.final.root.findtext(f".//{_SR}DeviceStatus")

@@ -27,7 +27,8 @@ from duisconf.duis.schema import load_schema
 from duisconf.emulator.clock import VirtualClock
 from duisconf.emulator.server import DCCEmulator
 from duisconf.keystore import zaz1
-from duisconf.payloads import reported_state
+from duisconf.errors import DuisConfError
+from duisconf.payloads import payload_readings
 from duisconf.render import render_request
 from duisconf.signing import response_trust, sign, verify
 
@@ -42,9 +43,12 @@ _counters = itertools.count(2_000_000_000_000)
 
 
 def decode_state(root: etree._Element) -> dict:
-    """The emulator's reported device state inside a message's GBCSPayload (duisconf.payloads)."""
+    """The readings of a message's GBCSPayload (duisconf.payloads.payload_readings), {} when it has none."""
     text = root.findtext(f".//{SR}GBCSPayload")
-    return (reported_state(text) or {}) if text else {}
+    try:
+        return dict(payload_readings(text)) if text else {}
+    except DuisConfError:
+        return {}
 
 
 @dataclass
@@ -85,7 +89,7 @@ class Messages:
 
     @property
     def reported(self) -> dict:
-        """What the device's GBCS response reports (duisconf.payloads.reported_state)."""
+        """What the device's GBCS response reports (its readings)."""
         return {} if self.response is None else decode_state(self.response)
 
     @property

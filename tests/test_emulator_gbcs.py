@@ -229,3 +229,33 @@ def test_variants_follow_what_the_device_did():
     assert "error" in choose_variant("CS01a", "response", result="error")["variant"]
     assert "cancellation" in choose_variant("ECS02", "response", timing="cancellation")["variant"]
     assert choose_variant("CS02b", "response", catalogue_variant="NOByNO")["variant"].startswith("nobyno")
+
+
+def test_dcc_schedule_runs_carry_the_devices_gbcs_response(dcc, user_keys, caplog):
+    """5.1: each run's DSPScheduledMessage carries the ESME's GBCS response to the scheduled SRV (4.6.1:
+    its use case's message code, MAC valid with the device certificate from SMKI), never JSON content."""
+    caplog.set_level("ERROR", logger="duisconf.emulator")
+    rule = load_catalogue().srv("4.6.1")
+    start = dcc.dcc.clock.now()
+    created = dcc.send("5.1", params={
+        "ScheduleFrequency": "Daily", "ScheduleStartDate": start.date().isoformat(),
+        "ScheduleExecutionStartTime": "23:59:00", "DSPScheduledServiceReference": "4.6",
+        "DSPScheduledServiceReferenceVariant": "4.6.1", "DeviceID": ESME})
+    assert created.code == "I0"
+    dcc.advance(timedelta(days=2))
+    runs = dcc.messages(created).scheduled
+    assert len(runs) >= 2
+    counters = []
+    for run in runs:
+        raw = base64.b64decode(run.findtext(f".//{SR}DSPScheduledMessage/{SR}GBCSPayload"))
+        hint = use_case_for(rule, "ESME", "response")[0]
+        decoded = message.decode_message(raw, user_keys, use_case=hint)
+        assert decoded.header.cra is gbcs.CRA.RESPONSE
+        assert decoded.header.originator == eui_bytes(ESME) and decoded.header.recipient == eui_bytes(SUPPLIER)
+        assert decoded.header.message_code in {u.code for u in gbcs.use_cases.for_srv("4.6.1")}
+        assert decoded.mac == "valid", decoded.mac_reason
+        assert decoded.content is not None and decoded.content["kind"] == "dlms"
+        counters.append(decoded.header.originator_counter)
+    assert counters == sorted(set(counters)), f"each run has its own, increasing counter: {counters}"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    dcc.send("5.3", params={"DeviceID": ESME})

@@ -1,12 +1,16 @@
-"""payloads: what a device reported, read from its GBCS payload under the names the steps use."""
+"""payloads: a GBCSPayload read as GBCS (frame, use case, decoded message, readings by their reading names)."""
 
 import base64
 
+import pytest
+
 from duisconf import gbcs
 from duisconf.emulator.identities import for_seed
+from duisconf.errors import InvalidInput
 from duisconf.gbcs import builder
 from duisconf.gbcs.keys import KeyChain, Zaz1Source
-from duisconf.payloads import decode_payload, frame_of, reported_state, use_case_of
+from duisconf.gbcs.readings import NotReported
+from duisconf.payloads import decode_payload, frame_of, payload_readings, use_case_of
 
 ESME = "00-DB-12-34-56-78-90-A0"
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"
@@ -18,31 +22,37 @@ def _response(use_case: str, values: dict) -> bytes:
                                  values=values, keys=DEVICE_KEYS)
 
 
-def test_readings_come_back_under_the_steps_names_from_base64_or_bytes():
+def test_readings_come_back_under_the_reading_names_from_base64_or_bytes():
     firmware = _response("ECS52", {"firmware_version": b"1.0.0".hex()})
     assert frame_of(firmware).header.message_code == 0x0059
-    assert reported_state(base64.b64encode(firmware).decode()) == {"firmware_version": "1.0.0"}
-    assert reported_state(firmware) == {"firmware_version": "1.0.0"}
+    # a firmware version is an octet string: the reading is its hex, as a real meter's would be
+    assert payload_readings(base64.b64encode(firmware).decode())["firmware_version"] == b"1.0.0".hex()
+    assert payload_readings(firmware)["firmware_version"] == b"1.0.0".hex()
     prepay = _response("ECS26a", {"prepay_configuration.MaxMeterBalance": 3000,
                                   "prepay_configuration.LowCreditThreshold": 100})
-    assert reported_state(prepay)["prepay_configuration"]["MaxMeterBalance"] == 3000
-    assert reported_state(prepay)["prepay_configuration"]["LowCreditThreshold"] == 100
+    values = payload_readings(prepay)
+    assert values["prepay_configuration.MaxMeterBalance"] == 3000
+    assert values["prepay_configuration.LowCreditThreshold"] == 100
+    with pytest.raises(NotReported, match="ECS26a does not report supply"):
+        values["supply"]
 
 
 def test_encrypted_readings_are_decrypted_with_the_device_certificate_and_the_users_key():
     register = _response("ECS17b", {"import_register": 1234})
     decoded = decode_payload(register)  # default keys: ZAZ1 private keys, emulated devices' certificates only
     assert decoded.mac == "valid" and decoded.decrypted
-    assert reported_state(register)["import_register"]["raw"] == 1234
+    assert payload_readings(register)["import_register"]["raw"] == 1234
 
 
-def test_what_is_not_a_readable_gbcs_response_is_none():
+def test_what_is_not_a_readable_gbcs_response_is_an_error_not_a_guess():
     header = gbcs.GroupingHeader(cra=gbcs.CRA.RESPONSE, originator_counter=7, originator=bytes(8),
                                  recipient=bytes(range(8)), date_time=None, message_code=0x0059)
     old_json = gbcs.GeneralSigning(header=header, content=b'{"firmware_version":"2.0"}', signature=None).encode()
-    assert reported_state(old_json) is None  # the emulator's former JSON content is not GBCS
+    with pytest.raises(InvalidInput):  # the emulator's former JSON content is not GBCS
+        payload_readings(old_json)
     dlms = gbcs.GeneralSigning(header=header, content=bytes.fromhex("da0001"), signature=None).encode()
-    assert reported_state(dlms) is None
+    with pytest.raises(InvalidInput):
+        payload_readings(dlms)
 
 
 def test_use_case_of_a_message_code():

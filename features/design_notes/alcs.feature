@@ -32,6 +32,7 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
 
   @srv-6.14.2 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: A future-dated switching schedule applies at its execution date-time, not before (best known, unverified)
+    Given the ESME's ALCS data read by the Import Supplier shows no scheduled switching
     When the Import Supplier sends SRV 6.14.2 to the ESME as a critical request to execute in 2 days
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
@@ -43,6 +44,7 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
 
   @srv-6.14.2 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-U
   Scenario: A cancelled future-dated switching schedule does not apply when its execution date-time passes (best known, unverified)
+    Given the ESME's ALCS data read by the Import Supplier shows no scheduled switching
     When the Import Supplier sends SRV 6.14.2 to the ESME as a critical request to execute in 1 day
     Then a response I0 arrives within the on-demand timeout
     When the Import Supplier cancels the future-dated SRV 6.14.2 for the ESME
@@ -55,6 +57,7 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
 
   @srv-7.9 @srv-7.10 @srv-7.11 @role-IS @role-OU @cv-1 @conf-U
   Scenario: Boost button associations are added and removed per switch (best known, unverified)
+    Given the ESME's boost button read by the Import Supplier controls no switch
     When the Import Supplier adds switches 1 and 3 to the boost button of the ESME
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout

@@ -1,24 +1,21 @@
-"""Reading what a device reported inside a DUIS GBCSPayload.
+"""A DUIS GBCSPayload as GBCS: its frame, its use case, the decoded message and the device's readings.
 
-The emulator's devices answer with real GBCS (duisconf.emulator.device_messages), so what the suite reads
-here is what it would read from a real device: the message is decoded with :mod:`duisconf.gbcs.message`
-and its readings taken with :mod:`duisconf.gbcs.readings`.
-
-:func:`reported_state` is the bridge for the steps that still ask for the emulator's old state names: it
-returns the readings under those names (``rules/emulator_gbcs.toml`` ``[readings]``; dotted names nested,
-``prepay_configuration.MaxMeterBalance`` -> ``{"prepay_configuration": {"MaxMeterBalance": …}}``), the
-firmware version as text when its octets are printable, and ``read_at`` from the header date-time.
-Emulator bookkeeping no device reports (``answered_by``, ``accepted``, ``set_by`` …) is not there any more.
+Devices (the emulator's, and real ones behind a DCC) answer with GBCS, so a payload is read as GBCS and
+nothing else: decoded with :mod:`duisconf.gbcs.message`, its readings taken with
+:mod:`duisconf.gbcs.readings` under the reading names of ``gbcs/data/readings.toml``. Emulator
+bookkeeping no device reports (``answered_by``, ``accepted``, ``set_by`` …) is not in a payload. The
+feature steps read through ``steps/device_reads.py`` with the target's own keys; these helpers serve tools
+and tests that hold a payload and the emulator target's keys (:func:`default_keys`).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-from typing import Any
 
 from . import gbcs
-from .errors import DuisConfError, InvalidInput
+from .errors import InvalidInput
+from .gbcs import readings
 from .gbcs.keys import KeyChain, KeySource, Zaz1Source
 
 
@@ -94,36 +91,7 @@ def decode_payload(payload: bytes | str, keys: KeySource | None = None) -> gbcs.
     return decoded
 
 
-def reported_state(payload: bytes | str, keys: KeySource | None = None) -> dict | None:
-    """The readings a device reported, under the names the steps use; None when the payload is not a GBCS
-    response or alert this suite can read (undecodable, or a use case with no readings mapped)."""
-    from .emulator.device_messages import reading_names, text_in_octets
-    from .gbcs import readings
-
-    try:
-        decoded = decode_payload(payload, keys)
-        values = readings.readings_of(decoded)
-    except DuisConfError:
-        return None
-    names, octets = reading_names(), text_in_octets()
-    state: dict[str, Any] = {}
-    for slot, value in values.items():
-        if slot not in names and slot not in ("read_at", "read_at_clock_status"):
-            continue  # a reading whose name means something else to the steps (e.g. switches)
-        if slot in octets and isinstance(value, str):
-            value = _printable(value)
-        target = state
-        parts = names.get(slot, slot).split(".")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return state
-
-
-def _printable(hex_text: str) -> str:
-    """Octets as text when they are printable ASCII (the emulator's firmware "1.0.0"), else the hex."""
-    try:
-        text = bytes.fromhex(hex_text).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        return hex_text
-    return text if text.isprintable() else hex_text
+def payload_readings(payload: bytes | str, keys: KeySource | None = None) -> readings.Readings:
+    """The readings of a GBCSPayload under the reading names (``readings[name]`` raises NotReported for
+    one it lacks). A payload that is not GBCS, or a use case with no readings, raises InvalidInput."""
+    return readings.readings_of(decode_payload(payload, keys))

@@ -443,14 +443,5 @@ def request_certificates(body: etree._Element) -> list[str]:
     return out
 
 
-def reading_names() -> dict[str, str]:
-    """reading slot -> the emulator's state name (the names steps use today)."""
-    return {slot: key for key, slot in rules()["readings"].items()}
-
-
-def text_in_octets() -> frozenset[str]:
-    return frozenset(rules()["text_in_octets"]["readings"])
-
-
-__all__ = ["DeviceMessages", "choose_variant", "is_critical", "reading_names", "rules", "set_alert_header",
-           "state_values", "text_in_octets", "use_case_for"]
+__all__ = ["DeviceMessages", "FORMS", "choose_variant", "is_critical", "rules", "set_alert_header", "state_values",
+           "use_case_for"]
