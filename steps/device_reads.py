@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from duisconf.duis.model import DCC_EUI, SR_NS, normalise_eui
-from duisconf.errors import DuisConfError
+from duisconf.errors import InvalidInput
 from duisconf.gbcs import keys as gbcs_keys
 from duisconf.gbcs import message, readings, use_cases
 from duisconf.gbcs.readings import NotReported
@@ -75,7 +75,7 @@ def device_report(session, inbound, *, srv: str, what: str, exchange=None, cra: 
     hint = srv_cases[0].name if len(srv_cases) == 1 else None
     try:
         decoded = message.decode_message(data, target_keys(session), use_case=hint)
-    except DuisConfError as exc:
+    except InvalidInput as exc:  # a payload that is not GBCS is the target's fail, named
         raise AssertionError(f"{what}: the GBCSPayload does not decode as GBCS ({exc})") from None
     check_framing(decoded, srv=srv, what=what, exchange=exchange, cra=cra)
     try:

@@ -270,9 +270,7 @@ def alcs_data_shows_switch(context: ScenarioContext, duis_scenario, device: str,
 @then(parsers.re(rf'the {DEVICE}\'s ALCS data read by the (?P<role>{ROLE_NAMES}) shows (?P<count>no|\d+) scheduled '
                  rf'switchings?$'))
 def alcs_data_shows_schedule(context: ScenarioContext, duis_scenario, device: str, role: str, count: str) -> None:
-    state = _read(context, duis_scenario, role, "7.7", device)
-    wanted = 0 if count == "no" else int(count)
-    got = len(state.get("alc_schedule") or [])
+    wanted, got = _schedule_counts(context, duis_scenario, device, role, count)
     assert got == wanted, (
         f"7.7 reports {got} scheduled switchings, expected {wanted} (alcs-schedule: 6.14.2 sets the switching "
         f"schedule, at once or at its ExecutionDateTime, and a cancelled one never applies; design notes §4.9 step 4)")
@@ -282,10 +280,7 @@ def alcs_data_shows_schedule(context: ScenarioContext, duis_scenario, device: st
                  rf'(?:no switch|switch(?:es)? (?P<indices>[1-5](?:(?:, | and )[1-5])*))$'))
 def boost_button_controls(context: ScenarioContext, duis_scenario, device: str, role: str, indices: str | None) -> None:
     """7.11 Read Boost Button Details (IS, OU)."""
-    state = _read(context, duis_scenario, role, "7.11", device)
-    wanted = sorted(_numbers(indices or ""))
-    flags = state.get("boost") or {}
-    got = sorted(int(n) for n, on in flags.items() if on) if flags else None
+    wanted, got = _boost_switches(context, duis_scenario, device, role, indices)
     assert got == wanted, (
         f"7.11 reports the boost button controlling switches {got}, expected {wanted} (boost-ignored: 7.9 / 7.10 "
         f"must add / remove the named switches on the boost button, design notes §4.9 step 6)")
@@ -350,22 +345,33 @@ def delivery_reported(context: ScenarioContext, duis_scenario, code: str, device
 
 
 # -- the same reads as preconditions: a kit keeps its devices' state between scenarios --------------------
-def _precondition(check: Callable[..., None], *args, **kwargs) -> None:
-    """A read used as a Given: a device in another state (a kit keeps what earlier scenarios did) makes
-    the scenario inconclusive, not failed: only a person (or a fresh kit) can put it back."""
-    try:
-        check(*args, **kwargs)
-    except AssertionError as exc:
-        raise PreconditionNotMet(f"the device is not in the state this scenario starts from: {exc}") from None
+def _schedule_counts(context, duis_scenario, device: str, role: str, count: str) -> tuple[int, int]:
+    state = _read(context, duis_scenario, role, "7.7", device)
+    return (0 if count == "no" else int(count)), len(state.get("alc_schedule") or [])
+
+
+def _boost_switches(context, duis_scenario, device: str, role: str, indices: str | None) -> tuple[list, list | None]:
+    flags = _read(context, duis_scenario, role, "7.11", device).get("boost") or {}
+    return sorted(_numbers(indices or "")), (sorted(int(n) for n, on in flags.items() if on) if flags else None)
+
+
+def _not_in_starting_state(what: str) -> PreconditionNotMet:
+    """A device in another state (a kit keeps what earlier scenarios did) makes the scenario inconclusive,
+    not failed: only a person, or a fresh kit, can put it back."""
+    return PreconditionNotMet(f"the device is not in the state this scenario starts from: {what}")
 
 
 @given(parsers.re(rf'the {DEVICE}\'s ALCS data read by the (?P<role>{ROLE_NAMES}) shows (?P<count>no|\d+) scheduled '
                   rf'switchings?$'))
 def alcs_schedule_before(context: ScenarioContext, duis_scenario, device: str, role: str, count: str) -> None:
-    _precondition(alcs_data_shows_schedule, context, duis_scenario, device, role, count)
+    wanted, got = _schedule_counts(context, duis_scenario, device, role, count)
+    if got != wanted:
+        raise _not_in_starting_state(f"7.7 reports {got} scheduled switchings, the scenario needs {wanted}")
 
 
 @given(parsers.re(rf'the {DEVICE}\'s boost button read by the (?P<role>{ROLE_NAMES}) controls '
                   rf'(?:no switch|switch(?:es)? (?P<indices>[1-5](?:(?:, | and )[1-5])*))$'))
 def boost_button_before(context: ScenarioContext, duis_scenario, device: str, role: str, indices: str | None) -> None:
-    _precondition(boost_button_controls, context, duis_scenario, device, role, indices)
+    wanted, got = _boost_switches(context, duis_scenario, device, role, indices)
+    if got != wanted:
+        raise _not_in_starting_state(f"7.11 reports the boost button controlling {got}, the scenario needs {wanted}")
