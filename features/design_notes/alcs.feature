@@ -95,6 +95,7 @@ Feature: Auxiliary Load Control Switches: describe, schedule, boost and switch t
 
   @srv-6.14.1 @srv-7.9 @srv-7.7 @srv-7.11 @role-IS @role-ED @role-OU @cv-4 @cv-5 @cv-1 @conf-I
   Scenario: Network operators and other users read ALCS data but cannot change it
+    Given the ESME's boost button read by the Import Supplier controls no switch
     When the Import Supplier describes switch 2 of the ESME as "heat pump"
     Then a response I0 arrives within the on-demand timeout
     And the ESME's ALCS data read by the Electricity Distributor shows switch 2 described as "heat pump"
