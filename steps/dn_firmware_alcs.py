@@ -192,6 +192,10 @@ def firmware_version_is(context: ScenarioContext, duis_scenario, device: str, ro
     assert got == version, f"the {device} reports firmware {got!r} with SRV 11.2, expected {version!r} ({rule})"
 
 
+def _on_off(value) -> str:
+    return {True: "on", False: "off"}.get(value, f"not reported ({value!r})")
+
+
 # -- ALCS (§4.9) -----------------------------------------------------------------------------------------
 def _set_index(tag: str, index: int) -> Callable[[etree._Element], None]:
     def edit(body: etree._Element) -> None:
