@@ -100,6 +100,9 @@ def control_of(duis, purpose: str):
     """The emulator's control plane, for arranging a precondition only an emulator can arrange (a
     physical action, a clock, a fault). On a real target the scenario is inconclusive, not failed."""
     if duis.control is None:
+        # what the scenario's requests caused is still in flight: let it arrive while this scenario owns it
+        # (its accounting), so it never lands on the next scenario holding the same devices
+        duis.receiver.nothing_more(duis.target.timeouts.quiet)
         raise PreconditionNotMet(f"{purpose} can only be arranged on the embedded emulator "
                                  f"(target {duis.target.name} is a {duis.target.kind})")
     return duis.control

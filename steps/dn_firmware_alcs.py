@@ -25,12 +25,13 @@ from lxml import etree
 from pytest_bdd import given, parsers, then, when
 
 import duisconf.client
+from duisconf.errors import PreconditionNotMet
 from duisconf.duis.model import SR_NS
 from duisconf.duis.parse import parse_xml
 from duisconf.evidence import attach_inbound, attach_text
-from duisconf.payloads import reported_state
 
 from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, record, user_eui
+from .device_reads import DeviceReport, device_report, firmware_text
 from .requests import _execution
 
 _SR = f"{{{SR_NS}}}"
@@ -67,7 +68,7 @@ def _edited_body(edit: Callable[[etree._Element], None] | None):
         yield
 
 
-def _read(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str) -> dict:
+def _read(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str) -> DeviceReport:
     """Send a read SRV as `role` and return what the device reported in its asynchronous I0. A read is an
     observation: afterwards "that request" is still the scenario's last request, not the read."""
     target = device_of(context, duis_scenario, device)
@@ -79,7 +80,7 @@ def _read(context: ScenarioContext, duis_scenario, role: str, srv: str, device: 
             context.exchange, context.srv, context.target, context.sent_at = before
 
 
-def _read_reply(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str, target: str) -> dict:
+def _read_reply(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str, target: str) -> DeviceReport:
     duis = duis_scenario.session
     _send(context, duis_scenario, role, srv, target, {})
     assert context.exchange.code == "I99", \
@@ -88,11 +89,10 @@ def _read_reply(context: ScenarioContext, duis_scenario, role: str, srv: str, de
     attach_inbound(inbound, f"SRV {srv} response for {context.request_id}", context.sent_at)
     context.inbound = inbound
     assert inbound.code == "I0", f"SRV {srv} read by the {role}: response {inbound.code}, expected I0"
-    payload = inbound.root.findtext(f".//{_SR}GBCSPayload")
-    state = reported_state(payload) if payload else None
-    assert state is not None, f"SRV {srv}: the device's payload is not readable by this suite (not the emulator's)"
-    attach_text(f"SRV {srv} reported by the {device}", repr(state))
-    return state
+    report = device_report(duis, inbound, srv=srv, exchange=context.exchange,
+                           what=f"SRV {srv} read by the {role} from the {device}")
+    attach_text(f"SRV {srv} reported by the {device}", report.summary())
+    return report
 
 
 def _numbers(text: str) -> list[int]:
@@ -158,12 +158,29 @@ def activates_firmware(context: ScenarioContext, duis_scenario, role: str, versi
           execution_datetime=context.execution)
 
 
-@then(parsers.re(rf'the {DEVICE}\'s firmware version read by the (?P<role>{ROLE_NAMES}) is "(?P<version>[^"]+)"$'))
-def firmware_version_is(context: ScenarioContext, duis_scenario, device: str, role: str, version: str) -> None:
-    """11.2 Read Firmware Version: the version the device is executing (design notes §4.8 steps 1 and 8)."""
+def firmware_seen(context: ScenarioContext) -> dict[str, str]:
+    """EUI -> the first firmware version this scenario read from the device (the device's own baseline:
+    a version the suite did not set is never asserted as a fact)."""
+    return context.__dict__.setdefault("firmware_seen", {})
+
+
+@then(parsers.re(rf'the {DEVICE}\'s firmware version read by the (?P<role>{ROLE_NAMES}) is '
+                 rf'(?:"(?P<version>[^"]+)"|(?P<same>the same as before)|reported)$'))
+def firmware_version_is(context: ScenarioContext, duis_scenario, device: str, role: str, version: str | None,
+                        same: str | None) -> None:
+    """11.2 Read Firmware Version: the version the device is executing (design notes §4.8 steps 1 and 8).
+    "is reported": the device reports one (kept as its baseline); "the same as before": the version this
+    scenario read from it first; a quoted version: one the scenario distributed and activated."""
     activations = any(e.srv == "11.3" for e in context.exchanges)
+    eui = device_of(context, duis_scenario, device)
     state = _read(context, duis_scenario, role, "11.2", device)
-    got = state.get("firmware_version")
+    got = firmware_text(state.get("firmware_version"))
+    assert got not in (None, ""), f"the {device} reports no firmware version with SRV 11.2 ({state.summary()})"
+    baseline = firmware_seen(context).setdefault(eui, got)
+    if version is None and not same:
+        return
+    if same:
+        version = baseline
     if version in context.__dict__.get("activated_firmware", ()):
         rule = ("firmware-version-not-updated: after 11.3 Activate Firmware the device must execute the activated "
                 "image and 11.2 must report its version (design notes §4.8 steps 7-8)")
@@ -173,6 +190,10 @@ def firmware_version_is(context: ScenarioContext, duis_scenario, device: str, ro
     else:
         rule = "firmware-version: 11.2 must report the version the device executes (design notes §4.8 steps 1, 4)"
     assert got == version, f"the {device} reports firmware {got!r} with SRV 11.2, expected {version!r} ({rule})"
+
+
+def _on_off(value) -> str:
+    return {True: "on", False: "off"}.get(value, f"not reported ({value!r})")
 
 
 # -- ALCS (§4.9) -----------------------------------------------------------------------------------------
@@ -238,19 +259,22 @@ def alcs_data_shows_switch(context: ScenarioContext, duis_scenario, device: str,
             f"7.7 reports switch {index} described as {got!r}, expected {description!r} (alcs-description-not-stored: "
             f"6.14.1 must store the switch description the device then reports, design notes §4.9 step 3)")
         return
-    wanted = {"on": "on", "off": "off", "on its schedule": "schedule"}[mode]
-    got = state.get("switches", {}).get(index, {}).get("mode")
+    if mode == "on its schedule":  # the output the switch's calendar gives: off unless an entry switches it
+        selectors = {entry[3] for entry in state.get("alc_schedule") or [] if isinstance(entry, list) and len(entry) > 3}
+        if selectors & {2 * int(index) - 1, 2 * int(index)}:
+            raise PreconditionNotMet(f"switch {index} has scheduled switchings: the output its schedule gives "
+                                     f"now is not known to this step")
+    wanted = mode == "on"
+    got = (state.get("switches") or {}).get(index)
     assert got == wanted, (
-        f"7.7 reports switch {index} in mode {got!r}, expected {wanted!r} (alcs-manual-override: 7.5 / 7.6 override "
+        f"7.7 reports switch {index} output {_on_off(got)}, expected {mode} (alcs-manual-override: 7.5 / 7.6 override "
         f"the schedule for their Duration and 7.8 returns the switch to its schedule, design notes §4.9)")
 
 
 @then(parsers.re(rf'the {DEVICE}\'s ALCS data read by the (?P<role>{ROLE_NAMES}) shows (?P<count>no|\d+) scheduled '
                  rf'switchings?$'))
 def alcs_data_shows_schedule(context: ScenarioContext, duis_scenario, device: str, role: str, count: str) -> None:
-    state = _read(context, duis_scenario, role, "7.7", device)
-    wanted = 0 if count == "no" else int(count)
-    got = len(state.get("alc_schedule", []))
+    wanted, got = _schedule_counts(context, duis_scenario, device, role, count)
     assert got == wanted, (
         f"7.7 reports {got} scheduled switchings, expected {wanted} (alcs-schedule: 6.14.2 sets the switching "
         f"schedule, at once or at its ExecutionDateTime, and a cancelled one never applies; design notes §4.9 step 4)")
@@ -260,19 +284,18 @@ def alcs_data_shows_schedule(context: ScenarioContext, duis_scenario, device: st
                  rf'(?:no switch|switch(?:es)? (?P<indices>[1-5](?:(?:, | and )[1-5])*))$'))
 def boost_button_controls(context: ScenarioContext, duis_scenario, device: str, role: str, indices: str | None) -> None:
     """7.11 Read Boost Button Details (IS, OU)."""
-    state = _read(context, duis_scenario, role, "7.11", device)
-    wanted = sorted(_numbers(indices or ""))
-    got = state.get("boost")
+    wanted, got = _boost_switches(context, duis_scenario, device, role, indices)
     assert got == wanted, (
         f"7.11 reports the boost button controlling switches {got}, expected {wanted} (boost-ignored: 7.9 / 7.10 "
         f"must add / remove the named switches on the boost button, design notes §4.9 step 6)")
 
 
-@then(parsers.re(rf'the {DEVICE}\'s auxiliary controller configuration read by the (?P<role>{ROLE_NAMES}) shows a '
+@then(parsers.re(rf'the {DEVICE}\'s randomisation configuration read by the (?P<role>{ROLE_NAMES}) shows a '
                  rf'randomised offset limit of (?P<seconds>\d+) seconds$'))
 def randomised_offset_limit_is(context: ScenarioContext, duis_scenario, device: str, role: str, seconds: str) -> None:
-    """7.14 Read Auxiliary Controller Configuration Data (IS, ED, OU)."""
-    state = _read(context, duis_scenario, role, "7.14", device)
+    """6.2.2 Read Device Configuration (Randomisation) (IS, RSA, ED): GBCS ECS26c reports the randomised
+    offset limit (7.14's ECS61d reads the auxiliary controller's calendar, not this)."""
+    state = _read(context, duis_scenario, role, "6.2.2", device)
     got = state.get("randomised_offset_limit")
     assert got == int(seconds), (
         f"7.14 reports a randomised offset limit of {got!r}, expected {seconds} (alcs-randomisation: 7.12 sets the "
@@ -291,18 +314,6 @@ def no_activation(context: ScenarioContext, duis_scenario, device: str) -> None:
     assert not extra, ("the device reported an activation: " + "; ".join(
         f"{m.kind} {m.alert_code} for {m.request_id}" for m in extra) +
         " (cancelled-activation-ran: an 11.3 cancelled with ExecutionDateTime 3000-12-31 must never run, design notes §4.8)")
-
-
-@then(parsers.re(rf'the {DEVICE}\'s auxiliary controller configuration read by the (?P<role>{ROLE_NAMES}) shows '
-                 rf'controller (?P<controller>[1-5]) scheduled at level (?P<level>\d+)$'))
-def auxiliary_schedule_is(context: ScenarioContext, duis_scenario, device: str, role: str, controller: str,
-                          level: str) -> None:
-    """7.14 again: the auxiliary controller schedule 6.14.3 set."""
-    state = _read(context, duis_scenario, role, "7.14", device)
-    levels = [entry.get("level") for entry in state.get("aux_schedule", []) if entry.get("controller") == int(controller)]
-    assert int(level) in levels, (
-        f"7.14 reports controller {controller} scheduled at levels {levels}, expected {level} (alcs-aux-schedule: "
-        f"6.14.3 sets the auxiliary controller schedule, at once or at its ExecutionDateTime; design notes §4.9)")
 
 
 # -- arranged by the physical world or by industry data (emulator only; inconclusive on a real kit) -----------
@@ -335,3 +346,36 @@ def delivery_reported(context: ScenarioContext, duis_scenario, code: str, device
     assert got == status, (
         f"DCC alert {code} reports the delivery to the {device} as {got!r}, expected {status!r} (firmware-delivery-status: "
         f"the DCC must tell the Supplier whether each device received the image, design notes §4.8 step 4)")
+
+
+# -- the same reads as preconditions: a kit keeps its devices' state between scenarios --------------------
+def _schedule_counts(context, duis_scenario, device: str, role: str, count: str) -> tuple[int, int]:
+    state = _read(context, duis_scenario, role, "7.7", device)
+    return (0 if count == "no" else int(count)), len(state.get("alc_schedule") or [])
+
+
+def _boost_switches(context, duis_scenario, device: str, role: str, indices: str | None) -> tuple[list, list | None]:
+    flags = _read(context, duis_scenario, role, "7.11", device).get("boost") or {}
+    return sorted(_numbers(indices or "")), (sorted(int(n) for n, on in flags.items() if on) if flags else None)
+
+
+def _not_in_starting_state(what: str) -> PreconditionNotMet:
+    """A device in another state (a kit keeps what earlier scenarios did) makes the scenario inconclusive,
+    not failed: only a person, or a fresh kit, can put it back."""
+    return PreconditionNotMet(f"the device is not in the state this scenario starts from: {what}")
+
+
+@given(parsers.re(rf'the {DEVICE}\'s ALCS data read by the (?P<role>{ROLE_NAMES}) shows (?P<count>no|\d+) scheduled '
+                  rf'switchings?$'))
+def alcs_schedule_before(context: ScenarioContext, duis_scenario, device: str, role: str, count: str) -> None:
+    wanted, got = _schedule_counts(context, duis_scenario, device, role, count)
+    if got != wanted:
+        raise _not_in_starting_state(f"7.7 reports {got} scheduled switchings, the scenario needs {wanted}")
+
+
+@given(parsers.re(rf'the {DEVICE}\'s boost button read by the (?P<role>{ROLE_NAMES}) controls '
+                  rf'(?:no switch|switch(?:es)? (?P<indices>[1-5](?:(?:, | and )[1-5])*))$'))
+def boost_button_before(context: ScenarioContext, duis_scenario, device: str, role: str, indices: str | None) -> None:
+    wanted, got = _boost_switches(context, duis_scenario, device, role, indices)
+    if got != wanted:
+        raise _not_in_starting_state(f"7.11 reports the boost button controlling {got}, the scenario needs {wanted}")

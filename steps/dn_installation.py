@@ -22,8 +22,8 @@ from pytest_bdd import given, parsers, then, when
 
 from duisconf.duis.model import SR_NS, normalise_eui
 from duisconf.evidence import attach_exchange, attach_inbound, attach_text
-from duisconf.payloads import reported_state
 
+from .device_reads import DeviceReport, NotReported, command_outcome, device_report
 from .common import DEVICE_TYPES, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, record, target_now, user_eui
 
 _SR = f"{{{SR_NS}}}"
@@ -87,17 +87,14 @@ def _send(context, duis_scenario, role: str, srv: str, target: str | None, param
     return exchange
 
 
-def _reply_of(context, duis_scenario, exchange, srv: str, what: str) -> dict:
-    """Wait for the asynchronous response to `exchange` and return the device's reported state."""
+def _reply_of(context, duis_scenario, exchange, srv: str, what: str) -> DeviceReport:
+    """Wait for the asynchronous response to `exchange` and return what the device reported (GBCS)."""
     duis = duis_scenario.session
     assert exchange.code == "I99", f"SRV {srv} ({what}): acknowledgement {exchange.code}, expected I99"
     inbound = duis.receiver.response(str(exchange.request_id), duis.target.timeouts.on_demand, required=True)
     attach_inbound(inbound, f"response to SRV {srv} ({what})", time.monotonic())
     assert inbound.code == "I0", f"SRV {srv} ({what}) answered {inbound.code}, expected I0"
-    payload = inbound.root.findtext(f".//{_SR}GBCSPayload")
-    state = reported_state(payload) if payload else None
-    assert state is not None, f"SRV {srv} ({what}): the device's response is not readable by this suite"
-    return state
+    return device_report(duis, inbound, srv=srv, exchange=exchange, what=f"SRV {srv} ({what})")
 
 
 # -- Given: before the visit ------------------------------------------------------------------------
@@ -285,7 +282,7 @@ def churn_device_log(context: ScenarioContext, duis_scenario, installation: Inst
 
 # -- Then: what the devices and the DCC report --------------------------------------------------------
 
-def _device_log(context, duis_scenario, installation, device: str) -> dict:
+def _device_log(context, duis_scenario, installation, device: str) -> DeviceReport:
     """SRV 8.9 Read Device Log (CCS06 for a CHF): the log and, for a CHF, its historic log."""
     eui = eui_of(context, duis_scenario, installation, device)
     role = supplier_role(kind_of(device))
@@ -293,15 +290,25 @@ def _device_log(context, duis_scenario, installation, device: str) -> dict:
     return _reply_of(context, duis_scenario, exchange, "8.9", f"Read Device Log of the {device}")
 
 
+def _log(report: DeviceReport, name: str) -> list[str]:
+    """A device log reading as a list of EUIs (CS07 reports {EUI: device type})."""
+    try:
+        value = report.readings[name]
+    except NotReported as exc:
+        raise AssertionError(f"SRV 8.9: {exc}") from None
+    return list(value)
+
+
 @then(parsers.re(rf"the {_DEV} device log (?P<verb>lists|does not list) the {_OTHER}$"))
 def device_log_lists(context: ScenarioContext, duis_scenario, installation: Installation, device: str,
                      verb: str, other: str) -> None:
     state = _device_log(context, duis_scenario, installation, device)
     wanted = eui_of(context, duis_scenario, installation, other)
-    listed = wanted in state["device_log"]
+    log = _log(state, "device_log")
+    listed = wanted in log
     assert listed == (verb == "lists"), (
         f"the {device} device log (read with SRV 8.9) {'does not list' if verb == 'lists' else 'still lists'} "
-        f"the {other} {wanted}: it holds {sorted(state['device_log'])}")
+        f"the {other} {wanted}: it holds {sorted(log)}")
 
 
 @then(parsers.re(rf"the new CHF device log holds the (?P<devices>(?:{_TYPES})(?:(?:,| and) (?:{_TYPES}))*) "
@@ -311,9 +318,9 @@ def log_restored(context: ScenarioContext, duis_scenario, installation: Installa
 
     state = _device_log(context, duis_scenario, installation, "new CHF")
     missing = [kind for kind in re.findall("|".join(DEVICE_TYPES), devices)
-               if device_of(context, duis_scenario, kind) not in state["device_log"]]
+               if device_of(context, duis_scenario, kind) not in _log(state, "device_log")]
     assert not missing, (f"the device log was not restored from the old CHF (8.12.1): the new CHF's log "
-                         f"(SRV 8.9) lacks the {', '.join(missing)}; it holds {sorted(state['device_log'])}")
+                         f"(SRV 8.9) lacks the {', '.join(missing)}; it holds {sorted(_log(state, 'device_log'))}")
 
 
 @then(parsers.re(rf"the CHF historic device log (?P<verb>lists|does not list) the {_DEV}$"))
@@ -321,24 +328,35 @@ def historic_log_lists(context: ScenarioContext, duis_scenario, installation: In
                        device: str) -> None:
     state = _device_log(context, duis_scenario, installation, "CHF")
     wanted = eui_of(context, duis_scenario, installation, device)
-    listed = wanted in state["historic_log"]
+    historic = _log(state, "historic_log")
+    listed = wanted in historic
     if verb == "lists":
         assert listed, (f"the removed {device} {wanted} is not in the CHF historic device log (8.11 Remove, "
-                        f"GBCS CCS02 keeps its link key there): it holds {state['historic_log']}")
+                        f"GBCS CCS02 keeps its link key there): it holds {historic}")
     else:
         assert not listed, (f"the {device} {wanted} is still in the CHF historic device log after "
-                            f"{len(state['historic_log'])} later removals (15 places, oldest overwritten)")
+                            f"{len(historic)} later removals (15 places, oldest overwritten)")
 
 
 @then(parsers.re(rf"the {_DEV} stays uncommissioned because the time is outside its clock tolerance$"))
 def refused_clock(context: ScenarioContext, duis_scenario, installation: Installation, device: str) -> None:
-    """The 8.1.1 response (claimed by "a response I0 arrives") reports the clock not set, not commissioned."""
+    """The 8.1.1 response (claimed by "a response I0 arrives"): the device reports the set-clock failed
+    (GBCS ECS70 / GCS28 results), and the DCC's inventory (SRV 8.2) does not show it commissioned."""
     assert context.inbound is not None and context.srv == "8.1.1", "claim the 8.1.1 response first"
-    payload = context.inbound.root.findtext(f".//{_SR}GBCSPayload")
-    state = reported_state(payload) or {}
-    assert state.get("commissioned") is False and state.get("clock_adjusted") is False, (
+    report = device_report(duis_scenario.session, context.inbound, srv="8.1.1", exchange=context.exchange,
+                           what=f"SRV 8.1.1 response for the {device}")
+    ok, detail = command_outcome(report.decoded)
+    attach_text("8.1.1 device outcome", detail)
+    assert ok is False, (
         f"the {device} was commissioned although the CurrentDateTime was outside its clock tolerance "
-        f"(8.1.1, GBCS ECS70 set clock: outside the tolerance the clock is not set, 81C6): it reported {state}")
+        f"(8.1.1, GBCS ECS70 set clock: outside the tolerance the clock is not set, 81C6): its response "
+        f"reports the set-clock carried out ({detail})")
+    eui = eui_of(context, duis_scenario, installation, device)
+    exchange = _send(context, duis_scenario, supplier_role(kind_of(device)), "8.2", None, {"DeviceID": eui}, keep=False)
+    found = exchange.final.root.findtext(f".//{_SR}DeviceStatus")
+    assert found != "Commissioned", (
+        f"the {device} was commissioned although the CurrentDateTime was outside its clock tolerance "
+        f"(8.1.1 then SRV 8.2 Read Inventory: {found})")
 
 
 @then(parsers.re(r"the request fails because the hub has no SM WAN$"))

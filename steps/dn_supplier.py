@@ -24,10 +24,10 @@ from pytest_bdd import given, parsers, then, when
 from duisconf import paths
 from duisconf.duis.model import SR_NS, normalise_eui
 from duisconf.evidence import attach_inbound, attach_text
-from duisconf.payloads import reported_state
 
 from .common import (DEVICE, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, params_of, record,
                      reference_identities, target_now, user_eui)
+from .device_reads import DeviceReport, NotReported, command_outcome, device_report
 from .requests import _PARAMS, _TO, _WHEN, _addressing, _execution, send
 
 _SR = f"{{{SR_NS}}}"
@@ -185,10 +185,9 @@ def takes_over(context: ScenarioContext, duis_scenario, device: str, floor: str 
     send_as(context, duis_scenario, gaining, "6.23", target, params)
     assert context.exchange.code == "I99", \
         f"the gaining supplier's SRV 6.23 to the {device} was answered {context.exchange.code}, expected I99"
-    state = _response_state(context, duis_scenario)
-    assert state.get("supplier") == gaining, \
-        f"after 6.23 the {device} reports supplier {state.get('supplier')}, expected the gaining supplier {gaining}"
-    context.cos_state = state
+    report = _response_state(context, duis_scenario)  # framing: the device answers the gaining supplier
+    ok, detail = command_outcome(report.decoded)
+    assert ok, f"the {device} did not carry out the gaining supplier's SRV 6.23 (GBCS CS02b): {detail}"
     (alert,) = duis.receiver.alerts("8F70", 1, duis.target.timeouts.alert, device=target, required=True)
     attach_inbound(alert, "device alert 8F70", context.sent_at)
     # The DCC alerts of a change of supplier (codes and recipients best known, conf U) are not asserted
@@ -200,11 +199,16 @@ def takes_over(context: ScenarioContext, duis_scenario, device: str, floor: str 
 
 @given(parsers.re(rf"the {_PARTY} supplier has put the {DEVICE} in prepayment mode$"))
 def in_prepayment(context: ScenarioContext, duis_scenario, party: str, device: str) -> None:
-    """SRV 1.6 Update Payment Mode (critical), confirmed by the device's response."""
-    send_as(context, duis_scenario, party_eui(context, duis_scenario.session, party), "1.6",
-            device_of(context, duis_scenario, device), {"PaymentMode": "Prepayment"})
-    state = _response_state(context, duis_scenario)
-    assert state.get("payment_mode") == "Prepayment", f"SRV 1.6 left the {device} in {state.get('payment_mode')}"
+    """SRV 1.6 Update Payment Mode (critical), carried out as the device's response says, then read back
+    with SRV 6.2.9 Read Device Configuration (Payment Mode)."""
+    supplier = party_eui(context, duis_scenario.session, party)
+    target = device_of(context, duis_scenario, device)
+    send_as(context, duis_scenario, supplier, "1.6", target, {"PaymentMode": "Prepayment"})
+    ok, detail = command_outcome(_response_state(context, duis_scenario).decoded)
+    assert ok, f"SRV 1.6 to Prepayment was not carried out by the {device}: {detail}"
+    send_as(context, duis_scenario, supplier, "6.2.9", target, {})
+    mode = _response_state(context, duis_scenario).get("payment_mode")
+    assert mode == "Prepayment", f"after SRV 1.6 the {device} reports payment mode {mode!r} (SRV 6.2.9)"
 
 @when(parsers.re(rf"the {_PARTY} supplier tops up the {DEVICE} with a UTRN for (?P<value>\d+) pence"
                  rf"(?: issued by the (?P<issuer>gaining|losing) supplier)?$"))
@@ -212,7 +216,8 @@ def tops_up(context: ScenarioContext, duis_scenario, party: str, device: str, va
     """SRV 2.2 Top Up Device: the RequestID counter is the UTRN counter (low 32 bits zero). The UTRN is
     made in the emulator's own encoding (a real UTRN carries a MAC only the supplier's system can make),
     so on a real target this step is inconclusive."""
-    from duisconf.emulator.effects.supplier import make_utrn
+    from duisconf.gbcs.keys import for_target
+    from duisconf.gbcs.utrn import make_utrn
 
     duis = duis_scenario.session
     control_of(duis, "a UTRN the emulated meter accepts")
@@ -221,50 +226,58 @@ def tops_up(context: ScenarioContext, duis_scenario, party: str, device: str, va
     target = device_of(context, duis_scenario, device)
     started = time.monotonic()
     with duis.client.counters.reserve(sender, utrn=True) as counter:
-        utrn = make_utrn(issued_by, target, counter, int(value))
+        utrn = make_utrn(issued_by, target, counter, int(value), keys=for_target(duis.target))
         exchange = duis.client.send_variant("2.2", originator=sender, target=target, params={"UTRN": utrn},
                                             counter=counter)
     attach_text("UTRN", f"{utrn}: {value} pence issued by the {issuer or party} supplier, counter {counter}")
     record(context, duis, exchange, "2.2", target, started)
 
 
-def _response_state(context: ScenarioContext, duis_scenario) -> dict:
+def _response_state(context: ScenarioContext, duis_scenario) -> DeviceReport:
     duis = duis_scenario.session
     inbound = duis.receiver.response(context.request_id, duis.target.timeouts.on_demand,
                                      required=acknowledged(context.exchange))
     attach_inbound(inbound, f"response for {context.request_id}", context.sent_at)
     context.inbound = inbound
-    payload = inbound.root.findtext(f".//{_SR}GBCSPayload")
-    state = reported_state(payload) if payload else None
-    assert state is not None, f"SRV {context.srv}: the device's response is not readable by this suite"
-    return state
+    return device_report(duis, inbound, srv=context.srv, exchange=context.exchange,
+                         what=f"SRV {context.srv} response {inbound.response_id}")
+
+
+def _top_up_outcome(context: ScenarioContext, duis_scenario) -> tuple[bool | None, str, DeviceReport]:
+    report = _response_state(context, duis_scenario)
+    ok, detail = command_outcome(report.decoded)
+    return ok, detail, report
 
 
 @then(parsers.re(rf"the {DEVICE} refuses the losing supplier's UTRN as not authentic$"))
 def old_utrn_refused(context: ScenarioContext, duis_scenario, device: str) -> None:
-    state = _response_state(context, duis_scenario)
-    assert state.get("accepted") is False, (
-        f"the {device} credited a UTRN issued by the losing supplier after the change of supplier "
-        f"(6.23 then 2.2; the old supplier's UTRNs must stop being valid): it reports {state}")
-    assert state.get("rejected_with") == "8F63", \
-        f"the {device} refused the losing supplier's UTRN with {state.get('rejected_with')}, expected 8F63 not authentic"
+    """The device's top-up response reports the UTRN not applied (its 8F63 alert is the next step)."""
+    ok, detail, _ = _top_up_outcome(context, duis_scenario)
+    assert ok is False, (
+        f"the {device} applied a UTRN issued by the losing supplier after the change of supplier "
+        f"(6.23 then 2.2; the old supplier's UTRNs must stop being valid): {detail}")
 
 
-@then(parsers.re(rf"the {DEVICE} refuses the UTRN with alert (?P<code>8F51|8F5B|8F47|8F64) as (?P<why>[\w ]+)$"))
-def utrn_refused(context: ScenarioContext, duis_scenario, device: str, code: str, why: str) -> None:
-    state = _response_state(context, duis_scenario)
-    assert state.get("accepted") is False, \
-        f"the {device} credited a UTRN it should refuse as {why} ({code}, 2.2): it reports {state}"
-    assert state.get("rejected_with") == code, \
-        f"the {device} refused the UTRN with {state.get('rejected_with')}, expected {code} ({why})"
+@then(parsers.re(rf"the {DEVICE} refuses the UTRN as (?P<why>[\w ]+)$"))
+def utrn_refused(context: ScenarioContext, duis_scenario, device: str, why: str) -> None:
+    """The device's top-up response reports the UTRN not applied (the alert saying why is its own step)."""
+    ok, detail, _ = _top_up_outcome(context, duis_scenario)
+    assert ok is False, f"the {device} applied a UTRN it should refuse as {why} (2.2): {detail}"
 
 
-@then(parsers.re(rf"the {DEVICE} credits (?P<value>\d+) pence from the UTRN$"))
-def utrn_credited(context: ScenarioContext, duis_scenario, device: str, value: str) -> None:
-    state = _response_state(context, duis_scenario)
-    assert state.get("accepted") is True, \
-        f"the {device} refused the UTRN (2.2) with {state.get('rejected_with')}: it reports {state}"
-    assert state.get("credited") == int(value), f"the {device} credited {state.get('credited')} pence, expected {value}"
+@then(parsers.re(rf"the {DEVICE} accepts the UTRN(?: and credits (?P<value>\d+) pence)?$"))
+def utrn_accepted(context: ScenarioContext, duis_scenario, device: str, value: str | None) -> None:
+    """The device's top-up response reports the UTRN applied; a GSME (CS01b) also says how much it
+    credited (an ESME's CS01a answers with an action result only: its balance is read with 4.18)."""
+    ok, detail, report = _top_up_outcome(context, duis_scenario)
+    assert ok, f"the {device} refused the UTRN (2.2): {detail}"
+    if value is not None:
+        try:
+            credited = report.readings["credited"]
+        except NotReported as exc:
+            raise AssertionError(f"the {device} accepted the UTRN but does not say how much it credited ({exc}); "
+                                 f"read its balance instead") from None
+        assert credited == int(value), f"the {device} credited {credited}, expected {value}"
 
 
 # -- time management -----------------------------------------------------------------------------
@@ -308,13 +321,21 @@ def commissions_on_dcc_time(context: ScenarioContext, duis_scenario, role: str, 
 @then(parsers.re(rf"a further synchronisation finds the {DEVICE}'s clock within (?P<limit>\d+) seconds of the "
                  rf"DCC's time$"))
 def clock_now_agrees(context: ScenarioContext, duis_scenario, device: str, limit: str) -> None:
-    """Observe the device's clock through DUIS: 6.11's response reports the difference between the
-    device's clock and the CurrentDateTime sent (emulator content; conf I)."""
+    """Observe the device's clock through DUIS: a further 6.11's response reports the device's clock
+    (GBCS ECS70 Clock / GCS28 deviceTime), compared with the DCC's time."""
     role = _supplier_role(device)
     _sync(context, duis_scenario, role, device, 60)
-    state = _response_state(context, duis_scenario)
-    offset = state.get("clock_offset_s")
-    assert offset is not None and abs(offset) <= int(limit), (
+    report = _response_state(context, duis_scenario)
+    try:
+        clock = report.readings["clock"]
+    except NotReported as exc:
+        raise AssertionError(f"the {device}'s further synchronisation (6.11) reports no clock: {exc}") from None
+    device_time = datetime.fromisoformat(clock.replace("Z", "+00:00"))
+    if device_time.tzinfo is None:
+        device_time = device_time.replace(tzinfo=timezone.utc)
+    offset = (device_time - target_now(duis_scenario.session)).total_seconds()
+    attach_text("device clock", f"{clock}: {offset:+.0f} s from the DCC's time")
+    assert abs(offset) <= int(limit) + 1, (
         f"the {device}'s clock was not adjusted by the synchronisation within tolerance (6.11, alert 8145): "
         f"a further 6.11 finds it {offset} s away from the DCC's time, expected within {limit} s")
 
@@ -372,15 +393,32 @@ def reading_drifted(context: ScenarioContext, duis_scenario, seconds: str, way: 
 
 
 def _reading_offset(context: ScenarioContext, duis_scenario, expected: int, limit: int) -> None:
-    payload = context.inbound.root.findtext(f".//{_SR}GBCSPayload") if context.inbound is not None else None
-    state = reported_state(payload) if payload else None
-    assert state and state.get("read_at"), f"SRV {context.srv}: the response reports no read time"
-    read_at = datetime.strptime(state["read_at"], _FORMAT).replace(tzinfo=timezone.utc)
+    assert context.inbound is not None, "claim the response first"
+    state = device_report(duis_scenario.session, context.inbound, srv=context.srv, exchange=context.exchange,
+                          what=f"SRV {context.srv} response").readings
+    assert state.get("read_at"), f"SRV {context.srv}: the response reports no read time (GBCS header date-time)"
+    read_at = datetime.fromisoformat(state["read_at"].replace("Z", "+00:00"))
     offset = (read_at - target_now(duis_scenario.session)).total_seconds()
     attach_text("reading time", f"read_at {state['read_at']}: {offset:+.0f} s from the DCC's time")
     assert abs(offset - expected) <= limit + 1, (
-        f"the reading answered by the {state.get('answered_by')} is stamped {offset:+.0f} s from the DCC's time, "
+        f"the reading is stamped {offset:+.0f} s from the DCC's time, "
         f"expected {expected:+d} s (± {limit} s)")
+
+
+@then(parsers.re(r"the reading comes from the (?P<source>GPF's copy of the gas registers|GSME itself)$"))
+def reading_source(context: ScenarioContext, duis_scenario, source: str) -> None:
+    """Who answered a gas read is in the GBCS header's date-time clock status: the GPF's copy is stamped
+    on the hub's clock (status 0x00), the GSME's own answer on the meter's (0x04 "different clock base")."""
+    assert context.inbound is not None, "claim the response first"
+    state = device_report(duis_scenario.session, context.inbound, srv=context.srv, exchange=context.exchange,
+                          what=f"SRV {context.srv} response").readings
+    status = state.get("read_at_clock_status")
+    assert status is not None, f"SRV {context.srv}: the response carries no GBCS date-time (no clock status)"
+    own = bool((status["value"] if isinstance(status, dict) else int(status)) & 0x04)
+    attach_text("clock status", repr(status))
+    wanted = source == "GSME itself"
+    assert own == wanted, (f"SRV {context.srv}: the reading's clock status {status!r} says it comes from the "
+                           f"{'GSME itself' if own else 'GPF'}, expected the {source}")
 
 
 @given(parsers.re(rf"the installer has just joined the {DEVICE} to the hub, not yet commissioned$"))

@@ -10,9 +10,9 @@ from pytest_bdd import parsers, then
 
 from duisconf.duis.model import SR_NS
 from duisconf.evidence import attach_inbound, attach_text
-from duisconf.payloads import reported_state
 
 from .common import DEVICE, ScenarioContext, acknowledged, device_of
+from .device_reads import NotReported, command_outcome, device_report, firmware_text
 
 _SR = f"{{{SR_NS}}}"
 
@@ -90,26 +90,93 @@ def future_dated_alert_arrives(context: ScenarioContext, duis_scenario, code: st
         f"SRV {context.srv}: future-dated alert {inbound.alert_code}, expected {code}"
 
 
-def _reported(context: ScenarioContext) -> dict:
-    assert context.inbound is not None, "no asynchronous response has been received yet in this scenario"
-    payload = context.inbound.root.findtext(f".//{_SR}GBCSPayload")
-    assert payload, f"SRV {context.srv}: the response carries no GBCSPayload"
-    state = reported_state(payload)
-    assert state is not None, f"SRV {context.srv}: the device's payload is not readable by this suite (not the emulator's)"
-    return state
+def _report(context: ScenarioContext, duis_scenario):
+    """The GBCS payload of the message the scenario claimed last, framing checked, as readings."""
+    inbound = context.inbound
+    assert inbound is not None, "no asynchronous response has been received yet in this scenario"
+    if inbound.kind == "response":
+        exchange = answered_by(context, inbound)
+        return device_report(duis_scenario.session, inbound, srv=exchange.srv, exchange=exchange,
+                             what=f"SRV {exchange.srv} response {inbound.response_id}")
+    return device_report(duis_scenario.session, inbound, srv=context.srv, cra="alert",
+                         what=f"{inbound.kind} {inbound.alert_code} for SRV {context.srv}")
+
+
+def answered_by(context: ScenarioContext, inbound):
+    """The scenario's request a response answers (its ResponseID swaps that RequestID)."""
+    for exchange in reversed(context.exchanges):
+        if str(exchange.request_id.swapped()).upper() == (inbound.response_id or "").upper():
+            return exchange
+    raise AssertionError(f"the response {inbound.response_id} answers no request of this scenario")
+
+
+def _expected(text: str | None, literal: str | None):
+    return text if text is not None else json.loads(literal)
 
 
 @then(parsers.re(r'the response reports (?P<key>[\w.]+) (?:"(?P<text>[^"]*)"|(?P<literal>true|false|-?\d+(?:\.\d+)?))$'))
-def response_reports(context: ScenarioContext, key: str, text: str | None, literal: str | None) -> None:
-    """A value the device reported (dotted keys reach into nested objects)."""
-    value = _reported(context)
-    for part in key.split("."):
-        assert isinstance(value, dict) and part in value, \
-            f"SRV {context.srv}: the response reports no {key} (it reports {json.dumps(_reported(context))[:300]})"
-        value = value[part]
-    expected = text if text is not None else json.loads(literal)
-    got = value if text is None else (value if isinstance(value, str) else json.dumps(value))
-    assert got == expected, f"SRV {context.srv}: the response reports {key} = {value!r}, expected {expected!r}"
+def response_reports(context: ScenarioContext, duis_scenario, key: str, text: str | None, literal: str | None) -> None:
+    """A value the device reported in its GBCS payload (a reading of duisconf.gbcs.readings; dotted names
+    reach into readings with parts, e.g. prepay_configuration.MaxCreditThreshold)."""
+    report = _report(context, duis_scenario)
+    try:
+        value = report.readings[key]
+    except NotReported as exc:
+        raise AssertionError(f"SRV {context.srv}: {exc}") from None
+    attach_text(f"SRV {context.srv} reading {key}", repr(value))
+    if key == "firmware_version":
+        value = firmware_text(value)
+        _keep_firmware(context, value)
+    expected = _expected(text, literal)
+    if text is not None and not isinstance(value, str):
+        value = json.dumps(value)
+    assert value == expected, f"SRV {context.srv}: the response reports {key} = {value!r}, expected {expected!r}"
+
+
+@then(parsers.re(r'the response reports an? (?P<key>[\w.]+)$'))
+def response_reports_some(context: ScenarioContext, duis_scenario, key: str) -> None:
+    """The device reported a value for the reading, whatever it is (reference data is not a fact to assert)."""
+    report = _report(context, duis_scenario)
+    try:
+        value = report.readings[key]
+    except NotReported as exc:
+        raise AssertionError(f"SRV {context.srv}: {exc}") from None
+    attach_text(f"SRV {context.srv} reading {key}", repr(value))
+    assert value not in (None, "", [], {}), f"SRV {context.srv}: the response reports an empty {key} ({value!r})"
+    if key == "firmware_version":
+        _keep_firmware(context, firmware_text(value))
+
+
+def _keep_firmware(context: ScenarioContext, version) -> None:
+    """A firmware version read in a response is the device's baseline for "the same as before" (steps of
+    dn_firmware_alcs): the first one read from each device counts."""
+    exchange = answered_by(context, context.inbound)
+    context.__dict__.setdefault("firmware_seen", {}).setdefault(exchange.request_id.target, version)
+
+
+@then(parsers.re(r"the GBCS payload answers (?:that|the (?P<which>first|second|third)) request$"))
+def payload_answers(context: ScenarioContext, duis_scenario, which: str | None) -> None:
+    """The device's GBCS response is the answer to that request: a message code of the SRV's use cases,
+    CRA response, the request's counter, the device as originator, the user (or the DCC acting for it) as
+    recipient, a valid MAC or signature when the keys are there."""
+    if which is not None:
+        wanted = context.exchanges[_ORDINALS[which]]
+        assert context.inbound is not None and answered_by(context, context.inbound) is wanted, \
+            f"claim the response to the {which} request first"
+    report = _report(context, duis_scenario)
+    attach_text(f"SRV {context.srv} GBCS payload", report.summary())
+
+
+@then(parsers.re(r"the device's response reports (?P<outcome>success|failure)$"))
+def device_outcome(context: ScenarioContext, duis_scenario, outcome: str) -> None:
+    """What the device says it did: the results of its GBCS response (DLMS access results, ZCL status,
+    ASN.1 response codes), not the DUIS response code (I0 only says the device answered)."""
+    report = _report(context, duis_scenario)
+    ok, detail = command_outcome(report.decoded)
+    attach_text(f"SRV {context.srv} device outcome", detail)
+    assert ok is not None, f"SRV {context.srv}: the device's response carries no result this suite reads ({detail})"
+    assert ok == (outcome == "success"), \
+        f"SRV {context.srv}: the device reports {'success' if ok else 'failure'} ({detail}), expected {outcome}"
 
 
 def named_in(inbound) -> set[str]:

@@ -16,7 +16,7 @@ CHECKS = [
      "the losing supplier's command was accepted after the change of supplier (6.23)"),
     ("test_after_the_change_the_losing_suppliers_utrns_are_no_longer_valid_on_the_meter",
      "old-utrn-accepted-after-cos",
-     "credited a UTRN issued by the losing supplier after the change of supplier"),
+     "applied a UTRN issued by the losing supplier after the change of supplier"),
     ("test_a_clock_within_tolerance_is_synchronised_and_stays_on_the_dccs_time",
      "clock-not-adjusted",
      "clock was not adjusted by the synchronisation within tolerance (6.11, alert 8145)"),

@@ -125,4 +125,4 @@ Feature: Install and leave when there is no SM WAN (draft design note)
     Then the response is I0 with LocalCommand
     When the installer delivers the command over the HAN and the Import Supplier returns the device's response with SRV 8.13
     Then a response I0 arrives
-    And the response reports firmware_version "1.0.0"
+    And the response reports a firmware_version

@@ -20,9 +20,9 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     When the Import Supplier sends SRV 4.1.1 to the ESME
     And the Import Supplier sends SRV 4.3 to the ESME
     Then a response I0 arrives for the second request
-    And the response reports payment_mode "Credit"
+    And the GBCS payload answers the second request
     And a response I0 arrives for the first request
-    And the response reports answered_by "ESME"
+    And the GBCS payload answers the first request
     And no further message arrives within the quiet time
 
   @srv-8.1.1 @role-IS @cv-4 @cv-5
@@ -68,6 +68,6 @@ Feature: A User's signed service requests are accepted, answered and refused as 
     When the Import Supplier cancels the future-dated SRV 1.1.1 for the ESME
     Then the acknowledgement is I99
     And a response I0 arrives within the on-demand timeout
-    And the response reports cancelled true
+    And the GBCS payload answers that request
     When 3 days pass
     Then no further message arrives within the quiet time

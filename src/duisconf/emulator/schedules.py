@@ -3,7 +3,10 @@
 5.1 answers I0 with a DSPScheduleID; from ScheduleStartDate (at ScheduleExecutionStartTime, else
 midnight UTC) the DCC runs the scheduled SRV against the device at each ScheduleFrequency and sends the
 result to the user as a ResponseMessage carrying a DSPScheduledMessage (GBCSPayload + DSPScheduleID).
-5.2 returns DSPSchedulesRead; 5.3 deletes and stops future runs.
+5.2 returns DSPSchedulesRead; 5.3 deletes and stops future runs. Each run's GBCSPayload is the device's real
+GBCS response to the scheduled SRV (``device_messages``: the SRV's use case for the device type, the
+device's state from the SRV's effect, MAC with the device's and the user's keys); its counter is the 5.1
+request's plus the run number [U: which counter a DCC-scheduled command carries is not in the references].
 
 Confidence: SRVs, bodies and payload shapes are XSD facts [V]; which SRVs may be scheduled is the
 catalogue's "DCC Scheduled" flag [V DP]; the refusal codes below and the RequestID carried by scheduled
@@ -13,7 +16,9 @@ messages (the 5.1 request's, for correlation) are duisconf's choices [U] until D
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..duis.model import SR_NS, RequestID, normalise_eui
+from ..errors import DuisConfError
 from . import behaviours
 from .access import DUISRequest
 
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
     from .server import DCCEmulator
 
 _SR = f"{{{SR_NS}}}"
+log = logging.getLogger("duisconf.emulator")
 NOT_SCHEDULABLE = "E12"      # [U] the scheduled SRV is not DCC-schedulable
 NOT_ELIGIBLE = "E2"          # [I] the user's roles are not eligible for the scheduled SRV
 UNKNOWN_DEVICE = "E19"       # [I] the DeviceID of the schedule is not in the inventory
@@ -45,6 +52,7 @@ class Schedule:
     details: etree._Element   # the CreateSchedule body, kept to answer 5.2 as DSPScheduleDetails
     created_by: RequestID
     runs: int = 0
+    request: DUISRequest | None = None  # the 5.1 request (its user), to make each run's device request
 
 
 def next_run(previous: datetime, frequency: str) -> datetime:
@@ -84,7 +92,7 @@ class DCCSchedules:
             return UNKNOWN_DEVICE, None
         with self._lock:
             schedule = Schedule(next(self._ids), request.user.eui, device, srv, body.findtext(_SR + "ScheduleFrequency"),
-                                copy.deepcopy(body), request.request_id)
+                                copy.deepcopy(body), request.request_id, request=request)
             self.schedules[schedule.id] = schedule
         self._plan(schedule, self._first_run(body))
         return "I0", behaviours_element("DSPScheduleID", schedule.id)
@@ -109,13 +117,30 @@ class DCCSchedules:
         if schedule.id not in self.schedules:
             return
         schedule.runs += 1
-        state = {"schedule": schedule.id, "srv": schedule.srv, "device": schedule.device, "run": schedule.runs}
-        gbcs_bytes = behaviours.gbcs_frame(behaviours.gbcs.CRA.RESPONSE, schedule.runs, schedule.device, schedule.user,
-                                           self.emulator.catalogue.srv(schedule.srv).message_code() or 0,
-                                           behaviours.content(state), at)
+        gbcs_bytes = self._device_response(schedule, at)
         body = self.emulator.builder.scheduled_message(schedule.created_by, schedule.srv, gbcs_bytes, schedule.id)
         self.emulator.outbox.send((schedule.user, body, "scheduled", str(schedule.created_by)), delay=self.emulator.latency)
         self._plan(schedule, next_run(at, schedule.frequency))
+
+    def _device_response(self, schedule: Schedule, at: datetime) -> bytes:
+        """The device's GBCS response to this run of the scheduled SRV (its effect run on the device)."""
+        emulator = self.emulator
+        counter = schedule.created_by.counter + schedule.runs
+        scheduled = dataclasses.replace(
+            schedule.request, srv=schedule.srv, rule=emulator.catalogue.srv(schedule.srv),
+            device=emulator.inventory.device(schedule.device),
+            request_id=RequestID(schedule.user, schedule.device, counter))
+        try:
+            outcome = behaviours.run_device_effect(scheduled, emulator.inventory, at)
+            state, result = outcome.state, outcome.result
+        except (DuisConfError, ValueError, TypeError, AttributeError):  # the effect wants a body 5.1 lacks
+            log.exception("DCC schedule %s: the effect of %s did not run", schedule.id, schedule.srv)
+            state, result = {}, "success"
+        built = emulator.device_messages.response(scheduled, state, at, result=result)
+        if built is None:
+            raise DuisConfError(f"DCC schedule {schedule.id}: no GBCS response for SRV {schedule.srv} on "
+                                f"{schedule.device}")
+        return built
 
     def _selected(self, request: DUISRequest) -> list[Schedule]:
         wanted_id = request.body.findtext(_SR + "DSPScheduleID")
