@@ -35,8 +35,8 @@ the reading, or this response does not (an error result / ZCL status, an encrypt
 naming the use case and the reading; a data file entry whose descriptor disagrees with the request specs
 names both.
 
-Keys the emulator reports today (``payloads.reported_state``) that no device response carries, so they are
-not readings here (the next issue's steps take them from elsewhere):
+Keys the emulator's effects keep that no device response carries, so they are not readings here (the
+steps check them the way a real device shows them, see steps/device_reads.py):
 
 =============================  ====================================================================
 key                            where the truth is instead
