@@ -1,9 +1,11 @@
 """Emulator benchmark: signed SRV 4.1.1 requests per second on one core, and the median full CV 1 round
-trip (POST → I99 → asynchronous I0 at the Receive Response Service).
+trip (POST → I99 → asynchronous I0 at the Receive Response Service), with the devices' real GBCS (ECS17b:
+encrypted register, MAC); plus the in-process cost of building that GBCS response.
 
 The emulator runs standalone in its own process pinned to one CPU (`taskset`), the client and the
 Receive Response Service in this process on another; requests are signed before timing starts.
-Goals from the issue: ≥ 250 requests/s, round trip ≤ 8 ms median.
+Goals from issue 11: ≥ 600 requests/s, round trip ≤ 2 ms median (on an otherwise idle machine: other
+load on the two cores moves both numbers by ±30 %).
 
     ./dev bench-emulator [--requests N]
 """
@@ -109,14 +111,45 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=10)
 
+    gbcs_ms = gbcs_response_ms()
     rate = len(batch) / elapsed
     print(f"emulator on {'one pinned core' if pin_server else 'unpinned cores'}, SRV 4.1.1, signed before timing")
-    print(f"throughput   {rate:8.1f} requests/s (acknowledged and answered asynchronously)   goal ≥ 250: "
-          f"{'met' if rate >= 250 else 'MISSED'}")
+    print(f"throughput   {rate:8.1f} requests/s (acknowledged and answered asynchronously)   goal ≥ {GOAL_RATE}: "
+          f"{'met' if rate >= GOAL_RATE else 'MISSED'}")
     median = statistics.median(trips)
     print(f"round trip   {median:8.2f} ms median, p90 {statistics.quantiles(trips, n=10)[-1]:.2f} ms          "
-          f"goal ≤ 8 ms: {'met' if median <= 8 else 'MISSED'}")
-    return 0 if rate >= 250 and median <= 8 else 1
+          f"goal ≤ {GOAL_TRIP_MS} ms: {'met' if median <= GOAL_TRIP_MS else 'MISSED'}")
+    print(f"GBCS         {gbcs_ms:8.3f} ms median to build the ECS17b response (content, encryption, MAC), warm keys")
+    return 0 if rate >= GOAL_RATE and median <= GOAL_TRIP_MS else 1
+
+
+GOAL_RATE, GOAL_TRIP_MS = 600, 2.0
+
+
+def gbcs_response_ms(runs: int = 300) -> float:
+    """Median time to build one device response as the emulator does (DeviceMessages.response), in process."""
+    from types import SimpleNamespace
+
+    from duisconf.duis.model import RequestID
+    from duisconf.emulator.clock import VirtualClock
+    from duisconf.emulator.device_messages import DeviceMessages
+    from duisconf.emulator.identities import for_seed
+    from duisconf.emulator.state import Inventory
+    from duisconf.rules import load_catalogue
+
+    inventory = Inventory.reference()
+    messages = DeviceMessages(for_seed(), inventory)
+    esme, supplier = "00-DB-12-34-56-78-90-A0", "90-B3-D5-1F-30-01-00-00"
+    request = SimpleNamespace(device=inventory.device(esme), rule=load_catalogue().srv("4.1.1"),
+                              user=inventory.user(supplier), request_id=RequestID(supplier, esme, 1 << 40), srv="4.1.1")
+    now = VirtualClock().now()
+    messages.response(request, {"import_register": 1}, now)  # shapes, keys, ECDH warm
+    times = []
+    for n in range(runs):
+        started = time.perf_counter()
+        messages.response(request, {"import_register": n}, now)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":

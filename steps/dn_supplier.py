@@ -212,7 +212,8 @@ def tops_up(context: ScenarioContext, duis_scenario, party: str, device: str, va
     """SRV 2.2 Top Up Device: the RequestID counter is the UTRN counter (low 32 bits zero). The UTRN is
     made in the emulator's own encoding (a real UTRN carries a MAC only the supplier's system can make),
     so on a real target this step is inconclusive."""
-    from duisconf.emulator.effects.supplier import make_utrn
+    from duisconf.gbcs.keys import for_target
+    from duisconf.gbcs.utrn import make_utrn
 
     duis = duis_scenario.session
     control_of(duis, "a UTRN the emulated meter accepts")
@@ -221,7 +222,7 @@ def tops_up(context: ScenarioContext, duis_scenario, party: str, device: str, va
     target = device_of(context, duis_scenario, device)
     started = time.monotonic()
     with duis.client.counters.reserve(sender, utrn=True) as counter:
-        utrn = make_utrn(issued_by, target, counter, int(value))
+        utrn = make_utrn(issued_by, target, counter, int(value), keys=for_target(duis.target))
         exchange = duis.client.send_variant("2.2", originator=sender, target=target, params={"UTRN": utrn},
                                             counter=counter)
     attach_text("UTRN", f"{utrn}: {value} pence issued by the {issuer or party} supplier, counter {counter}")

@@ -64,6 +64,7 @@ class Messages:
 
     roots: list[etree._Element] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    outcome: dict = field(default_factory=dict)  # the emulator's own account (DCCEmulator.outcomes)
 
     def _of(self, kind: str) -> list[etree._Element]:
         return [r for r, k in zip(self.roots, self.kinds) if k == kind]
@@ -79,6 +80,12 @@ class Messages:
 
     @property
     def state(self) -> dict:
+        """What the emulated device did, as its effect recorded it (the emulator's model, not the wire)."""
+        return self.outcome.get("state", {})
+
+    @property
+    def reported(self) -> dict:
+        """What the device's GBCS response reports (duisconf.payloads.reported_state)."""
         return {} if self.response is None else decode_state(self.response)
 
     @property
@@ -93,7 +100,8 @@ class Messages:
         return next(r for r in self._of("dcc-alert") if r.findtext(f".//{SR}DCCAlertCode") == code)
 
     def device_alert_state(self, code: str) -> dict:
-        return decode_state(next(r for r in self._of("device-alert") if r.findtext(f".//{SR}AlertCode") == code))
+        """What the effect recorded with the alert (the emulator's model; the GBCS alert carries its code)."""
+        return next(state for c, state in self.outcome.get("alerts", []) if c == code)
 
     @property
     def scheduled(self) -> list[etree._Element]:
@@ -180,7 +188,7 @@ class Session:
         """What the DCC sent (and delivered) because of this request, once the outbox is idle."""
         request_id = exchange.request_id if isinstance(exchange, Exchange) else exchange
         assert self.dcc.outbox.wait_idle(timeout), "the emulator's outbox did not drain"
-        found = Messages()
+        found = Messages(outcome=self.dcc.outcomes.get(request_id, {}))
         for record in self.dcc.outbox.history():
             if record.request_id == request_id:
                 assert record.status == "delivered", f"{record.kind} for {request_id} was not delivered: {record.last_error}"

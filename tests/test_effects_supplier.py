@@ -11,7 +11,10 @@ import pytest
 import emulator_harness
 from duisconf.duis.parse import parse_xml
 from duisconf.emulator.behaviours import dcc_alert_code
-from duisconf.emulator.effects.supplier import make_utrn, register_change_of_supplier
+from duisconf.emulator.effects.supplier import register_change_of_supplier
+from duisconf.emulator.identities import for_seed
+from duisconf.gbcs import keys as gbcs_keys
+from duisconf.gbcs import utrn as gbcs_utrn
 from duisconf.keystore import zaz1
 from duisconf.render import render_request
 from duisconf.signing import sign
@@ -28,6 +31,17 @@ def change_of_supplier(dcc: Session, target: str = ESME, floor: int = FLOOR, **o
     return dcc.send("6.23", originator=SUPPLIER2, target=target, params=params, **options)
 
 
+def make_utrn(supplier: str, device: str, counter: int, value: int) -> str:
+    """A GBCS UTRN as the supplier's system makes it: its prepayment KA key (ZAZ1), the device's KA certificate."""
+    devices = gbcs_keys.KeyChain(for_seed().key_source(lambda eui: eui.startswith("00db")), gbcs_keys.Zaz1Source())
+    utrn = gbcs_utrn.make_utrn(supplier, device, counter, value, keys=devices)
+    _UTRN_COUNTERS[utrn] = counter
+    return utrn
+
+
+_UTRN_COUNTERS: dict[str, int] = {}  # UTRN -> the counter it was made for (a GBCS UTRN keeps only 10 bits of it)
+
+
 def top_up(dcc: Session, utrn: str, *, originator: str = SUPPLIER, target: str = ESME,
            counter: int | None = None) -> Exchange:
     """2.2 with the RequestID counter = the UTRN counter (low 32 bits zero, duis.md §1.3).
@@ -35,7 +49,7 @@ def top_up(dcc: Session, utrn: str, *, originator: str = SUPPLIER, target: str =
     The harness numbers requests itself, so this renders and posts the request directly and moves the
     harness's counter past the UTRN counter (counters must keep increasing per originator).
     """
-    counter = counter if counter is not None else int(utrn[:10]) << 32
+    counter = counter if counter is not None else _UTRN_COUNTERS[utrn]
     xml = render_request("2.2", originator=originator, target=target, counter=counter, params={"UTRN": utrn})
     root = dcc._post("serviceS", sign(xml, zaz1()))
     emulator_harness._counters = itertools.count(max(counter, next(emulator_harness._counters)) + 1)
@@ -203,7 +217,8 @@ def test_utrn_for_another_device_is_refused():
     with Session() as dcc:
         counter = ((next(emulator_harness._counters) >> 32) + 1) << 32
         messages = dcc.messages(top_up(dcc, make_utrn(SUPPLIER, GSME, counter, 100)))
-        assert messages.device_alerts == ["8F64"] and messages.state["rejected_with"] == "8F64"
+        # the authenticator covers the device's EUI: for the ESME it is simply not authentic
+        assert messages.device_alerts == ["8F63"] and messages.state["rejected_with"] == "8F63"
         assert messages.state["meter_balance"] == 0
 
 

@@ -89,6 +89,8 @@ def test_cv1_is_acknowledged_then_answered_asynchronously(dcc: DCCEmulator, rece
     assert header(response, "ResponseID") == f"{target}:{originator}:{counter}"
     assert header(response, "ResponseCode") == "I0"
     frame = gbcs.decode(base64.b64decode(response.findtext(f".//{SR}GBCSPayload")))
+    assert isinstance(frame, gbcs.GeneralCiphering)  # ECS17b responses carry a MAC
+    frame = frame.inner
     assert frame.header.cra == gbcs.CRA.RESPONSE
     assert frame.header.originator_counter == int(counter)
     assert frame.header.originator.hex().upper() == target.replace("-", "")

@@ -51,6 +51,8 @@ class Outcome:
 
     response_code: str = "I0"
     state: dict = field(default_factory=dict)
+    result: str = "success"        # what the device's GBCS response says: "success" or "error" (a refused command)
+    timing: str = "immediate"      # "immediate", "future_dated" (stored for later) or "cancellation"
     now: datetime | None = None  # the moment the device executes the command (the emulator's virtual clock)
     device_alerts: list[DeviceAlert] = field(default_factory=list)
     dcc_alerts: list[DCCAlert] = field(default_factory=list)
@@ -107,11 +109,8 @@ def non_device(*srvs: str) -> Callable[[NonDeviceReply], NonDeviceReply]:
 
 
 def content(state: dict) -> bytes:
-    """The content of an emulated GBCS response: the device's reported state as compact JSON.
-
-    Real devices answer with DLMS/ZigBee payloads whose semantics are out of scope (duis.md §10.5);
-    the emulator's own content encoding is JSON so that the suite's decoder can read it back.
-    """
+    """The emulator's former content encoding (compact JSON of a state): only DCC schedules (schedules.py)
+    still use it; device responses and alerts are real GBCS (device_messages.py)."""
     return json.dumps(state, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -123,15 +122,6 @@ def gbcs_frame(cra: gbcs.CRA, counter: int, originator: str, recipient: str, mes
     return gbcs.GeneralSigning(header=header, content=body, signature=None).encode()
 
 
-# GBCS message codes of FutureDatedDeviceAlertMessage payloads (duis.md §5.3, §10.3).
-FUTURE_DATED_MESSAGE_CODES = {"11.3": 0x00CA, "6.15.1": 0x00CB, "6.23": 0x00CB}
-
-
-def future_dated_message_code(request: DUISRequest) -> int:
-    gas = request.device is not None and request.device.type in ("GSME", "GPF")
-    return FUTURE_DATED_MESSAGE_CODES.get(request.srv, 0x00CD if gas else 0x00CC)
-
-
 def message_code(request: DUISRequest) -> int:
     """The GBCS message code of the SRV's use case for this device (0 where no public source gives it)."""
     device_type = request.device.type if request.device else None
@@ -139,7 +129,8 @@ def message_code(request: DUISRequest) -> int:
 
 
 def precommand(request: DUISRequest) -> bytes:
-    """The pre-command a transform returns: the GBCS command with a null signature, User as originator."""
+    """The former pre-command (the C14N of the request body in a GBCS frame): only for an SRV whose use case
+    has no command shape; device_messages.DeviceMessages.precommand builds the real GBCS command."""
     return gbcs_frame(gbcs.CRA.COMMAND, request.request_id.counter, request.request_id.originator,
                       request.request_id.target, message_code(request), etree.tostring(request.body, method="c14n"))
 
@@ -175,17 +166,6 @@ def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime 
         elif request.device is not None:
             outcome.state = {"srv": request.srv, "device": request.device.eui, "status": request.device.status}
     return outcome
-
-
-def device_response_payload(request: DUISRequest, outcome: Outcome, when: datetime) -> bytes:
-    return gbcs_frame(gbcs.CRA.RESPONSE, request.request_id.counter, request.request_id.target,
-                      request.request_id.originator, message_code(request), content(outcome.state), when)
-
-
-def alert_payload(alert: DeviceAlert, recipient: str, counter: int, when: datetime) -> bytes:
-    """A device alert's GBCS frame: CRA alert, generic alert message code 0x1000 (duis.md §10.3)."""
-    return gbcs_frame(gbcs.CRA.ALERT, counter, alert.device, recipient, 0x1000,
-                      content({"alert": alert.code, **alert.state}), when)
 
 
 def run_non_device(request: DUISRequest, inventory: Inventory,

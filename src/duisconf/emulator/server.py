@@ -13,11 +13,14 @@ import json
 import logging
 import threading
 from datetime import datetime, timezone
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..duis.model import DCC_EUI, SR_NS, RequestID
 from ..duis.schema import Schema, load_schema
-from ..errors import ConfigError
+from ..errors import ConfigError, DuisConfError
+from ..gbcs.frame import CRA
+from ..gbcs import builder
 from ..httpserver import BackgroundServer, BodyRefused, LimitedHandler, read_body
 from ..keystore import Keystore, zaz1
 from ..rules import Catalogue, load_catalogue
@@ -26,6 +29,7 @@ from . import behaviours, control
 from .access import AccessControl, DUISRequest, Rejection
 from .clock import VirtualClock
 from .delivery import Outbox
+from .device_messages import DeviceMessages
 from .faults import Effects, FaultSwitchboard
 from .identities import DEFAULT_SEED, for_seed
 from .responses import ResponseBuilder
@@ -39,6 +43,9 @@ MAX_BODY = 4 * 1024 * 1024  # a DUIS request is kilobytes; refuse anything absur
 # 8.13 naming no local command this user was given: an SRV-specific code of the E0813xx range, whose
 # meaning is not in public sources (conf U) until DUIS is read.
 UNKNOWN_LOCAL_COMMAND = "E081301"
+# Response codes the DCC gives when the command never reached a device (no device, no WAN, no answer):
+# such a response carries no GBCS payload.
+DCC_ANSWERS = frozenset({"E19", "E20", "E21"})
 
 
 @dataclass
@@ -64,6 +71,8 @@ class DCCEmulator:
         self.schema = schema or load_schema()
         self.catalogue = catalogue or load_catalogue()
         self.inventory = inventory or Inventory.reference()
+        self.device_messages = DeviceMessages(self.identities, self.inventory)  # what the devices say in GBCS
+        self.inventory.keys = self.device_messages.keys
         self.default_receive_url = receive_url
         self.control_enabled = control
         self.latency = latency
@@ -75,6 +84,9 @@ class DCCEmulator:
         self.inventory.misbehaving = self.faults.misbehaving
         self.schedules = DCCSchedules(self)
         self.local_commands: dict[str, DUISRequest] = {}  # CV 2/6 RequestID -> request, until its 8.13
+        # The effects' own account of what they did, per RequestID (newest 4096): for the emulator's model tests
+        # only. Devices report only what their GBCS messages carry; this is never sent anywhere.
+        self.outcomes: OrderedDict[str, dict] = OrderedDict()
         self._alert_counter = 0
         self._counter_lock = threading.Lock()
         # Called with (service, raw body, admitted DUISRequest or None, Rejection or None, Reply) for every
@@ -94,6 +106,8 @@ class DCCEmulator:
             raise ConfigError(f"cannot listen for SMKI on {self.host}:{self.smki_port}: "
                               f"{getattr(exc, 'strerror', None) or exc} (set [emulator] smki_port)") from None
         self.outbox.start()
+        # The GBCS content shapes take ~0.5 s to load once per process: load them now, not on the first request.
+        threading.Thread(target=builder.shapes, name="gbcs-shapes", daemon=True).start()
         if self.clock.real_time:
             self.clock.start_ticker()  # scheduled work (future-dated, DCC schedules) runs as real time passes
         log.info("DCC emulator listening on %s", self.url)
@@ -127,6 +141,7 @@ class DCCEmulator:
         self.clock.restart()
         with self._counter_lock:
             self.local_commands.clear()
+            self.outcomes.clear()
         with self.access._transforms_lock:
             self.access.transforms.clear()
         self.schedules.clear()
@@ -160,9 +175,9 @@ class DCCEmulator:
         for device_eui, code in alerts:
             if recipient:
                 counter = self._next_alert_counter()
-                alert = behaviours.DeviceAlert(device_eui, code)
                 body = self.builder.device_alert(device_eui, recipient, counter, code,
-                                                 behaviours.alert_payload(alert, recipient, counter, self.clock.now()))
+                                                 self._alert_payload(device_eui, code, recipient, counter,
+                                                                     self.clock.now(), {}))
                 self.outbox.send((recipient, body, "device-alert", None), delay=self.latency)
             sent.append({"device": device_eui, "code": code})
         return sent
@@ -201,11 +216,12 @@ class DCCEmulator:
     def _dispatch(self, request: DUISRequest) -> Reply:
         cv = request.cv
         if cv == 4:
-            gbcs_bytes = behaviours.precommand(request)
+            gbcs_bytes = self.device_messages.precommand(request) or behaviours.precommand(request)
             self.access.record_transform(request, gbcs_bytes)
             return Reply(200, self.builder.precommand(request.request_id, request.srv, gbcs_bytes))
         if cv in (2, 6):  # for local delivery: the command itself; CV 6 carries the user's signed pre-command
-            command = request.signed_precommand if cv == 6 else behaviours.precommand(request)
+            command = request.signed_precommand if cv == 6 else \
+                self.device_messages.precommand(request) or behaviours.precommand(request)
             with self._counter_lock:
                 self.local_commands[str(request.request_id)] = request  # awaiting its 8.13 return
             return Reply(200, self.builder.local_command(request.request_id, request.srv, command))
@@ -234,6 +250,7 @@ class DCCEmulator:
             code, payload = self.schedules.handle(request)
             return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
         code, payload, outcome = behaviours.run_non_device(request, self.inventory, self.clock.now())
+        self._remember(request, outcome)
         self._send_alerts(request, outcome)
         return Reply(200, self.builder.non_device(request.request_id, request.srv, payload, code))
 
@@ -255,10 +272,10 @@ class DCCEmulator:
         key = f"{request.device.eui}:{request.srv}"
         if when.startswith(behaviours.CANCELLATION):
             cancelled = self.clock.cancel(key)
-            return self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}), faults)
+            return self._respond(request, behaviours.Outcome(state={"cancelled": cancelled}, timing="cancellation"), faults)
         at = _parse_datetime(when)
         if pattern in ("Device", "DSP & Device"):
-            self._respond(request, behaviours.Outcome(state={"stored_until": when}), faults)
+            self._respond(request, behaviours.Outcome(state={"stored_until": when}, timing="future_dated"), faults)
             self.clock.schedule(at, lambda: self._run_future_dated(request), key=key, label=f"{request.request_id}")
         else:  # DSP: held by the DCC, then released to the device
             self.clock.schedule(at, lambda: self._run_now(request, faults), key=key, label=f"{request.request_id}")
@@ -268,31 +285,61 @@ class DCCEmulator:
 
     def _run_future_dated(self, request: DUISRequest) -> None:
         outcome = behaviours.run_device_effect(request, self.inventory, self.clock.now())
-        code = "8F66" if outcome.response_code == "I0" else "8F67"
-        payload = behaviours.gbcs_frame(behaviours.gbcs.CRA.ALERT, request.request_id.counter, request.request_id.target,
-                                        request.request_id.originator, behaviours.future_dated_message_code(request),
-                                        behaviours.content(outcome.state), self.clock.now())
+        self._remember(request, outcome)
+        code = "8F66" if outcome.response_code == "I0" and outcome.result == "success" else "8F67"
+        try:
+            payload = self.device_messages.future_dated_alert(request, code, self.clock.now())
+        except DuisConfError:  # an emulator defect: logged, and the alert still goes out (former content)
+            log.exception("cannot build the GBCS future-dated alert %s of %s", code, request.request_id)
+            payload = behaviours.gbcs_frame(CRA.ALERT, request.request_id.counter, request.request_id.target,
+                                            request.request_id.originator, 0x00CC, behaviours.content(outcome.state),
+                                            self.clock.now())
         body = self.builder.future_dated_alert(request.request_id, request.srv, code, payload)
         self.outbox.send((request.user.eui, body, "future-dated-alert", str(request.request_id)), delay=self.latency)
         self._send_alerts(request, outcome)
 
+    def _remember(self, request: DUISRequest, outcome: behaviours.Outcome) -> None:
+        with self._counter_lock:
+            self.outcomes[str(request.request_id)] = {
+                "state": outcome.state, "alerts": [(a.code, {"alert": a.code, **a.state}) for a in outcome.device_alerts]}
+            while len(self.outcomes) > 4096:
+                self.outcomes.popitem(last=False)
+
     def _respond(self, request: DUISRequest, outcome: behaviours.Outcome, faults: Effects | None = None) -> None:
         faults = faults or Effects()
+        self._remember(request, outcome)
         delay = self.latency + faults.delay
         if not faults.drop_response:
             body = self.builder.device_response(request.request_id, request.srv,
-                                                behaviours.device_response_payload(request, outcome, self.clock.now()),
-                                                outcome.response_code)
+                                                self._response_payload(request, outcome), outcome.response_code)
             self.outbox.send((request.user.eui, body, "response", str(request.request_id)),
                              delay=delay + faults.response_delay, copies=faults.response_copies)
         self._send_alerts(request, outcome, delay)
+
+    def _alert_payload(self, device: str, code: str, recipient: str, counter: int, now: datetime,
+                       state: dict) -> bytes:
+        try:
+            return self.device_messages.alert(device, code, recipient, counter, now, state)
+        except DuisConfError:  # an emulator defect: logged, and the alert still goes out (former content)
+            log.exception("cannot build the GBCS alert %s of %s", code, device)
+            return behaviours.gbcs_frame(CRA.ALERT, counter, device, recipient, 0x1000,
+                                         behaviours.content({"alert": code, **state}), now)
+
+    def _response_payload(self, request: DUISRequest, outcome: behaviours.Outcome) -> bytes | None:
+        """The device's GBCS response; none when the DCC answers for it (E20 / E21 …: it never got there)."""
+        if outcome.response_code in DCC_ANSWERS:
+            return None
+        result = outcome.result if outcome.response_code == "I0" else "error"  # the device refused the command
+        return self.device_messages.response(request, outcome.state, self.clock.now(), result=result,
+                                             timing=outcome.timing)
 
     def _send_alerts(self, request: DUISRequest, outcome: behaviours.Outcome, delay: float | None = None) -> None:
         now, delay = self.clock.now(), self.latency if delay is None else delay
         for alert in outcome.device_alerts:
             recipient, counter = alert.recipient or request.user.eui, self._next_alert_counter()
             body = self.builder.device_alert(alert.device, recipient, counter, alert.code,
-                                             behaviours.alert_payload(alert, recipient, counter, now))
+                                             self._alert_payload(alert.device, alert.code, recipient, counter, now,
+                                                                 alert.state))
             self.outbox.send((recipient, body, "device-alert", str(request.request_id)), delay=delay)
         for alert in outcome.dcc_alerts:
             recipient = alert.recipient or request.user.eui

@@ -71,6 +71,9 @@ class Inventory:
         # Wired by the emulator to its fault switchboard: effects ask `inventory.misbehaving("rule", eui)`
         # to play a deliberately wrong model (tests of the suite itself); always False otherwise.
         self.misbehaving: Callable[..., bool] = lambda rule, device=None: False
+        # Wired by the emulator: the GBCS key source its devices use (their own KA/DS keys, the organisations'
+        # certificates), e.g. for a meter to check a UTRN's authenticator (gbcs.utrn). None outside an emulator.
+        self.keys: Any = None
 
     def add_user(self, user: User) -> User:
         with self.lock:

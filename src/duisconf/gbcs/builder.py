@@ -138,7 +138,7 @@ def build_content(
     """
     shape = shape_for(use_case, cra, variant)
     filler = _Filler(use_case, values, _duis_slots(use_case, request), header)
-    tree = filler.fill(copy.deepcopy(shape["tree"]))
+    tree = filler.fill(shape["tree"])  # fill builds new containers and never mutates the shape: no copy needed
     return BuiltContent(tree, use_case=use_case, cra=cra, variant=shape["variant"],
                         message_code=shape["message_code"], encoding=shape["encoding"],
                         defaulted=sorted(filler.defaulted), unmodelled=filler.unmodelled)

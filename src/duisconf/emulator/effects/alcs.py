@@ -27,7 +27,8 @@ controller numbers are JSON object keys "1" … "5" (the XSD's range_1_5 `index`
   "aux_controllers" {"1": {"start": "<xs:dateTime>", "end": "<xs:dateTime>", "level": 0-100,
                      "input_from_controlled_load": bool}}                               7.13
 
-Reported state (JSON content of the device's GBCS response):
+The effect's state (`outcome.state`; what of it a device reports goes through the GBCS reading slots,
+rules/emulator_gbcs.toml, see duisconf.emulator.device_messages):
   write SRVs      the keys they changed, e.g. 6.14.1 -> {"descriptions": {...}}
   7.7             {"descriptions", "switches", "alc_schedule", "switch_types", "boost"}
   7.11            {"boost": [...], "boost_events": []}  (no emulated button presses in ReadLogPeriod)

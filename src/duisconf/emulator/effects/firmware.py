@@ -7,7 +7,8 @@ Device state: `device.firmware_version` (the executing version, also the SMI's D
 and `device.data["firmware_images"]` = {hash: version}: the images distributed to the device, keyed by
 the upper-case hex SHA-256 of the decoded FirmwareImage (32 bytes, the length of 11.3 FirmwareHash).
 
-Reported state (JSON content of the GBCS payloads, see behaviours.content):
+The effects' state (`outcome.state`; what of it a device reports goes through the GBCS reading slots,
+rules/emulator_gbcs.toml, see duisconf.emulator.device_messages):
   11.2 response            {"firmware_version": "<executing version>"}
   11.3 response / 8F66     {"activated": true, "firmware_version": "<new version>", "firmware_hash": "<hash>"}
   11.3 wrong hash / 8F67   {"activated": false, "firmware_version": "<unchanged>", "firmware_hash": "<hash>"}
@@ -174,6 +175,7 @@ def activate_firmware(request: DUISRequest, inventory: Inventory, outcome: Outco
     if version is None:
         outcome.response_code = NOT_ACTIONED if request.execution_datetime else REFUSED_IMMEDIATELY
         outcome.state = {"activated": False, "firmware_version": device.firmware_version, "firmware_hash": digest}
+        outcome.result = "error"
         return
     previous = device.firmware_version
     if not inventory.misbehaving(FIRMWARE_VERSION_NOT_UPDATED, device.eui):

@@ -21,7 +21,8 @@ Non-device SRVs (CV 8, synchronous reply):
   8.2   Read Inventory  I0 + DSPInventory filtered by DeviceID or MPxN (up to 17 entries).
   A DeviceID in a non-device body that is not in the SMI -> E19 (rules/access_control.toml device_exists, V).
 
-Device SRVs: `outcome.state` is the JSON content of the device's response (behaviours.content). Keys:
+Device SRVs: `outcome.state` (what of it a device reports goes into its GBCS response through the reading
+slots of rules/emulator_gbcs.toml; the rest is the emulator's own account, DCCEmulator.outcomes). Keys:
   8.11   {"device_log": [EUI…], "historic_log": [EUI…], "added"|"removed": EUI, "key_ignored": bool}
   8.12.1 / 8.12.2 {"device_log": [EUI…], "restored_from": old EUI}
   8.9    {"device_log": {EUI: type}, "historic_log": [EUI…]}  (meters: the devices joined to them)
@@ -31,7 +32,8 @@ Device SRVs: `outcome.state` is the JSON content of the device's response (behav
   8.8.x  {"unjoined": bool, "other": EUI, "joined_devices": [EUI…]}
   A device request to a Pending / Whitelisted device (not on the SMHAN) -> asynchronous E21; through a
   hub installed without SM WAN -> asynchronous E20 (state {"status": …} / {"sm_wan": false}).
-  Device alerts carry {"alert": code, …} (behaviours.alert_payload); 8F12 / 8071 add "device_log".
+  Device alerts are the GBCS alerts of their use case (device_messages.py); the effect also records
+  {"alert": code, …} with them (DCCEmulator.outcomes); 8F12 / 8071 add "device_log".
   Alerts: 8.11 8F12 + N24; 8.1.1 8145 (clock changed) or 81C6, then 8F69 (a GSME: 8071 from its GPF) and
   DeviceStatusChangeEvent/MeterIdentity to the network operator; 6.11 8145 / 81C6, or 8F0C for a step
   over 10 s (`_set_clock`); 8.7.x 8F49 / 8F48; 8.8.x 8F4B / 8F4A; 8.12.1 8F12 and 8.12.2 8071, each + DeviceLogRestored.
@@ -391,11 +393,19 @@ def _set_clock(request: DUISRequest, outcome: Outcome, max_step_s: float | None 
     return True, difference
 
 
+def _device_clock(request: DUISRequest, outcome: Outcome) -> str:
+    """The device's clock now (its drift included): what ECS70 / GCS28 read back after setting it."""
+    offset = float(request.device.data.get("clock_offset_s", 0.0))
+    return (_now(outcome) + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @effect("6.11")
 def synchronise_clock(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
     adjusted, difference = _set_clock(request, outcome, max_step_s=SYNCHRONISE_MAX_STEP_S,
                                       keep_clock=inventory.misbehaving(CLOCK_NOT_ADJUSTED, request.device.eui))
-    outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference}
+    outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference, "clock": _device_clock(request, outcome)}
+    if not adjusted:
+        outcome.result = "error"
 
 
 @effect("8.1.1")
@@ -419,7 +429,9 @@ def commission_device(request: DUISRequest, inventory: Inventory, outcome: Outco
                 identity.append(element("ESMEVariant", device.data["esme_variant"]))
             _dcc_alert(outcome, _status_change(device.eui, identity), device.network_operator)
     outcome.state = {"clock_adjusted": adjusted, "clock_offset_s": difference, "commissioned": adjusted,
-                     "status": device.status}
+                     "status": device.status, "clock": _device_clock(request, outcome)}
+    if not adjusted:
+        outcome.result = "error"
 
 
 # -- 8.7.x / 8.8.x: joins between devices ---------------------------------------------------------
@@ -442,6 +454,7 @@ def join(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None:
         if other.type in ("PPMID", "HCALCS", "IHD") and other.status == "InstalledNotCommissioned":
             other.status = "Commissioned"
     outcome.alert(device.eui, "8F49" if ok else "8F48")
+    outcome.result = "success" if ok else "error"
     outcome.state = {"joined": ok, "other": _text(request, "OtherDeviceID"), "joined_devices": sorted(_joined(device))}
 
 
@@ -455,6 +468,7 @@ def unjoin(request: DUISRequest, inventory: Inventory, outcome: Outcome) -> None
     if other is not None:
         _joined(other).pop(device.eui, None)
     outcome.alert(device.eui, "8F4B" if ok else "8F4A")
+    outcome.result = "success" if ok else "error"
     outcome.state = {"unjoined": ok, "other": eui, "joined_devices": sorted(_joined(device))}
 
 

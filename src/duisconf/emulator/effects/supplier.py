@@ -1,8 +1,9 @@
 """Supplier-owned device behaviour: Change of Supplier, credentials, prepayment, supply, tariff.
 
 Design notes §4.3 (Change of Supplier) and §4.4 (Prepayment CoS). Device state lives in `device.data`;
-each effect reports it back as the JSON content of the device's GBCS response (behaviours.content), so
-the suite decodes exactly the keys listed here. Confidence tags as in design-notes.md: V / I / U.
+each effect records its state in `outcome.state` with the keys listed here; what a device reports of it goes
+into its GBCS response through the reading slots (rules/emulator_gbcs.toml, duisconf.emulator.device_messages).
+Confidence tags as in design-notes.md: V / I / U.
 
 Change of Supplier (6.23, pattern "DSP & Device") [I effect; U DCC alert codes]
     register_change_of_supplier(inventory, device, gaining) sets device.incoming_supplier, as the
@@ -50,31 +51,29 @@ Register reads, reliable / unreliable [I from RTDS tags]
 Misbehaviours (negative checks of the suite): "losing-supplier-still-accepted" (access.py lets the
     losing supplier through after 6.23), "old-utrn-accepted-after-cos" (the losing supplier's UTRNs still credit).
 
-UTRNs (2.2) — duisconf's own encoding, NOT the GBCS one (real UTRNs carry a truncated MAC) [U]:
-    20 digits = HHHHHHHHHH VVVVVV SS DD
-    H: the UTRN counter >> 32 (the counter's low 32 bits are zero, duis.md §1.3)
-    V: the value credited, in pence
-    S: issuer tag (the issuing supplier's EUI), D: device tag (the target device's EUI); see make_utrn.
-    The device takes the counter from the UTRN and checks, in order:
-      counter differs from the RequestID counter or low bits set  -> 8F63 not authentic
-      S is not the tag of the device's CURRENT supplier          -> 8F63 not authentic
-      D is not this device's tag                                 -> 8F64 not for this device
-      counter <= the current supplier's top-up floor, or used    -> 8F51 duplicate
-      V > MaxCreditThreshold (2.1)                               -> 8F5B exceeds maximum credit
-      meter balance + V > MaxMeterBalance (2.1)                  -> 8F47 would exceed maximum balance
-    A refused UTRN is not recorded as used and credits nothing.
+UTRNs (2.2) as GBCS §14 makes them (duisconf.gbcs.utrn) [V format; I order of checks]:
+    The meter checks the UTRN's authenticator with its own KA key and its current supplier's prepayment KA
+    certificate at the command's counter (the RequestID counter: the DCC sends the UTRN in a GBCS command
+    carrying it), then, in order:
+      malformed, counter bits or authenticator wrong (another supplier, another device) -> 8F63 not authentic
+      counter <= the current supplier's top-up floor, or used                     -> 8F51 duplicate
+      value > MaxCreditThreshold (2.1)                                              -> 8F5B exceeds maximum credit
+      meter balance + value > MaxMeterBalance (2.1)                                 -> 8F47 would exceed maximum balance
+    A refused UTRN is not recorded as used and credits nothing; the response is the use case's error variant.
     So after 6.23 the losing supplier's UTRNs are rejected with 8F63, and counters at or below the
-    gaining supplier's SupplierPrepaymentTopUpFloorSeqNumber with 8F51.
+    gaining supplier's SupplierPrepaymentTopUpFloorSeqNumber with 8F51. A UTRN made for another device fails
+    the authenticator like any other (8F63): the device cannot tell whom it was for.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from lxml import etree
 
 from ...duis.model import SR_NS, normalise_eui
+from ...errors import InvalidInput
+from ...gbcs import utrn as gbcs_utrn
 from ..access import DUISRequest
 from ..behaviours import Outcome, dcc_alert_code, effect
 from ..faults import misbehaviour
@@ -267,35 +266,24 @@ def activate_emergency_credit(request: DUISRequest, inventory: Inventory, outcom
     outcome.state = {"emergency_credit": dict(credit), "activated": activated}
 
 
-def utrn_tag(eui: str) -> str:
-    """Two digits standing for an EUI inside an emulator UTRN (duisconf's own rule)."""
-    return f"{int(hashlib.sha256(normalise_eui(eui).encode()).hexdigest(), 16) % 100:02d}"
-
-
-def make_utrn(supplier_eui: str, device_eui: str, counter: int, value: int) -> str:
-    """A UTRN the emulator accepts from `supplier_eui` for `device_eui` (see the module docstring)."""
-    if counter & LOW_32_BITS or not 0 <= value < 1_000_000:
-        raise ValueError("a UTRN counter has its low 32 bits zero and a value below 1,000,000 pence")
-    return f"{counter >> 32:010d}{value:06d}{utrn_tag(supplier_eui)}{utrn_tag(device_eui)}"
-
-
-def check_utrn(device: Device, utrn: str, request_counter: int,
+def check_utrn(device: Device, utrn: str, request_counter: int, keys: object,
                old_supplier_trusted: bool = False) -> tuple[str | None, int, int]:
-    """(alert code if the device refuses it, UTRN counter, value) for a UTRN on this device.
-    `old_supplier_trusted`: the misbehaviour OLD_UTRN_ACCEPTED (the losing supplier's tag still valid)."""
-    if len(utrn) != 20 or not utrn.isdigit():
-        return "8F63", 0, 0
-    counter, value = int(utrn[:10]) << 32, int(utrn[10:16])
-    prepay = _prepayment(device)
-    if counter != request_counter or request_counter & LOW_32_BITS:
-        return "8F63", counter, value
-    issuers = {utrn_tag(device.supplier)} if device.supplier else set()
+    """(alert code if the device refuses it, UTRN counter, value in pence) for a UTRN on this device.
+    `old_supplier_trusted`: the misbehaviour OLD_UTRN_ACCEPTED (the losing supplier's key still trusted)."""
+    issuers = [device.supplier] if device.supplier else []
     if old_supplier_trusted and device.data.get("losing_supplier"):
-        issuers.add(utrn_tag(device.data["losing_supplier"]))
-    if utrn[16:18] not in issuers:
-        return "8F63", counter, value
-    if utrn[18:] != utrn_tag(device.eui):
-        return "8F64", counter, value
+        issuers.append(device.data["losing_supplier"])
+    fields = None
+    for issuer in issuers:
+        try:
+            fields, _ = gbcs_utrn.check_utrn(utrn, issuer, device.eui, keys, counter=request_counter)
+            break
+        except InvalidInput:  # malformed, or not authentic for this issuer and device
+            continue
+    if fields is None or request_counter & LOW_32_BITS:
+        return "8F63", request_counter, 0
+    counter, value = request_counter, fields.pennies
+    prepay = _prepayment(device)
     if counter <= prepay["topup_floor"] or counter in prepay["used_utrns"]:
         return "8F51", counter, value
     limits = prepay["configuration"]
@@ -311,9 +299,10 @@ def top_up_device(request: DUISRequest, inventory: Inventory, outcome: Outcome) 
     device = request.device
     prepay = _prepayment(device)
     refused, counter, value = check_utrn(device, _text(request.body, "UTRN") or "", request.request_id.counter,
-                                         inventory.misbehaving(OLD_UTRN_ACCEPTED, device.eui))
+                                         inventory.keys, inventory.misbehaving(OLD_UTRN_ACCEPTED, device.eui))
     if refused:
         outcome.alert(device.eui, refused)
+        outcome.result = "error"
         outcome.state = {"accepted": False, "utrn_counter": counter, "credited": 0,
                          "meter_balance": prepay["meter_balance"], "rejected_with": refused}
         return
