@@ -52,9 +52,11 @@ def operator_certificates(tmp_path_factory) -> dict[str, Path]:
 
 
 def write_target(directory: Path, certificates: dict, *, dcc_port: int, system_port: int, driver: str | None = None,
-                 extra: str = "", eui: str = EUI, roles: tuple[str, ...] = ("IS", "GS")) -> Path:
+                 extra: str = "", eui: str = EUI, roles: tuple[str, ...] = ("IS", "GS"), smki_port: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     driver = driver or f'kind = "http"\nurl = "http://127.0.0.1:{system_port}/trigger"\ntimeout = 5'
+    prepayment = (f'gbcs_prepayment_key_agreement_certificate = "{certificates["ka_pp_certificate"]}"\n'
+                  if set(roles) & {"IS", "ES", "GS"} else "")  # only a supplier has a prepayment KA key
     path = directory / "my-system.toml"
     path.write_text(textwrap.dedent(f"""\
         [target]
@@ -65,10 +67,13 @@ def write_target(directory: Path, certificates: dict, *, dcc_port: int, system_p
         [user_system]
         receive_url = "http://127.0.0.1:{system_port}/duis"
         state = "state"
+        smki_port = {smki_port}
         [organisations."{eui}"]
         roles = {json.dumps(list(roles))}
         xml_signing_certificate = "{certificates['xml_certificate']}"
         gbcs_signing_certificate = "{certificates['gbcs_certificate']}"
+        gbcs_key_agreement_certificate = "{certificates['ka_certificate']}"
+        """) + prepayment + textwrap.dedent("""\
         [timeouts]
         on_demand = 5
         """) + "[driver]\n" + driver + "\n" + extra)
@@ -113,12 +118,14 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
     `suite` (a project root), as `party` (its organisation, roles and declaration); returns scenario test
     name -> "" (passed), SKIPPED + reason, or its failure message. The reference system runs in its own
     process (`own_process`), or for a short run in this one (saving its start-up)."""
-    dcc_port, system_port = _free_port(), _free_port()
+    dcc_port, system_port, smki_port = _free_port(), _free_port(), _free_port()
     target = write_target(tmp, certificates, dcc_port=dcc_port, system_port=system_port, eui=party["eui"],
-                          roles=party["roles"])
-    system = (reference_process(tmp, certificates, party["eui"], dcc_port, system_port, variant) if own_process else
-              ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=party["eui"], certificates=certificates,
-                                  state_dir=tmp / "system-state", port=system_port, variant=variant))
+                          roles=party["roles"], smki_port=smki_port)
+    smki_url = f"http://127.0.0.1:{smki_port}/"  # where the reference system fetches device certificates
+    system = (reference_process(tmp, certificates, party["eui"], dcc_port, system_port, variant, smki_url) if own_process
+              else ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=party["eui"], certificates=certificates,
+                                       state_dir=tmp / "system-state", port=system_port, variant=variant,
+                                       smki_url=smki_url))
     with system:
         report = tmp / "junit.xml"
         command = [sys.executable, "-m", "pytest", "features/test_features.py", "-q", "-p", "no:cacheprovider",
@@ -149,12 +156,13 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
 
 
 @contextlib.contextmanager
-def reference_process(tmp: Path, certificates: dict, eui: str, dcc_port: int, system_port: int, variant: str | None):
+def reference_process(tmp: Path, certificates: dict, eui: str, dcc_port: int, system_port: int, variant: str | None,
+                      smki_url: str):
     """The reference system in its own process, as a party's system is (and off this process's GIL, so two
     runs side by side use both cores)."""
     command = [sys.executable, "-m", "examples.user_system.reference", "--dcc-url", f"http://127.0.0.1:{dcc_port}",
                "--eui", eui, "--certificates", str(certificates["xml_certificate"].parent), "--port", str(system_port),
-               "--state", str(tmp / "system-state")] + (["--variant", variant] if variant else [])
+               "--state", str(tmp / "system-state"), "--smki-url", smki_url] + (["--variant", variant] if variant else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     system = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
