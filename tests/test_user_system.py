@@ -239,6 +239,9 @@ VARIANTS = {
     "cv1-critical": ("user_system_critical_commands", ["rule command_variant"]),
     # a system that knows responses and device alerts only: every DCC alert scenario fails, naming the rule
     "refuses-dcc-alerts": ("user_system_dcc_alerts or (supplier_flows and firmware)", ["rule rrs_accepts_valid"] * 7),
+    # UTRNs the meter cannot take: made with the ordinary KA key, or the first one sent again
+    "utrn-ordinary-key": ("supplier_flows and tops_up", ["rule utrn: #1 SRV 2.2 CV 1"]),
+    "reused-utrn": ("supplier_flows and tops_up", ["rule utrn: #2 SRV 2.2 CV 1"]),
 }
 
 
@@ -388,6 +391,49 @@ def test_a_broken_user_system_target_is_refused_naming_the_key(tmp_path, certifi
     with pytest.raises(ConfigError, match=None) as refused:
         load_target(str(path))
     assert named in str(refused.value) and "my-system.toml" in str(refused.value)
+
+
+def test_key_agreement_certificates_are_checked_naming_the_key(tmp_path, certificates):
+    """The KA certificates are optional, but a DS certificate given as one, or a prepayment KA certificate
+    for an organisation that is no supplier, is refused naming the table and key."""
+    path = write_target(tmp_path, certificates, dcc_port=8079, system_port=9100)
+    text = path.read_text()
+    path.write_text(text.replace(f'gbcs_key_agreement_certificate = "{certificates["ka_certificate"]}"',
+                                 f'gbcs_key_agreement_certificate = "{certificates["gbcs_certificate"]}"'))
+    with pytest.raises(ConfigError, match=r'\[organisations\."90-B3-D5-1F-30-0A-00-01"\] gbcs_key_agreement_certificate: '
+                                          r".* is not a key-agreement certificate"):
+        load_target(str(path))
+    path.write_text(text.replace('roles = ["IS", "GS"]', 'roles = ["ED"]'))
+    with pytest.raises(ConfigError, match="gbcs_prepayment_key_agreement_certificate: only a supplier"):
+        load_target(str(path))
+    path.write_text(text.replace(f'gbcs_prepayment_key_agreement_certificate = "{certificates["ka_pp_certificate"]}"\n', ""))
+    assert load_target(str(path)).user_system.organisations[EUI].gbcs_prepayment_key_agreement_certificate is None
+
+
+def test_the_meter_checks_utrns_with_exactly_the_partys_prepayment_certificate(tmp_path, certificates):
+    """Even when the party's EUI is one of ZAZ1's (the reference test supplier), the emulated devices know
+    only the party's KA certificates for it: a UTRN made with ZAZ1's prepayment key is not authentic."""
+    from duisconf.gbcs.keys import KeyChain, KeyRing, Zaz1Source
+    from duisconf.gbcs.utrn import check_utrn, make_utrn
+    from duisconf.errors import InvalidInput
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    zaz1_supplier = "90-B3-D5-1F-30-01-00-00"
+    target = load_target(str(write_target(tmp_path, certificates, dcc_port=0, system_port=9, eui=zaz1_supplier)))
+    keys = Judge(target).emulator.inventory.keys  # built, never started
+    party_pp = x509.load_pem_x509_certificate(certificates["ka_pp_certificate"].read_bytes())
+    assert keys.certificates(zaz1_supplier, "ka", prepayment=True) == [party_pp]
+    assert keys.private_keys(zaz1_supplier, "ka") == []  # the DCC holds none of their keys
+    counter = 1 << 40
+    own = KeyChain(KeyRing().add(zaz1_supplier, "ka", private_key=load_pem_private_key(
+        certificates["ka_pp_key"].read_bytes(), None)), keys)
+    fields, _ = check_utrn(make_utrn(zaz1_supplier, ESME, counter, 250, keys=own), zaz1_supplier, ESME, keys,
+                           counter=counter)
+    assert fields.pennies == 250
+    zaz1_made = make_utrn(zaz1_supplier, ESME, counter, 250, keys=KeyChain(Zaz1Source(), keys))
+    with pytest.raises(InvalidInput, match="not authentic"):
+        check_utrn(zaz1_made, zaz1_supplier, ESME, keys, counter=counter)
 
 
 def test_a_private_key_given_as_a_certificate_is_refused(tmp_path, certificates):
