@@ -377,7 +377,7 @@ def asked_to_top_up(user_system: UserSystemScenario, role: str, device: str, val
     place(user_system, "send", "2.2", _device(run, device), eui, credit=int(value))
 
 
-@then(parsers.re(rf"the {DEVICE} credits (?P<value>\d+) pence from the UTRN$"))
+@then(parsers.re(rf"the emulated {DEVICE} credits (?P<value>\d+) pence from the UTRN$"))
 def credits_from_utrn(user_system: UserSystemScenario, device: str, value: str) -> None:
     """Read back from the emulated meter: the prepayment credit its 2.2 recorded at the UTRN's counter."""
     from duisconf.evidence import attach_text
@@ -393,7 +393,7 @@ def credits_from_utrn(user_system: UserSystemScenario, device: str, value: str) 
     assert credit["credited"] == int(value), f"the {device} credited {credit['credited']} pence, not {value}"
 
 
-@then(parsers.re(rf"the {DEVICE}'s meter balance is (?P<value>\d+) pence$"))
+@then(parsers.re(rf"the emulated {DEVICE}'s meter balance is (?P<value>\d+) pence$"))
 def meter_balance(user_system: UserSystemScenario, device: str, value: str) -> None:
     balance = user_system.run.judge.prepayment(_device(user_system.run, device)).get("meter_balance", 0)
     assert balance == int(value), f"the {device}'s meter balance is {balance} pence, not {value}"
@@ -437,7 +437,7 @@ def asked_to_whitelist(user_system: UserSystemScenario, role: str, device: str) 
            "JoinTimePeriod": JOIN_TIME})
 
 
-@when(parsers.re(rf"the installer powers up the {_NEW} near the CHF$"))
+@when(parsers.re(rf"the {_NEW} is powered up near the CHF by the installer$"))
 def installer_powers_up(user_system: UserSystemScenario, device: str) -> None:
     """A physical step: the device, carrying its install code, tries to join the hub's SMHAN."""
     from duisconf.evidence import attach_text

@@ -235,13 +235,13 @@ VARIANTS = {
     "accepts-forged": ("user_system_receive_response_service and refuses",
                        ["rule rrs_bad_signature", "rule rrs_unknown_certificate", "rule rrs_schema_invalid",
                         "rule rrs_replayed", "rule rrs_duplicated"]),
-    "wrong-precommand": ("user_system_critical_commands", ["rule precommand_signature"]),
+    # with UTRNs made with the ordinary KA key, which the meter cannot check (one run for two rules: the
+    # critical flow never tops up; reused-utrn is judged in-process below)
+    "wrong-precommand,utrn-ordinary-key": ("user_system_critical_commands or (supplier_flows and tops_up)",
+                                           ["rule precommand_signature", "rule utrn: #1 SRV 2.2 CV 1"]),
     "cv1-critical": ("user_system_critical_commands", ["rule command_variant"]),
     # a system that knows responses and device alerts only: every DCC alert scenario fails, naming the rule
     "refuses-dcc-alerts": ("user_system_dcc_alerts or (supplier_flows and firmware)", ["rule rrs_accepts_valid"] * 7),
-    # UTRNs the meter cannot take: made with the ordinary KA key, or the first one sent again
-    "utrn-ordinary-key": ("supplier_flows and tops_up", ["rule utrn: #1 SRV 2.2 CV 1"]),
-    "reused-utrn": ("supplier_flows and tops_up", ["rule utrn: #2 SRV 2.2 CV 1"]),
 }
 
 
@@ -363,6 +363,32 @@ def test_a_request_nobody_asked_for_is_caught_while_the_judge_listens(tmp_path, 
         records = judge.wait(order, mark, 5)
         breaches = judge.breaches(order, records)
     assert [b.rule for b in breaches] == ["ordered_request"] and "a request nobody asked for" in breaches[0].detail
+
+
+def test_a_utrn_sent_again_is_refused_by_the_meter_and_breaks_rule_utrn(tmp_path, certificates):
+    """The reused-utrn variant re-sends its first UTRN under a new RequestID: the meter credits it once, and
+    the judge names rule utrn (sent before; not authentic at the new counter). In-process: a second suite run
+    for one scenario costs seconds."""
+    dcc_port, system_port, smki_port = _free_port(), _free_port(), _free_port()
+    target = load_target(str(write_target(tmp_path, certificates, dcc_port=dcc_port, system_port=system_port,
+                                          smki_port=smki_port)))
+    with ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=EUI, certificates=certificates,
+                             state_dir=tmp_path / "system", port=system_port, variant="reused-utrn",
+                             smki_url=f"http://127.0.0.1:{smki_port}/") as system, Judge(target) as judge:
+        verdicts = []
+        for credit in (500, 300):
+            order = Order("send", f"ref-{credit}", "x", "2.2", ESME, EUI, credit=credit)
+            mark = judge.mark()
+            system.trigger(json.dumps(order.as_json()).encode())
+            verdicts.append(judge.breaches(order, judge.wait(order, mark, 5, settle=0.05)))
+        deadline = time.monotonic() + 5
+        while len(judge.prepayment(ESME).get("credits", [])) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the second 2.2's device outcome, if it were (wrongly) credited
+        prepayment = judge.prepayment(ESME)
+    assert verdicts[0] == [], verdicts[0]
+    assert {b.rule for b in verdicts[1]} == {"utrn"} and "was sent before (request #1)" in verdicts[1][0].detail
+    assert [c["credited"] for c in prepayment["credits"]] == [500] and prepayment["meter_balance"] == 500
 
 
 # -- the target file ----------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ and the device's KA certificate, fetched from its DCC's SMKI interface (--smki-u
 that is also the RequestID's.
 
     python -m examples.user_system.reference --dcc-url http://127.0.0.1:8079 --eui 90-B3-D5-1F-30-0A-00-01 \\
-        --certificates DIR --port 9100 [--smki-url http://127.0.0.1:8083/] [--variant NAME]
+        --certificates DIR --port 9100 [--smki-url http://127.0.0.1:8083/] [--variant NAME[,NAME…]]
 
-Deliberately broken variants, each breaking one rule the suite checks (tests/test_user_system.py):
+Deliberately broken variants, each breaking one rule the suite checks (tests/test_user_system.py; several
+may be combined with commas when the scenarios they break are apart):
 reused-counter (counters restart from the same value after a restart), accepts-forged (its Receive
 Response Service takes everything), wrong-precommand (signs a pre-command other than the transform's),
 cv1-critical (sends critical SRVs as CommandVariant 1), refuses-dcc-alerts (its Receive Response Service
@@ -71,8 +72,10 @@ class ForgetfulCounters:
 class ReferenceUserSystem:
     def __init__(self, *, dcc_url: str, eui: str, certificates: dict[str, Path], state_dir: Path,
                  host: str = "127.0.0.1", port: int = 0, variant: str | None = None, smki_url: str | None = None):
-        if variant is not None and variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r} (expected one of {', '.join(VARIANTS)})")
+        self.variants = frozenset(variant.split(",")) if variant else frozenset()
+        unknown = self.variants - set(VARIANTS)
+        if unknown:
+            raise ValueError(f"unknown variant(s) {', '.join(sorted(unknown))} (expected one of {', '.join(VARIANTS)})")
         self.dcc_url, self.eui, self.variant = dcc_url, eui, variant
         self.host, self.port, self.state_dir = host, port, state_dir
         self.keystore = Keystore()
@@ -98,7 +101,7 @@ class ReferenceUserSystem:
         KA certificates from its DCC's SMKI interface; None when it has no prepayment key or no SMKI."""
         from duisconf.gbcs.keys import KeyChain, KeyRing, SmkiSource
 
-        name = "ka_key" if self.variant == "utrn-ordinary-key" else "ka_pp_key"
+        name = "ka_key" if "utrn-ordinary-key" in self.variants else "ka_pp_key"
         if not smki_url or not certificates.get(name) or not certificates[name].exists():
             return None
         own = KeyRing("its prepayment KA key").add(self.eui, "ka", private_key=load_pem_private_key(
@@ -106,7 +109,7 @@ class ReferenceUserSystem:
         return KeyChain(own, SmkiSource(smki_url))
 
     def _client(self) -> DUISClient:
-        if self.variant == "reused-counter":
+        if "reused-counter" in self.variants:
             import time
 
             self._forgetful_start = self._forgetful_start or int(time.time() * 1000)
@@ -176,9 +179,9 @@ class ReferenceUserSystem:
         try:
             if srv == "2.2":
                 self._top_up(device, int(order.get("credit") or 0))
-            elif critical and self.variant == "cv1-critical":
+            elif critical and "cv1-critical" in self.variants:
                 self.client.send(srv, originator=self.eui, target=device, cv=1, params=params, execution_datetime=when)
-            elif critical and self.variant == "wrong-precommand":
+            elif critical and "wrong-precommand" in self.variants:
                 self._send_with_wrong_precommand(srv, device, params, when)
             else:
                 self.client.send(srv, originator=self.eui, target=device, params=params, execution_datetime=when)
@@ -192,7 +195,7 @@ class ReferenceUserSystem:
         if self.utrn_keys is None:
             raise DuisConfError("no prepayment KA key or no SMKI interface: cannot make a UTRN")
         with self.client.counters.reserve(self.eui, utrn=True) as counter:
-            utrn = self.last_utrn.get(device) if self.variant == "reused-utrn" else None
+            utrn = self.last_utrn.get(device) if "reused-utrn" in self.variants else None
             utrn = utrn or make_utrn(self.eui, device, counter, credit, keys=self.utrn_keys)
             self.last_utrn[device] = utrn
             self.client.send_variant("2.2", originator=self.eui, target=device, params={"UTRN": utrn}, counter=counter)
@@ -218,7 +221,7 @@ class ReferenceUserSystem:
 
     # -- the Receive Response Service -----------------------------------------------------------------
     def receive(self, body: bytes) -> int:
-        if self.variant == "accepts-forged":
+        if "accepts-forged" in self.variants:
             self.received.append(body)
             return 204
         try:
@@ -228,7 +231,7 @@ class ReferenceUserSystem:
         except DuisConfError as exc:
             log.info("refused: %s", exc)
             return 400
-        if self.variant == "refuses-dcc-alerts" and root.find(f"{_SR}Body/{_SR}DCCAlertMessage") is not None:
+        if "refuses-dcc-alerts" in self.variants and root.find(f"{_SR}Body/{_SR}DCCAlertMessage") is not None:
             return 400
         header = root.find(f"{_SR}Header")
         content = etree.tostring(root.find(f"{_SR}Body"), method="c14n")
@@ -252,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--smki-url", help="its DCC's SMKI interface (device certificates, for UTRNs)")
-    parser.add_argument("--variant", choices=VARIANTS)
+    parser.add_argument("--variant", help=f"broken on purpose, comma-separated: {', '.join(VARIANTS)}")
     args = parser.parse_args(argv)
+    if args.variant and set(args.variant.split(",")) - set(VARIANTS):
+        parser.error(f"--variant {args.variant}: expected one or more of {', '.join(VARIANTS)}")
     files = {f"{stem}_{part}": args.certificates / f"{stem}.{ext}"
              for stem in ("xml", "gbcs", "ka", "ka_pp") for part, ext in (("certificate", "pem"), ("key", "key"))}
     system = ReferenceUserSystem(dcc_url=args.dcc_url, eui=args.eui, certificates=files, state_dir=args.state,

@@ -22,7 +22,7 @@ Feature: The User's system as the supplier in the design-note flows
     And the user's system accepted the DCC's response
     And the user's system accepted DCC alert N24 for that request
     And the emulated DCC shows the new ESME as "Whitelisted"
-    When the installer powers up the new ESME near the CHF
+    When the new ESME is powered up near the CHF by the installer
     Then the emulated DCC shows the new ESME as "Installed Not Commissioned"
     When the Import Supplier's system is asked to commission the new ESME
     Then it went through the transform and the signed pre-command
@@ -68,12 +68,12 @@ Feature: The User's system as the supplier in the design-note flows
     When the Import Supplier's system is asked to top up the ESME with a UTRN for 500 pence
     Then the DCC received it as asked, every rule kept
     And the user's system accepted the DCC's response
-    And the ESME credits 500 pence from the UTRN
+    And the emulated ESME credits 500 pence from the UTRN
     When the Import Supplier's system is asked to top up the ESME with a UTRN for 300 pence
     Then the DCC received it as asked, every rule kept
     And the user's system accepted the DCC's response
-    And the ESME credits 300 pence from the UTRN
-    And the ESME's meter balance is 800 pence
+    And the emulated ESME credits 300 pence from the UTRN
+    And the emulated ESME's meter balance is 800 pence
 
   @dn-alcs @srv-6.14.1 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-I
   Scenario: The Import Supplier's system describes an auxiliary load control switch and reads the switches back (design notes §4.9 steps 3 and 7)
