@@ -50,6 +50,7 @@ class UserSystemScenario:
     delivered: bytes | None = None        # the DCC message their system accepted, the base of forgeries
     delivery: object | None = None        # (how, the last rrs_check.Delivery, the body POSTed)
     about: object | None = None           # the RequestID whose responses and DCC alerts are checked next
+    new_devices: dict[str, str] = field(default_factory=dict)  # "ESME" -> the EUI of the scenario's new ESME
 
 
 @pytest.fixture(scope="session")
@@ -115,13 +116,14 @@ def _judge(user_system: UserSystemScenario, extra: list | None = None) -> None:
 
 
 def place(user_system: UserSystemScenario, action: str, srv: str | None = None, device: str | None = None,
-          originator: str | None = None, parameters: dict | None = None, execution_time: str | None = None) -> None:
+          originator: str | None = None, parameters: dict | None = None, execution_time: str | None = None,
+          credit: int | None = None) -> None:
     """Ask their system to act, then collect what it sends (TargetTimeout when it sends nothing)."""
     from duisconf.user_system.drivers import Order
 
     run = user_system.run
     order = Order(action, uuid.uuid4().hex, user_system.scenario_id, srv, device, originator, parameters or {},
-                  execution_time)
+                  execution_time, credit)
     mark = run.judge.mark()
     run.driver.place(order)
     user_system.order = order
@@ -250,14 +252,14 @@ def delivered_again(user_system: UserSystemScenario, how: str) -> None:
 
 @when(parsers.re(rf"the DCC sends device alert (?P<code>[0-9A-F]{{4}}) from the {DEVICE} to the (?P<role>{ROLE_NAMES})$"))
 def device_alert(user_system: UserSystemScenario, code: str, device: str, role: str) -> None:
-    from duisconf.emulator import behaviours
     from duisconf.user_system.rrs_check import deliver
 
     run = user_system.run
     recipient, eui = _organisation(run, role), _device(run, device)
     counter, now = int(time.time() * 1000), datetime.now(timezone.utc)
-    body = run.judge.emulator.builder.device_alert(
-        eui, recipient, counter, code, behaviours.alert_payload(behaviours.DeviceAlert(eui, code), recipient, counter, now))
+    emulator = run.judge.emulator  # the device's own GBCS alert, MACed to their KA key
+    body = emulator.builder.device_alert(eui, recipient, counter, code,
+                                         emulator.device_messages.alert(eui, code, recipient, counter, now))
     user_system.delivery = ("valid", deliver(run.target.user_system.receive_url, body, f"device alert {code}"), body)
 
 
@@ -358,3 +360,114 @@ def supplier_commissions(user_system: UserSystemScenario) -> None:
     exchange = run.judge.act_as(supplier, "8.1.1", _device(run, "ESME"), {"CurrentDateTime": now})
     user_system.about = exchange.request_id
     attach_text("the supplier's request", f"8.1.1 to the ESME as {supplier}: RequestID {exchange.request_id}")
+
+
+# -- prepayment (design notes §4.4 step 5): their system makes the UTRN ----------------------------------
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to top up the {DEVICE} with a UTRN for "
+                 r"(?P<value>\d+) pence$"))
+def asked_to_top_up(user_system: UserSystemScenario, role: str, device: str, value: str) -> None:
+    """SRV 2.2 Top Up Device: their system makes the UTRN (GBCS §14) with its own prepayment KA key, at a UTRN
+    counter that is also the RequestID's; the judge checks it as the meter does (rule utrn)."""
+    run = user_system.run
+    eui = _organisation(run, role)
+    if run.target.user_system.organisations[eui].gbcs_prepayment_key_agreement_certificate is None:
+        raise PreconditionNotMet(f"{run.target.source}: [organisations.\"{eui}\"] gives no "
+                                 "gbcs_prepayment_key_agreement_certificate: the meter cannot check its UTRNs")
+    place(user_system, "send", "2.2", _device(run, device), eui, credit=int(value))
+
+
+@then(parsers.re(rf"the emulated {DEVICE} credits (?P<value>\d+) pence from the UTRN$"))
+def credits_from_utrn(user_system: UserSystemScenario, device: str, value: str) -> None:
+    """Read back from the emulated meter: the prepayment credit its 2.2 recorded at the UTRN's counter."""
+    from duisconf.evidence import attach_text
+
+    run = user_system.run
+    request_id = _main_request_id(user_system)
+    prepayment = run.judge.prepayment(_device(run, device))
+    credit = next((c for c in prepayment.get("credits", []) if c["utrn_counter"] == request_id.counter), None)
+    attach_text(f"the {device}'s prepayment credits", "\n".join(f"counter {c['utrn_counter']}: {c['credited']} pence"
+                                                               for c in prepayment.get("credits", [])) or "none")
+    assert credit is not None, (f"the {device} credited nothing from the UTRN of {request_id} (the meter refused "
+                                "it: see rule utrn)")
+    assert credit["credited"] == int(value), f"the {device} credited {credit['credited']} pence, not {value}"
+
+
+@then(parsers.re(rf"the emulated {DEVICE}'s meter balance is (?P<value>\d+) pence$"))
+def meter_balance(user_system: UserSystemScenario, device: str, value: str) -> None:
+    balance = user_system.run.judge.prepayment(_device(user_system.run, device)).get("meter_balance", 0)
+    assert balance == int(value), f"the {device}'s meter balance is {balance} pence, not {value}"
+
+
+# -- install and commission (design notes §4.1): their system whitelists and commissions -----------------
+
+INSTALL_CODE = "00112233445566778899AABBCCDDEEFF"  # the code the new device carries (RTDS 8.11 template's)
+JOIN_TIME = "600"                                  # seconds the CHF's join window stays open
+_NEW = rf"new (?P<device>{_TYPES})"
+
+
+def _new_device(user_system: UserSystemScenario, device: str) -> str:
+    assert device in user_system.new_devices, f"the scenario has no new {device}: none was pre-notified"
+    return user_system.new_devices[device]
+
+
+@given(parsers.re(rf'a {_NEW} "(?P<eui>[0-9A-Fa-f-]+)" is pre-notified, the (?P<role>{ROLE_NAMES})\'s organisation '
+                  r"its supplier$"))
+def new_device_prenotified(user_system: UserSystemScenario, device: str, eui: str, role: str) -> None:
+    """Pre-notification (by the manufacturer, design notes §4.1 pre-conditions) is not their system's doing:
+    the emulated DCC holds the device as Pending, their organisation its registered supplier."""
+    from duisconf.duis.model import normalise_eui
+    from duisconf.evidence import attach_text
+
+    run = user_system.run
+    eui, supplier = normalise_eui(eui), _organisation(run, role)
+    operator = run.target.users.get("ED") or reference_identities()["users"]["ED"]
+    run.judge.prenotify(eui, device, supplier, operator)
+    user_system.new_devices[device] = eui
+    attach_text("pre-notified", f"{device} {eui}: Pending, supplier {supplier}, install code {INSTALL_CODE}")
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to add the {_NEW} to the CHF device log with its "
+                 r"install code$"))
+def asked_to_whitelist(user_system: UserSystemScenario, role: str, device: str) -> None:
+    """8.11 Update HAN Device Log (Add) to the CHF: the device, its install code and the join time."""
+    run = user_system.run
+    place(user_system, "send", "8.11", _device(run, "CHF"), _organisation(run, role),
+          {"DeviceID": _new_device(user_system, device), "RequestType": "Add", "InstallCode": INSTALL_CODE,
+           "JoinTimePeriod": JOIN_TIME})
+
+
+@when(parsers.re(rf"the {_NEW} is powered up near the CHF by the installer$"))
+def installer_powers_up(user_system: UserSystemScenario, device: str) -> None:
+    """A physical step: the device, carrying its install code, tries to join the hub's SMHAN."""
+    from duisconf.evidence import attach_text
+
+    alerts = user_system.run.judge.power_up(_new_device(user_system, device), INSTALL_CODE)
+    attach_text(f"installer powered up the new {device}", f"the hub raised {alerts}")
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to commission the {_NEW}$"))
+def asked_to_commission(user_system: UserSystemScenario, role: str, device: str) -> None:
+    """8.1.1 Commission Device (critical) with the DCC's time now and the RTDS tolerance of 60 s."""
+    run = user_system.run
+    now = run.judge.emulator.clock.now().replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    place(user_system, "send", "8.1.1", _new_device(user_system, device), _organisation(run, role),
+          {"CurrentDateTime": now, "TolerancePeriod": "60"})
+
+
+@then(parsers.re(rf'the emulated DCC shows the {_NEW} as "(?P<status>[A-Za-z ]+)"$'))
+def new_device_status(user_system: UserSystemScenario, device: str, status: str) -> None:
+    record = user_system.run.judge.device(_new_device(user_system, device))
+    wanted = status.replace(" ", "")
+    assert record.status == wanted, f"the new {device}'s SMI status is {record.status}, not {wanted}"
+
+
+# -- auxiliary load control switches (design notes §4.9) --------------------------------------------------
+
+@then(parsers.re(rf'the emulated {DEVICE} holds the switch description "(?P<text>[^"]*)"$'))
+def holds_switch_description(user_system: UserSystemScenario, device: str, text: str) -> None:
+    """Read back from the emulated meter: the descriptions its ALCS hold, by switch."""
+    record = user_system.run.judge.device(_device(user_system.run, device))
+    descriptions = dict(record.data.get("alcs", {}).get("descriptions", {}))
+    assert text in descriptions.values(), (f"the {device}'s switches are described {descriptions or 'not at all'}, "
+                                           f"none as {text!r}: the 6.14.1 did not take effect")

@@ -52,9 +52,11 @@ def operator_certificates(tmp_path_factory) -> dict[str, Path]:
 
 
 def write_target(directory: Path, certificates: dict, *, dcc_port: int, system_port: int, driver: str | None = None,
-                 extra: str = "", eui: str = EUI, roles: tuple[str, ...] = ("IS", "GS")) -> Path:
+                 extra: str = "", eui: str = EUI, roles: tuple[str, ...] = ("IS", "GS"), smki_port: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     driver = driver or f'kind = "http"\nurl = "http://127.0.0.1:{system_port}/trigger"\ntimeout = 5'
+    prepayment = (f'gbcs_prepayment_key_agreement_certificate = "{certificates["ka_pp_certificate"]}"\n'
+                  if set(roles) & {"IS", "ES", "GS"} else "")  # only a supplier has a prepayment KA key
     path = directory / "my-system.toml"
     path.write_text(textwrap.dedent(f"""\
         [target]
@@ -65,10 +67,13 @@ def write_target(directory: Path, certificates: dict, *, dcc_port: int, system_p
         [user_system]
         receive_url = "http://127.0.0.1:{system_port}/duis"
         state = "state"
+        smki_port = {smki_port}
         [organisations."{eui}"]
         roles = {json.dumps(list(roles))}
         xml_signing_certificate = "{certificates['xml_certificate']}"
         gbcs_signing_certificate = "{certificates['gbcs_certificate']}"
+        gbcs_key_agreement_certificate = "{certificates['ka_certificate']}"
+        """) + prepayment + textwrap.dedent("""\
         [timeouts]
         on_demand = 5
         """) + "[driver]\n" + driver + "\n" + extra)
@@ -113,12 +118,14 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
     `suite` (a project root), as `party` (its organisation, roles and declaration); returns scenario test
     name -> "" (passed), SKIPPED + reason, or its failure message. The reference system runs in its own
     process (`own_process`), or for a short run in this one (saving its start-up)."""
-    dcc_port, system_port = _free_port(), _free_port()
+    dcc_port, system_port, smki_port = _free_port(), _free_port(), _free_port()
     target = write_target(tmp, certificates, dcc_port=dcc_port, system_port=system_port, eui=party["eui"],
-                          roles=party["roles"])
-    system = (reference_process(tmp, certificates, party["eui"], dcc_port, system_port, variant) if own_process else
-              ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=party["eui"], certificates=certificates,
-                                  state_dir=tmp / "system-state", port=system_port, variant=variant))
+                          roles=party["roles"], smki_port=smki_port)
+    smki_url = f"http://127.0.0.1:{smki_port}/"  # where the reference system fetches device certificates
+    system = (reference_process(tmp, certificates, party["eui"], dcc_port, system_port, variant, smki_url) if own_process
+              else ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=party["eui"], certificates=certificates,
+                                       state_dir=tmp / "system-state", port=system_port, variant=variant,
+                                       smki_url=smki_url))
     with system:
         report = tmp / "junit.xml"
         command = [sys.executable, "-m", "pytest", "features/test_features.py", "-q", "-p", "no:cacheprovider",
@@ -149,12 +156,13 @@ def run_suite(tmp: Path, certificates: dict, variant: str | None, select: str | 
 
 
 @contextlib.contextmanager
-def reference_process(tmp: Path, certificates: dict, eui: str, dcc_port: int, system_port: int, variant: str | None):
+def reference_process(tmp: Path, certificates: dict, eui: str, dcc_port: int, system_port: int, variant: str | None,
+                      smki_url: str):
     """The reference system in its own process, as a party's system is (and off this process's GIL, so two
     runs side by side use both cores)."""
     command = [sys.executable, "-m", "examples.user_system.reference", "--dcc-url", f"http://127.0.0.1:{dcc_port}",
                "--eui", eui, "--certificates", str(certificates["xml_certificate"].parent), "--port", str(system_port),
-               "--state", str(tmp / "system-state")] + (["--variant", variant] if variant else [])
+               "--state", str(tmp / "system-state"), "--smki-url", smki_url] + (["--variant", variant] if variant else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     system = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -227,7 +235,10 @@ VARIANTS = {
     "accepts-forged": ("user_system_receive_response_service and refuses",
                        ["rule rrs_bad_signature", "rule rrs_unknown_certificate", "rule rrs_schema_invalid",
                         "rule rrs_replayed", "rule rrs_duplicated"]),
-    "wrong-precommand": ("user_system_critical_commands", ["rule precommand_signature"]),
+    # with UTRNs made with the ordinary KA key, which the meter cannot check (one run for two rules: the
+    # critical flow never tops up; reused-utrn is judged in-process below)
+    "wrong-precommand,utrn-ordinary-key": ("user_system_critical_commands or (supplier_flows and tops_up)",
+                                           ["rule precommand_signature", "rule utrn: #1 SRV 2.2 CV 1"]),
     "cv1-critical": ("user_system_critical_commands", ["rule command_variant"]),
     # a system that knows responses and device alerts only: every DCC alert scenario fails, naming the rule
     "refuses-dcc-alerts": ("user_system_dcc_alerts or (supplier_flows and firmware)", ["rule rrs_accepts_valid"] * 7),
@@ -354,6 +365,32 @@ def test_a_request_nobody_asked_for_is_caught_while_the_judge_listens(tmp_path, 
     assert [b.rule for b in breaches] == ["ordered_request"] and "a request nobody asked for" in breaches[0].detail
 
 
+def test_a_utrn_sent_again_is_refused_by_the_meter_and_breaks_rule_utrn(tmp_path, certificates):
+    """The reused-utrn variant re-sends its first UTRN under a new RequestID: the meter credits it once, and
+    the judge names rule utrn (sent before; not authentic at the new counter). In-process: a second suite run
+    for one scenario costs seconds."""
+    dcc_port, system_port, smki_port = _free_port(), _free_port(), _free_port()
+    target = load_target(str(write_target(tmp_path, certificates, dcc_port=dcc_port, system_port=system_port,
+                                          smki_port=smki_port)))
+    with ReferenceUserSystem(dcc_url=f"http://127.0.0.1:{dcc_port}", eui=EUI, certificates=certificates,
+                             state_dir=tmp_path / "system", port=system_port, variant="reused-utrn",
+                             smki_url=f"http://127.0.0.1:{smki_port}/") as system, Judge(target) as judge:
+        verdicts = []
+        for credit in (500, 300):
+            order = Order("send", f"ref-{credit}", "x", "2.2", ESME, EUI, credit=credit)
+            mark = judge.mark()
+            system.trigger(json.dumps(order.as_json()).encode())
+            verdicts.append(judge.breaches(order, judge.wait(order, mark, 5, settle=0.05)))
+        deadline = time.monotonic() + 5
+        while len(judge.prepayment(ESME).get("credits", [])) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the second 2.2's device outcome, if it were (wrongly) credited
+        prepayment = judge.prepayment(ESME)
+    assert verdicts[0] == [], verdicts[0]
+    assert {b.rule for b in verdicts[1]} == {"utrn"} and "was sent before (request #1)" in verdicts[1][0].detail
+    assert [c["credited"] for c in prepayment["credits"]] == [500] and prepayment["meter_balance"] == 500
+
+
 # -- the target file ----------------------------------------------------------------------------------
 
 def test_a_user_system_target_names_its_organisations_roles_and_driver(tmp_path, certificates):
@@ -380,6 +417,49 @@ def test_a_broken_user_system_target_is_refused_naming_the_key(tmp_path, certifi
     with pytest.raises(ConfigError, match=None) as refused:
         load_target(str(path))
     assert named in str(refused.value) and "my-system.toml" in str(refused.value)
+
+
+def test_key_agreement_certificates_are_checked_naming_the_key(tmp_path, certificates):
+    """The KA certificates are optional, but a DS certificate given as one, or a prepayment KA certificate
+    for an organisation that is no supplier, is refused naming the table and key."""
+    path = write_target(tmp_path, certificates, dcc_port=8079, system_port=9100)
+    text = path.read_text()
+    path.write_text(text.replace(f'gbcs_key_agreement_certificate = "{certificates["ka_certificate"]}"',
+                                 f'gbcs_key_agreement_certificate = "{certificates["gbcs_certificate"]}"'))
+    with pytest.raises(ConfigError, match=r'\[organisations\."90-B3-D5-1F-30-0A-00-01"\] gbcs_key_agreement_certificate: '
+                                          r".* is not a key-agreement certificate"):
+        load_target(str(path))
+    path.write_text(text.replace('roles = ["IS", "GS"]', 'roles = ["ED"]'))
+    with pytest.raises(ConfigError, match="gbcs_prepayment_key_agreement_certificate: only a supplier"):
+        load_target(str(path))
+    path.write_text(text.replace(f'gbcs_prepayment_key_agreement_certificate = "{certificates["ka_pp_certificate"]}"\n', ""))
+    assert load_target(str(path)).user_system.organisations[EUI].gbcs_prepayment_key_agreement_certificate is None
+
+
+def test_the_meter_checks_utrns_with_exactly_the_partys_prepayment_certificate(tmp_path, certificates):
+    """Even when the party's EUI is one of ZAZ1's (the reference test supplier), the emulated devices know
+    only the party's KA certificates for it: a UTRN made with ZAZ1's prepayment key is not authentic."""
+    from duisconf.gbcs.keys import KeyChain, KeyRing, Zaz1Source
+    from duisconf.gbcs.utrn import check_utrn, make_utrn
+    from duisconf.errors import InvalidInput
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    zaz1_supplier = "90-B3-D5-1F-30-01-00-00"
+    target = load_target(str(write_target(tmp_path, certificates, dcc_port=0, system_port=9, eui=zaz1_supplier)))
+    keys = Judge(target).emulator.inventory.keys  # built, never started
+    party_pp = x509.load_pem_x509_certificate(certificates["ka_pp_certificate"].read_bytes())
+    assert keys.certificates(zaz1_supplier, "ka", prepayment=True) == [party_pp]
+    assert keys.private_keys(zaz1_supplier, "ka") == []  # the DCC holds none of their keys
+    counter = 1 << 40
+    own = KeyChain(KeyRing().add(zaz1_supplier, "ka", private_key=load_pem_private_key(
+        certificates["ka_pp_key"].read_bytes(), None)), keys)
+    fields, _ = check_utrn(make_utrn(zaz1_supplier, ESME, counter, 250, keys=own), zaz1_supplier, ESME, keys,
+                           counter=counter)
+    assert fields.pennies == 250
+    zaz1_made = make_utrn(zaz1_supplier, ESME, counter, 250, keys=KeyChain(Zaz1Source(), keys))
+    with pytest.raises(InvalidInput, match="not authentic"):
+        check_utrn(zaz1_made, zaz1_supplier, ESME, keys, counter=counter)
 
 
 def test_a_private_key_given_as_a_certificate_is_refused(tmp_path, certificates):

@@ -6,16 +6,21 @@ It is the system under test of the user-system suite (features/user_system/), dr
 authority, critical SRVs through CV 4, the pre-command signed with its GBCS key, and CV 5. POST /duis is
 its Receive Response Service: schema-valid messages signed by a DCC certificate are accepted (204),
 anything else refused (400), and a message it has already taken, byte for byte or re-signed, is refused
-too (409).
+too (409). A top-up (2.2) carries a UTRN it makes itself (duisconf.gbcs.utrn) with its prepayment KA key
+and the device's KA certificate, fetched from its DCC's SMKI interface (--smki-url), at a UTRN counter
+that is also the RequestID's.
 
     python -m examples.user_system.reference --dcc-url http://127.0.0.1:8079 --eui 90-B3-D5-1F-30-0A-00-01 \\
-        --certificates DIR --port 9100 [--variant NAME]
+        --certificates DIR --port 9100 [--smki-url http://127.0.0.1:8083/] [--variant NAME[,NAME…]]
 
-Deliberately broken variants, each breaking one rule the suite checks (tests/test_user_system.py):
+Deliberately broken variants, each breaking one rule the suite checks (tests/test_user_system.py; several
+may be combined with commas when the scenarios they break are apart):
 reused-counter (counters restart from the same value after a restart), accepts-forged (its Receive
 Response Service takes everything), wrong-precommand (signs a pre-command other than the transform's),
 cv1-critical (sends critical SRVs as CommandVariant 1), refuses-dcc-alerts (its Receive Response Service
-knows responses and device alerts only, and refuses every DCC alert).
+knows responses and device alerts only, and refuses every DCC alert), utrn-ordinary-key (makes UTRNs with its
+ordinary KA key instead of the prepayment one), reused-utrn (a second top-up of a device re-sends the UTRN
+of the first, with a new RequestID).
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ from duisconf.render import CANCELLATION_DATETIME, render_request
 from duisconf.rules import load_catalogue
 from duisconf.signing import response_trust, sign, verify
 
-VARIANTS = ("reused-counter", "accepts-forged", "wrong-precommand", "cv1-critical", "refuses-dcc-alerts")
+VARIANTS = ("reused-counter", "accepts-forged", "wrong-precommand", "cv1-critical", "refuses-dcc-alerts",
+            "utrn-ordinary-key", "reused-utrn")
 log = logging.getLogger("reference-user-system")
 _SR = f"{{{SR_NS}}}"
 
@@ -65,9 +71,11 @@ class ForgetfulCounters:
 
 class ReferenceUserSystem:
     def __init__(self, *, dcc_url: str, eui: str, certificates: dict[str, Path], state_dir: Path,
-                 host: str = "127.0.0.1", port: int = 0, variant: str | None = None):
-        if variant is not None and variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r} (expected one of {', '.join(VARIANTS)})")
+                 host: str = "127.0.0.1", port: int = 0, variant: str | None = None, smki_url: str | None = None):
+        self.variants = frozenset(variant.split(",")) if variant else frozenset()
+        unknown = self.variants - set(VARIANTS)
+        if unknown:
+            raise ValueError(f"unknown variant(s) {', '.join(sorted(unknown))} (expected one of {', '.join(VARIANTS)})")
         self.dcc_url, self.eui, self.variant = dcc_url, eui, variant
         self.host, self.port, self.state_dir = host, port, state_dir
         self.keystore = Keystore()
@@ -76,6 +84,8 @@ class ReferenceUserSystem:
         gbcs_key = certificates["gbcs_key"]
         self.keystore.add(Identity(eui, "gbcs signing", certificate_role(gbcs_cert), "digitalSignature", gbcs_cert,
                                    lambda: load_pem_private_key(gbcs_key.read_bytes(), None)))
+        self.utrn_keys = self._utrn_keys(certificates, smki_url)
+        self.last_utrn: dict[str, str] = {}  # device -> the UTRN last sent to it (the reused-utrn variant)
         self.schema = load_schema()
         self.trust = response_trust(zaz1())
         self.received: list[bytes] = []   # every message its Receive Response Service accepted
@@ -86,8 +96,20 @@ class ReferenceUserSystem:
         self._server: BackgroundServer | None = None
         self.client = self._client()
 
+    def _utrn_keys(self, certificates: dict[str, Path], smki_url: str | None):
+        """Its prepayment KA private key (the ordinary one in the utrn-ordinary-key variant) and the devices'
+        KA certificates from its DCC's SMKI interface; None when it has no prepayment key or no SMKI."""
+        from duisconf.gbcs.keys import KeyChain, KeyRing, SmkiSource
+
+        name = "ka_key" if "utrn-ordinary-key" in self.variants else "ka_pp_key"
+        if not smki_url or not certificates.get(name) or not certificates[name].exists():
+            return None
+        own = KeyRing("its prepayment KA key").add(self.eui, "ka", private_key=load_pem_private_key(
+            certificates[name].read_bytes(), None))
+        return KeyChain(own, SmkiSource(smki_url))
+
     def _client(self) -> DUISClient:
-        if self.variant == "reused-counter":
+        if "reused-counter" in self.variants:
             import time
 
             self._forgetful_start = self._forgetful_start or int(time.time() * 1000)
@@ -155,14 +177,28 @@ class ReferenceUserSystem:
         params = order.get("parameters") or None
         critical = load_catalogue().srv(srv).critical
         try:
-            if critical and self.variant == "cv1-critical":
+            if srv == "2.2":
+                self._top_up(device, int(order.get("credit") or 0))
+            elif critical and "cv1-critical" in self.variants:
                 self.client.send(srv, originator=self.eui, target=device, cv=1, params=params, execution_datetime=when)
-            elif critical and self.variant == "wrong-precommand":
+            elif critical and "wrong-precommand" in self.variants:
                 self._send_with_wrong_precommand(srv, device, params, when)
             else:
                 self.client.send(srv, originator=self.eui, target=device, params=params, execution_datetime=when)
         except DuisConfError as exc:
             self.errors.append(f"{srv}: {exc}")
+
+    def _top_up(self, device: str | None, credit: int) -> None:
+        """2.2 Top Up Device: a UTRN of its own for `credit` pence, at a UTRN counter that is the RequestID's."""
+        from duisconf.gbcs.utrn import make_utrn
+
+        if self.utrn_keys is None:
+            raise DuisConfError("no prepayment KA key or no SMKI interface: cannot make a UTRN")
+        with self.client.counters.reserve(self.eui, utrn=True) as counter:
+            utrn = self.last_utrn.get(device) if "reused-utrn" in self.variants else None
+            utrn = utrn or make_utrn(self.eui, device, counter, credit, keys=self.utrn_keys)
+            self.last_utrn[device] = utrn
+            self.client.send_variant("2.2", originator=self.eui, target=device, params={"UTRN": utrn}, counter=counter)
 
     def _send_with_wrong_precommand(self, srv: str, device: str | None, params: dict | None, when: str | None) -> None:
         exchange = self.client.send(srv, originator=self.eui, target=device, params=params, execution_datetime=when,
@@ -185,7 +221,7 @@ class ReferenceUserSystem:
 
     # -- the Receive Response Service -----------------------------------------------------------------
     def receive(self, body: bytes) -> int:
-        if self.variant == "accepts-forged":
+        if "accepts-forged" in self.variants:
             self.received.append(body)
             return 204
         try:
@@ -195,7 +231,7 @@ class ReferenceUserSystem:
         except DuisConfError as exc:
             log.info("refused: %s", exc)
             return 400
-        if self.variant == "refuses-dcc-alerts" and root.find(f"{_SR}Body/{_SR}DCCAlertMessage") is not None:
+        if "refuses-dcc-alerts" in self.variants and root.find(f"{_SR}Body/{_SR}DCCAlertMessage") is not None:
             return 400
         header = root.find(f"{_SR}Header")
         content = etree.tostring(root.find(f"{_SR}Body"), method="c14n")
@@ -214,16 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dcc-url", required=True, help="the DCC's base URL (serviceS/T/D under /api/v1/)")
     parser.add_argument("--eui", required=True, help="this organisation's EUI")
     parser.add_argument("--certificates", type=Path, required=True,
-                        help="directory with xml.pem, xml.key, gbcs.pem, gbcs.key (examples/user_system/certificates.py)")
+                        help="directory with xml, gbcs, ka, ka_pp .pem/.key (examples/user_system/certificates.py)")
     parser.add_argument("--state", type=Path, default=Path("state/reference-user-system"), help="durable counters")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
-    parser.add_argument("--variant", choices=VARIANTS)
+    parser.add_argument("--smki-url", help="its DCC's SMKI interface (device certificates, for UTRNs)")
+    parser.add_argument("--variant", help=f"broken on purpose, comma-separated: {', '.join(VARIANTS)}")
     args = parser.parse_args(argv)
+    if args.variant and set(args.variant.split(",")) - set(VARIANTS):
+        parser.error(f"--variant {args.variant}: expected one or more of {', '.join(VARIANTS)}")
     files = {f"{stem}_{part}": args.certificates / f"{stem}.{ext}"
-             for stem in ("xml", "gbcs") for part, ext in (("certificate", "pem"), ("key", "key"))}
+             for stem in ("xml", "gbcs", "ka", "ka_pp") for part, ext in (("certificate", "pem"), ("key", "key"))}
     system = ReferenceUserSystem(dcc_url=args.dcc_url, eui=args.eui, certificates=files, state_dir=args.state,
-                                 host=args.host, port=args.port, variant=args.variant).start()
+                                 host=args.host, port=args.port, variant=args.variant, smki_url=args.smki_url).start()
     print(f"trigger {system.trigger_url}, Receive Response Service {system.receive_url}", flush=True)
     try:
         threading.Event().wait()

@@ -2,11 +2,32 @@
 Feature: The User's system as the supplier in the design-note flows
   The party's system plays the supplier of a design-note flow; the emulated DCC plays everything else (the
   registration data, the devices, the other parties) and judges each request the system sends, and what
-  the flow did. The steps are the design notes' own: §4.3 Change of Supplier, where the gaining supplier
-  discovers the devices with SRV 8.2 and replaces the supplier credentials on the meter with SRV 6.23; and
-  §4.8 Firmware Management, where the supplier distributes an image with SRV 11.1 and activates it by its
-  hash with SRV 11.3 (critical). (The flows' SRVs and bodies are verified; the DCC alert codes the DCC
-  sends with them, other than N24, are best known, unverified: such scenarios are tagged @conf-U.)
+  the flow did. The steps are the design notes' own: §4.1 Install and Commission, where the supplier adds
+  the pre-notified meter to the CHF device log with its install code (SRV 8.11), the installer powers it
+  up, and the supplier commissions it (SRV 8.1.1, critical); §4.3 Change of Supplier, where the gaining
+  supplier discovers the devices with SRV 8.2 and replaces the supplier credentials on the meter with
+  SRV 6.23; §4.4 Prepayment, where the supplier tops the meter up with SRV 2.2 and a UTRN it makes with its
+  own prepayment key; §4.8 Firmware Management, where the supplier distributes an image with SRV 11.1 and
+  activates it by its hash with SRV 11.3 (critical); and §4.9 Auxiliary Load Control Switches, where the
+  supplier describes a switch (SRV 6.14.1, critical) and reads the switches back (SRV 7.7). (The flows'
+  SRVs and bodies are verified; the DCC alert codes the DCC sends with them, other than N24, are best known,
+  unverified: such scenarios are tagged @conf-U.)
+
+  @dn-install-commission @srv-8.11 @srv-8.1.1 @role-IS @cv-1 @cv-4 @cv-5 @conf-I
+  Scenario: The Import Supplier's system whitelists and commissions a new ESME (design notes §4.1 steps 4–7)
+    Given the user's system is connected to the emulated DCC
+    And a new ESME "00-DB-12-34-56-78-91-A0" is pre-notified, the Import Supplier's organisation its supplier
+    When the Import Supplier's system is asked to add the new ESME to the CHF device log with its install code
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    And the user's system accepted DCC alert N24 for that request
+    And the emulated DCC shows the new ESME as "Whitelisted"
+    When the new ESME is powered up near the CHF by the installer
+    Then the emulated DCC shows the new ESME as "Installed Not Commissioned"
+    When the Import Supplier's system is asked to commission the new ESME
+    Then it went through the transform and the signed pre-command
+    And the user's system accepted the DCC's response
+    And the emulated DCC shows the new ESME as "Commissioned"
 
   @dn-change-of-supplier @srv-8.2 @srv-6.23 @role-IS @cv-8 @cv-1 @conf-U
   Scenario: The Import Supplier's system, as the gaining supplier, takes over the ESME (design notes §4.3)
@@ -40,3 +61,27 @@ Feature: The User's system as the supplier in the design-note flows
     Then it went through the transform and the signed pre-command
     And the user's system accepted the DCC's response
     And the emulated ESME runs firmware "2.0.0"
+
+  @dn-prepayment-cos @srv-2.2 @role-IS @cv-1 @conf-I
+  Scenario: The Import Supplier's system tops up the ESME with UTRNs of its own (design notes §4.4 step 5)
+    Given the user's system is connected to the emulated DCC
+    When the Import Supplier's system is asked to top up the ESME with a UTRN for 500 pence
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    And the emulated ESME credits 500 pence from the UTRN
+    When the Import Supplier's system is asked to top up the ESME with a UTRN for 300 pence
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    And the emulated ESME credits 300 pence from the UTRN
+    And the emulated ESME's meter balance is 800 pence
+
+  @dn-alcs @srv-6.14.1 @srv-7.7 @role-IS @cv-4 @cv-5 @cv-1 @conf-I
+  Scenario: The Import Supplier's system describes an auxiliary load control switch and reads the switches back (design notes §4.9 steps 3 and 7)
+    Given the user's system is connected to the emulated DCC
+    When the Import Supplier's system is asked to send SRV 6.14.1 to the ESME with SwitchDescription "immersion heater"
+    Then it went through the transform and the signed pre-command
+    And the user's system accepted the DCC's response
+    And the emulated ESME holds the switch description "immersion heater"
+    When the Import Supplier's system is asked to send SRV 7.7 to the ESME
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response

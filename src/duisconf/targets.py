@@ -61,12 +61,15 @@ class UserKey:
 @dataclass(frozen=True)
 class Organisation:
     """One of the party's organisations: its EUI, the user roles it holds, and its certificates (PEM; the
-    emulated DCC verifies its XML signatures and its pre-command (GBCS DS) signatures with them)."""
+    emulated DCC verifies its XML signatures and its pre-command (GBCS DS) signatures with them; the emulated
+    devices MAC to its GBCS KA key and check its UTRNs with its prepayment KA key, a supplier's `-pp` pair)."""
 
     eui: str
     roles: tuple[str, ...]
     xml_signing_certificate: Path
     gbcs_signing_certificate: Path
+    gbcs_key_agreement_certificate: Path | None = None
+    gbcs_prepayment_key_agreement_certificate: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class UserSystem:
     organisations: dict[str, Organisation]
     driver: Driver
     state: Path | None = None       # where the judge keeps each originator's last counter
+    smki_port: int = 0              # the emulated DCC's SMKI interface (device certificates); 0: any free port
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,10 @@ def _pem_certificate(source: Path, table: _Reader, key: str) -> Path:
 
 def _user_system(source: Path, data: dict) -> UserSystem:
     """[user_system], [organisations."EUI"] and [driver] of a user-system target, each checked."""
-    head = _Reader(source, "user_system", data.get("user_system", {}), ("receive_url", "state"))
+    head = _Reader(source, "user_system", data.get("user_system", {}), ("receive_url", "state", "smki_port"))
+    smki_port = head.get("smki_port", int, 0)
+    if not 0 <= smki_port <= 65535:
+        raise ConfigError(f"{source}: [user_system] smki_port = {smki_port}: expected a TCP port (0: any free one)")
     receive_url = head.url("receive_url")
     if receive_url is None:
         raise ConfigError(f"{source}: [user_system] receive_url is required: your Receive Response Service, "
@@ -288,13 +295,20 @@ def _user_system(source: Path, data: dict) -> UserSystem:
                           "(roles, xml_signing_certificate, gbcs_signing_certificate)")
     for key, entry in table.items():
         name = f"organisations.\"{key}\""
-        reader = _Reader(source, name, entry, ("roles", "xml_signing_certificate", "gbcs_signing_certificate"))
+        reader = _Reader(source, name, entry, ("roles", "xml_signing_certificate", "gbcs_signing_certificate",
+                                               "gbcs_key_agreement_certificate",
+                                               "gbcs_prepayment_key_agreement_certificate"))
         eui = _eui(source, "organisations", key, key)
         roles = reader.get("roles", list, [])
         if not roles or any(role not in ROLES for role in roles):
             raise ConfigError(f"{source}: [{name}] roles = {roles!r}: expected a non-empty list of {', '.join(ROLES)}")
+        ka, prepayment = (_ka_certificate(source, reader, key) for key in (
+            "gbcs_key_agreement_certificate", "gbcs_prepayment_key_agreement_certificate"))
+        if prepayment is not None and not set(roles) & {"IS", "ES", "GS"}:
+            raise ConfigError(f"{source}: [{name}] gbcs_prepayment_key_agreement_certificate: only a supplier (IS, ES, "
+                              f"GS) has a prepayment KA key; roles are {roles!r}")
         organisations[eui] = Organisation(eui, tuple(roles), _pem_certificate(source, reader, "xml_signing_certificate"),
-                                          _pem_certificate(source, reader, "gbcs_signing_certificate"))
+                                          _pem_certificate(source, reader, "gbcs_signing_certificate"), ka, prepayment)
     driver_table = _Reader(source, "driver", data.get("driver", {}), ("kind", "url", "command", "restart_command", "timeout"))
     driver_kind = driver_table.get("kind", str)
     if driver_kind not in DRIVER_KINDS:
@@ -321,7 +335,33 @@ def _user_system(source: Path, data: dict) -> UserSystem:
     return UserSystem(receive_url, organisations,
                       Driver(str(driver_kind), url, str(command) if command else None, str(restart) if restart else None,
                              timeout),
-                      (source.parent / str(state)).resolve() if state else None)
+                      (source.parent / str(state)).resolve() if state else None, int(smki_port))
+
+
+def _ka_certificate(source: Path, table: _Reader, key: str) -> Path | None:
+    """An optional GBCS key-agreement certificate: PEM, a P-256 key, key usage keyAgreement (the DS one
+    signs, the KA one agrees keys: swapping them would make every MAC and UTRN check fail)."""
+    if table.get(key, str) is None:
+        return None
+    path = _pem_certificate(source, table, key)
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except ValueError as exc:
+        raise ConfigError(f"{source}: [{table.table}] {key}: {path} is not a readable X.509 certificate ({exc})") from None
+    public = cert.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        raise ConfigError(f"{source}: [{table.table}] {key}: {path} does not hold a P-256 (secp256r1) key, as GBCS needs")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_agreement:
+        raise ConfigError(f"{source}: [{table.table}] {key}: {path} is not a key-agreement certificate (its key usage "
+                          "lacks keyAgreement): give the GBCS KA certificate, not the DS one")
+    return path
 
 
 def _tls(source: Path, tls: _Reader, base_url: str | None) -> tuple[Path | None, Path | None, Path | None]:

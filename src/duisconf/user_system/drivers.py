@@ -32,7 +32,7 @@ from ..errors import ConfigError
 from ..receiver import TargetTimeout
 
 ACTIONS = ("send", "cancel", "restart")
-PLACEHOLDERS = ("action", "srv", "device", "originator", "parameters", "execution_time", "scenario_id",
+PLACEHOLDERS = ("action", "srv", "device", "originator", "parameters", "execution_time", "credit", "scenario_id",
                 "request_ref", "json")
 
 
@@ -40,7 +40,9 @@ PLACEHOLDERS = ("action", "srv", "device", "originator", "parameters", "executio
 class Order:
     """What the suite asks their system to do. `device` is the target EUI (None: a non-device request to
     the DCC); `parameters` are the DUIS body values by element name; `execution_time` is the
-    ExecutionDateTime to use (future-dated), `request_ref` a unique reference of this order."""
+    ExecutionDateTime to use (future-dated), `request_ref` a unique reference of this order. `credit`: for
+    SRV 2.2 Top Up Device, the value in pence of the UTRN their system makes (with its own prepayment KA
+    key; the UTRN is theirs to make, so it is not among the parameters)."""
 
     action: str
     request_ref: str
@@ -50,6 +52,7 @@ class Order:
     originator: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     execution_time: str | None = None
+    credit: int | None = None
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -58,6 +61,8 @@ class Order:
         if self.action == "restart":
             return "restart your system (stop it and start it again, keeping its state)"
         what = f"SRV {self.srv} to {self.device or 'the DCC'}"
+        if self.credit is not None:
+            what += f" with a UTRN for {self.credit} pence"
         if self.parameters:
             what += " with " + ", ".join(f"{k} = {v!r}" for k, v in self.parameters.items())
         if self.action == "cancel":

@@ -49,7 +49,8 @@ def rule_verdicts(record: Recorded, breaches: list[Breach], *, critical: bool, c
         broken = [b.detail for b in mine if b.rule == name]
         if broken:
             rows.append((name, BROKEN, "; ".join(broken)))
-        elif (name == "critical_flow" and not critical) or (name == "cancellation" and not cancellation):
+        elif ((name == "critical_flow" and not critical) or (name == "cancellation" and not cancellation)
+              or (name == "utrn" and record.srv != "2.2")):
             rows.append((name, NOT_APPLICABLE, ""))
         else:
             rows.append((name, KEPT, ""))

@@ -32,7 +32,8 @@ from .. import paths
 from ..duis.model import DCC_EUI, SR_NS, RequestID
 from ..duis.parse import parse_xml
 from ..duis.schema import Schema
-from ..errors import ConfigError, DuisConfError
+from ..errors import ConfigError, DuisConfError, InvalidInput, KeyMaterialMissing, PreconditionNotMet
+from ..gbcs.keys import KeyChain, KeySource, Zaz1Source, eui_hex
 from ..keystore import Identity, Keystore, certificate_role, zaz1
 from ..receiver import TargetTimeout
 from ..render import CANCELLATION_DATETIME
@@ -49,6 +50,8 @@ JUDGE_RULES = {
     "future_dated": "ExecutionDateTime missing, not the one asked for, or given when none was asked",
     "cancellation": "a cancellation not sent as the same SRV with ExecutionDateTime 3000-12-31T00:00:00Z",
     "ordered_request": "the request is not the one the scenario asked for (SRV, device, parameters), or none came",
+    "utrn": "a 2.2 UTRN not made with the organisation's prepayment KA key for the device at the RequestID's counter "
+            "(GBCS §14), not for the credit asked, or one it sent before",
 }
 
 
@@ -167,6 +170,52 @@ def judge_keystore(target: Target) -> Keystore:
     return store
 
 
+class PartyCertificates(KeySource):
+    """The party's GBCS certificates as a gbcs.keys KeySource: DS, KA and a supplier's prepayment KA
+    (`-pp`) per organisation, as the target file gives them. No private key: their system keeps those."""
+
+    name = "the party's GBCS certificates"
+
+    def __init__(self, organisations: dict):
+        self._found: dict[tuple[str, str, bool], x509.Certificate] = {}
+        for eui, organisation in organisations.items():
+            for usage, prepayment, path in (("ds", False, organisation.gbcs_signing_certificate),
+                                            ("ka", False, organisation.gbcs_key_agreement_certificate),
+                                            ("ka", True, organisation.gbcs_prepayment_key_agreement_certificate)):
+                if path is not None:
+                    self._found[(eui_hex(eui), usage, prepayment)] = _certificate(path)
+
+    def certificates(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        variants = (False, True) if prepayment is None else (prepayment,)
+        return [c for v in variants if (c := self._found.get((eui_hex(eui), usage, v))) is not None]
+
+
+class _OthersInZaz1(Zaz1Source):
+    """ZAZ1's GBCS keys for every EUI but the party's: a ZAZ1 key of theirs would let the meter take a UTRN
+    their system did not make with its own key."""
+
+    def __init__(self, party: set[str]):
+        super().__init__()
+        self.party, self.name = party, "ZAZ1 keystore (the party's EUIs left out)"
+
+    def certificates(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return [] if eui_hex(eui) in self.party else super().certificates(eui, usage, prepayment=prepayment)
+
+    def private_keys(self, eui, usage, *, prepayment=None):  # noqa: ANN001, ANN201
+        return [] if eui_hex(eui) in self.party else super().private_keys(eui, usage, prepayment=prepayment)
+
+
+def device_key_source(target: Target, emulator) -> KeySource:
+    """What the emulated devices use for GBCS (MACs, signatures, UTRN checks): the devices' own keys, the
+    party's certificates for the party's EUIs, and ZAZ1's keys for every other organisation."""
+    from ..emulator.device_messages import CachedKeys
+
+    organisations = target.user_system.organisations
+    devices = emulator.identities.key_source(lambda eui: emulator.inventory.device(eui) is not None)
+    return CachedKeys(KeyChain(devices, PartyCertificates(organisations),
+                               _OthersInZaz1({eui_hex(eui) for eui in organisations})))
+
+
 def _certificate(path: Path) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
@@ -189,11 +238,16 @@ class Judge:
         self.keystore = judge_keystore(target)
         self.records: list[Recorded] = []
         self.acting_as: set[str] = set()  # the reference user the judge is sending as (not recorded)
+        self.utrns: dict[str, int] = {}   # every UTRN their system sent -> the request (seq) that carried it
         self._cond = threading.Condition()
         self._state = Path(state)
-        self.emulator = DCCEmulator(host=target.emulator_host, port=target.emulator_port, smki_port=0,
-                                    latency=target.emulator_latency, keystore=self.keystore, schema=schema,
-                                    control=False)
+        self.emulator = DCCEmulator(host=target.emulator_host, port=target.emulator_port,
+                                    smki_port=self.user_system.smki_port, latency=target.emulator_latency,
+                                    keystore=self.keystore, schema=schema, control=False)
+        # The devices' GBCS keys: their own, exactly the party's certificates for the party's EUIs (the meter
+        # MACs to their KA key and checks their UTRNs with their prepayment KA key), ZAZ1 for everyone else.
+        keys = device_key_source(target, self.emulator)
+        self.emulator.device_messages.keys = self.emulator.inventory.keys = keys
         self._provision()
         self.emulator.request_observers.append(self._record)
 
@@ -325,7 +379,37 @@ class Judge:
         for extra in records:
             if extra is not main and extra.request_id != main.request_id:
                 found.append(Breach("ordered_request", f"{extra.describe()}: a request nobody asked for", extra.seq))
+        if order.srv == "2.2" and main.request_id is not None:
+            found += self._utrn(order, main)
         return found
+
+    def _utrn(self, order: Order, main: Recorded) -> list[Breach]:
+        """2.2 Top Up Device: the UTRN is their system's own (GBCS §14: the PTUT's authenticator with their
+        prepayment KA key and the device's KA key, at the RequestID's counter, which DUIS makes the UTRN
+        counter), for the credit asked, and never one sent before. Checked as the meter checks it, with the
+        device's own key and the certificate from their target file."""
+        from ..gbcs.utrn import check_utrn
+
+        text, request_id = main.body_text("UTRN") or "", main.request_id
+        found: list[str] = []
+        seen = self.utrns.get(text)
+        if seen is not None and seen != main.seq:
+            found.append(f"UTRN {text} was sent before (request #{seen}): a UTRN is used once")
+        self.utrns.setdefault(text, main.seq)
+        if request_id.counter & 0xFFFFFFFF:
+            found.append(f"RequestID counter {request_id.counter} is not a UTRN counter (its low 32 bits must be zero)")
+        try:
+            fields, _ = check_utrn(text, request_id.originator, request_id.target, self.emulator.inventory.keys,
+                                   counter=request_id.counter)
+        except KeyMaterialMissing:
+            raise PreconditionNotMet(f"{self.target.source}: no gbcs_prepayment_key_agreement_certificate for "
+                                     f"{request_id.originator}: nobody can check the UTRNs it makes") from None
+        except InvalidInput as exc:
+            found.append(f"UTRN {text!r} fails the meter's check: {exc}")
+        else:
+            if order.credit is not None and fields.pennies != order.credit:
+                found.append(f"UTRN {text} credits {fields.pennies} pence, asked for {order.credit}")
+        return [Breach("utrn", f"{main.describe()}: {detail}", main.seq) for detail in found]
 
     def _as_ordered(self, order: Order, main: Recorded) -> list[Breach]:
         found: list[Breach] = []
@@ -362,6 +446,25 @@ class Judge:
         if device is None:
             raise ConfigError(f"the emulated DCC holds no device {eui}")
         return device
+
+    def prepayment(self, eui: str) -> dict:
+        """The emulated meter's prepayment record (meter_balance, credits with their UTRN counters …), a copy."""
+        import copy
+
+        with self.emulator.inventory.lock:
+            return copy.deepcopy(self.device(eui).data.get("prepayment", {}))
+
+    def prenotify(self, device_eui: str, device_type: str, supplier: str, network_operator: str | None) -> None:
+        """A device the manufacturer pre-notified (design notes §4.1 pre-conditions): in the SMI as Pending,
+        `supplier` registered for it. The DCC's and the manufacturer's doing, not their system's."""
+        from ..emulator.state import Device
+
+        self.emulator.inventory.add_device(Device(device_eui, device_type, status="Pending", supplier=supplier,
+                                                  network_operator=network_operator))
+
+    def power_up(self, device_eui: str, install_code: str) -> list[dict]:
+        """The installer powers the device up near its hub: it joins the SMHAN if whitelisted with this code."""
+        return self.emulator.power_up(device_eui, install_code)
 
     def register_gaining_supplier(self, device_eui: str, gaining: str, losing: str) -> None:
         """Registration data (the RDP / CSS, not a DUIS message): `losing` is the device's supplier today and
@@ -456,4 +559,5 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "user-system"
 
 
-__all__ = ["Breach", "CounterLedger", "Judge", "JUDGE_RULES", "Recorded", "judge_keystore"]
+__all__ = ["Breach", "CounterLedger", "Judge", "JUDGE_RULES", "PartyCertificates", "Recorded", "device_key_source",
+           "judge_keystore"]
