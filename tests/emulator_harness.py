@@ -42,6 +42,12 @@ START = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 _counters = itertools.count(2_000_000_000_000)
 
 
+def next_counter() -> int:
+    """The harness's next RequestID counter. Tests call this rather than import `_counters`: a test that
+    moves the counters past a UTRN boundary replaces the iterator, and an imported name would go stale."""
+    return next(_counters)
+
+
 def decode_state(root: etree._Element) -> dict:
     """The readings of a message's GBCSPayload (duisconf.payloads.payload_readings), {} when it has none."""
     text = root.findtext(f".//{SR}GBCSPayload")

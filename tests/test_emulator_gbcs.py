@@ -21,7 +21,7 @@ from duisconf.payloads import decode_payload, use_case_of
 from duisconf.render import render_request
 from duisconf.rules import load_catalogue
 from duisconf.signing import sign
-from emulator_harness import CHF, ESME, GSME, SR, SUPPLIER, Session, _counters
+from emulator_harness import CHF, ESME, GSME, SR, SUPPLIER, Session, next_counter
 
 ROLE_USERS = {"IS": SUPPLIER, "ES": SUPPLIER, "GS": SUPPLIER, "ED": "90-B3-D5-1F-30-02-00-00",
               "GT": "90-B3-D5-1F-30-02-00-00", "OU": "00-DB-12-34-56-78-00-04"}
@@ -169,7 +169,7 @@ def _send_signed(dcc: Session, srv: str, params: dict, counter: int, precommand:
 
 
 def test_the_precommand_is_the_gbcs_command_built_from_the_request(dcc):
-    counter = next(_counters)
+    counter = next_counter()
     pre = _transform(dcc, "2.1", {"MaxMeterBalance": "123456"}, counter)
     frame = gbcs.GeneralSigning.decode(pre)
     assert pre[0] == 0xDF and frame.signature is None  # general signing, the null signature
@@ -179,7 +179,7 @@ def test_the_precommand_is_the_gbcs_command_built_from_the_request(dcc):
     assert header.message_code == builder.shape_for("ECS08", "command", "success")["message_code"]
     decoded = message.decode_message(pre, None, use_case="ECS08")
     assert 123456 in _numbers(decoded.content), "the request's MaxMeterBalance is not in the command"
-    other = _transform(dcc, "2.1", {"MaxMeterBalance": "654321"}, next(_counters))
+    other = _transform(dcc, "2.1", {"MaxMeterBalance": "654321"}, next_counter())
     assert gbcs.GeneralSigning.decode(other).content != frame.content
 
 
@@ -192,15 +192,15 @@ def _numbers(node) -> list:
 
 
 def test_a_user_who_signs_another_command_is_refused(dcc):
-    counter = next(_counters)
+    counter = next_counter()
     pre = _transform(dcc, "2.1", {"MaxMeterBalance": "123456"}, counter)
     # the user's system "corrects" the command before signing: another value, same header
-    other = gbcs.GeneralSigning.decode(_transform(dcc, "2.1", {"MaxMeterBalance": "999999"}, next(_counters)))
+    other = gbcs.GeneralSigning.decode(_transform(dcc, "2.1", {"MaxMeterBalance": "999999"}, next_counter()))
     original = gbcs.GeneralSigning.decode(pre)
     forged = gbcs.GeneralSigning(original.header, other.content, None).encode()
     assert _send_signed(dcc, "2.1", {"MaxMeterBalance": "123456"}, counter, forged) == "E1"
     # signed as issued, the same request goes through
-    counter = next(_counters)
+    counter = next_counter()
     pre = _transform(dcc, "2.1", {"MaxMeterBalance": "123456"}, counter)
     assert _send_signed(dcc, "2.1", {"MaxMeterBalance": "123456"}, counter, pre) == "I99"
 
