@@ -16,6 +16,12 @@ a request addressed to the wrong kind of target (E12), a supplier that is not th
 answer different codes gets the first one's. Every refusal step names its check row, so a wrong code
 fails naming the rule (tests/test_suite_negative_access.py plays each row wrong).
 
+Beyond the response code, every positive case that gets a device's response checks its GBCS framing; a
+state-changing SRV's positive case reads its effect back with the read SRV of rules/effects.toml (or,
+without a row there, checks that the device's own response shows the command carried out); 11.3 is a
+pair: activated by the distributed image's hash (code 0, 11.2 reads the version) or by a hash that matches
+no distributed image (hashMismatch, 2). tests/test_suite_negative_effects.py plays these wrong.
+
 Which scenarios apply to a party is decided at run time from its declaration (duisconf.plan), so the
 files do not depend on any declaration. The rows carry the facts applicability needs: srv, role, device.
 """
