@@ -146,12 +146,15 @@ FORMS = {"switch_outputs": _switch_outputs, "boost_flags": _boost_flags, "schedu
 
 
 def shape_key(use_case: str) -> str:
-    """The shapes' name of a catalogue use case: the catalogue may add the RTDS folder's suffix to the use
-    case (CS03A2Non for the non-critical CS03A2 of a PPMID); the longest shape name it starts with."""
+    """The shapes' name of a catalogue use case: the catalogue may add the RTDS folder's criticality suffix
+    to the use case (CS03A2Non for the non-critical CS03A2 of a PPMID)."""
     table = builder.shapes().get("use_cases", {})
     if use_case in table:
         return use_case
-    return max((k for k in table if use_case.startswith(k)), key=len, default=use_case)
+    for suffix in ("NonCritical", "Critical", "Non"):  # only the criticality suffix, never another use case
+        if use_case.endswith(suffix) and use_case[:-len(suffix)] in table:
+            return use_case[:-len(suffix)]
+    return use_case
 
 
 def _shapes_of(use_case: str) -> list[dict]:
