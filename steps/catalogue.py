@@ -1,8 +1,11 @@
 """Steps the generated catalogue (features/catalogue/) needs beyond the generic library: putting a device
 in a given SMI status (arranged on the emulator; inconclusive on a real kit), making sure a device is
 unknown to the DCC (read with SRV 8.2, so it holds on any target), requests that break two neighbouring
-access-control checks at once (their order), and a refusal that names the access-control check
-(rules/access_control.toml row) its expected code comes from."""
+access-control checks at once (their order), a refusal that names the access-control check
+(rules/access_control.toml row) its expected code comes from, and what every positive case checks beyond
+the response code: the GBCS framing of the device's response (its use case for the device type, the
+request's counter, CRA response, a valid MAC or signature) and the SRV's effect read back with the read
+SRV rules/effects.toml names (or, without one, the success the device's own response reports)."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from pytest_bdd import given, parsers, then, when
 
 from duisconf.duis.model import SR_NS, normalise_eui
 from duisconf.errors import PreconditionNotMet
-from duisconf.evidence import attach_exchange
+from duisconf.evidence import attach_exchange, attach_inbound, attach_text
 
-from .common import DEVICE, ROLE_NAMES, ScenarioContext, control_of, device_of, user_eui
-from .requests import send_variant
+from .common import DEVICE, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, user_eui
+from .device_reads import NotReported, device_report, firmware_text
+from .requests import send, send_variant
+from .responses import answered_by
 
 _SR = f"{{{SR_NS}}}"
 
@@ -105,3 +110,149 @@ def refused_by_check(context: ScenarioContext, check: str, code: str) -> None:
     got = context.exchange.code
     assert got == code, (f"SRV {context.srv}: access-control check {check!r} (rules/access_control.toml) refuses with "
                          f"{code}; the target answered {got}")
+
+
+# -- what a positive case checks beyond the response code ------------------------------------------
+
+def _device_type(context: ScenarioContext, duis_scenario, eui: str) -> str | None:
+    """The device type the scenario addressed as `eui` (its own devices, else the target file's)."""
+    eui = eui.upper()
+    for kind, known in (*context.devices.items(), *duis_scenario.session.target.devices.items()):
+        if known and known.upper() == eui:
+            return kind
+    return None
+
+
+def use_case_codes(srv: str, device_type: str | None) -> dict[int, str]:
+    """GBCS message code -> use case name of the SRV's use cases for the device type (rules/srv_catalogue.toml
+    use cases; their message codes from gbcs/use_cases.py and, as the RTDS spells them, the shapes of
+    rules/gbcs_shapes.toml); all of the SRV's when none is for the type."""
+    from duisconf.gbcs import builder, use_cases
+    from duisconf.rules import load_catalogue
+
+    known = use_cases.for_srv(srv)
+    names = {u.code for u in load_catalogue().srv(srv).use_cases if u.device == device_type}
+    for_type = {u.code: u.name for u in known if any(u.name.startswith(n) or n.startswith(u.name) for n in names)}
+    for name in names:  # the RTDS's own messages of the use case (e.g. CS04B's error answers 0x000F)
+        entry = builder.shapes().get("use_cases", {}).get(name, {})
+        for shape in entry.get("shapes", ()):
+            if shape["cra"] == "response":
+                for_type.setdefault(shape["message_code"], name)
+    return for_type or {u.code: u.name for u in known}
+
+
+@then("the response is the GBCS response of its use case")
+def gbcs_response_of_its_use_case(context: ScenarioContext, duis_scenario) -> None:
+    """The device's response answers this request in GBCS: the message code of the SRV's use case for this
+    device type, CRA response, the request's counter, the device as originator and the user (or the DCC
+    for it) as recipient (steps/device_reads.check_framing), and a MAC or signature that verifies."""
+    inbound = context.inbound
+    assert inbound is not None and inbound.kind == "response", "claim the device's response first"
+    exchange = answered_by(context, inbound)
+    what = f"SRV {exchange.srv} response {inbound.response_id}"
+    report = device_report(duis_scenario.session, inbound, srv=exchange.srv, exchange=exchange, what=what)
+    decoded, header = report.decoded, report.decoded.header
+    device_type = _device_type(context, duis_scenario, exchange.request_id.target)
+    codes = use_case_codes(exchange.srv, device_type)
+    if codes:
+        assert header.message_code in codes, (
+            f"{what}: GBCS message code 0x{header.message_code:04X} is not a use case of SRV {exchange.srv} for "
+            f"the {device_type or 'device'} (expected {', '.join(f'0x{c:04X} {n}' for c, n in sorted(codes.items()))})")
+    verified = "valid" in (decoded.mac, decoded.signature)
+    assert verified, (f"{what}: neither a MAC nor a signature verifies ({decoded.mac_reason}; "
+                      f"{decoded.signature_reason})")
+    attach_text(f"SRV {exchange.srv} GBCS response", report.summary())
+
+
+@when(parsers.re(rf"the (?P<reader>{ROLE_NAMES}) reads the {DEVICE} back with SRV (?P<read>[0-9.]+)$"))
+def reads_back(context: ScenarioContext, duis_scenario, reader: str, device: str, read: str) -> None:
+    """The read SRV that shows the last request's effect (rules/effects.toml), as any User would send it."""
+    duis = duis_scenario.session
+    changed = context.exchange
+    assert changed is not None, "nothing was sent before: there is no effect to read back"
+    context.__dict__["effect_of"] = changed.srv
+    send(context, duis_scenario, reader, read, device_of(context, duis_scenario, device), {})
+    what = f"SRV {read} reading back the effect of SRV {changed.srv}"
+    assert context.exchange.code in ("I99", "I0"), f"{what}: acknowledgement {context.exchange.code}"
+    inbound = duis.receiver.response(context.request_id, duis.target.timeouts.on_demand,
+                                     required=acknowledged(context.exchange))
+    attach_inbound(inbound, f"SRV {read} response for {context.request_id}", context.sent_at)
+    context.inbound = inbound
+    assert inbound.code == "I0", f"{what}: response {inbound.code}, expected I0"
+
+
+def _reading(report, name: str):
+    """The reading `name`; `name.part` reaches into a reading that is a table (boost.1)."""
+    try:
+        return report.readings[name]
+    except NotReported:
+        if "." not in name:
+            raise
+        whole, part = name.rsplit(".", 1)
+        table = report.readings[whole]
+        if not isinstance(table, dict) or part not in table:
+            raise NotReported(f"{report.readings.use_case} reports {whole} = {table!r}, without {part!r}") from None
+        return table[part]
+
+
+def _same(got, expected: str) -> bool:
+    if isinstance(got, bool):
+        return str(got).lower() == expected.lower()
+    if isinstance(got, (int, float)):
+        try:
+            return float(expected) == float(got)
+        except ValueError:
+            return False
+    if isinstance(got, dict) and "value" in got:  # a register reading
+        return _same(got["value"], expected)
+    return firmware_text(got) == expected
+
+
+@then(parsers.re(r'the device reports (?P<reading>[\w.]+) "(?P<expected>[^"]*)"$'))
+def device_reports(context: ScenarioContext, duis_scenario, reading: str, expected: str) -> None:
+    """The reading in the device's GBCS response to the read-back (framing checked) is the value the
+    state-changing request set: the failure names the effect (rules/effects.toml row)."""
+    inbound = context.inbound
+    assert inbound is not None, "read the device back first"
+    exchange = answered_by(context, inbound)
+    effect = context.__dict__.get("effect_of", context.srv)
+    what = f"the effect of SRV {effect} (rules/effects.toml) read back with SRV {exchange.srv}"
+    report = device_report(duis_scenario.session, inbound, srv=exchange.srv, exchange=exchange, what=what)
+    try:
+        got = _reading(report, reading)
+    except NotReported as exc:
+        raise AssertionError(f"{what}: the device does not report {reading} ({exc}), expected {expected!r}") from None
+    attach_text(f"SRV {exchange.srv} reading {reading}", repr(got))
+    assert _same(got, expected), f"{what}: the device reports {reading} = {got!r}, expected {expected!r}"
+
+
+@lru_cache(maxsize=1)
+def _content_rules() -> dict:
+    import tomllib
+
+    from duisconf import paths
+
+    with open(paths.rules_dir() / "effects.toml", "rb") as handle:
+        return tomllib.load(handle).get("content", {})
+
+
+@then("the device's response shows the command carried out")
+def response_shows_carried_out(context: ScenarioContext, duis_scenario) -> None:
+    """What the device says it did, from the content of its GBCS response: every DLMS access result, ZCL
+    status and ASN.1 response code success. A use case whose response carries no result code at all
+    (rules/effects.toml [content] no_result) shows it by carrying its content, decoded."""
+    from .device_reads import command_outcome
+
+    inbound = context.inbound
+    assert inbound is not None and inbound.kind == "response", "claim the device's response first"
+    exchange = answered_by(context, inbound)
+    what = f"SRV {exchange.srv} response {inbound.response_id}"
+    report = device_report(duis_scenario.session, inbound, srv=exchange.srv, exchange=exchange, what=what)
+    ok, detail = command_outcome(report.decoded)
+    attach_text(f"SRV {exchange.srv} device outcome", detail)
+    assert ok is not False, f"{what}: the device reports it did not carry the command out ({detail})"
+    if ok is None:
+        use_case = report.decoded.use_case or ""
+        assert use_case in _content_rules().get("no_result", ()) and report.decoded.content is not None, (
+            f"{what}: the response carries no result code ({detail}) and {use_case or 'its use case'} is not "
+            f"one rules/effects.toml [content] no_result lists")

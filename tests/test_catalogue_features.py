@@ -80,5 +80,36 @@ def test_a_changed_rule_changes_the_generated_cases(tmp_path):
     access.write_text(access.read_text().replace('code = "E13"', 'code = "E14"'))
     before, after = generator.generate()["section_06.feature"], generator.generate(rules)["section_06.feature"]
     assert "| 6.5 | Import Supplier | ESME   |" in before.split("refused with E2")[1].split("Scenario Outline")[0]
-    assert "@srv-6.5 @role-IS" in after.split("the device answers")[1].split("Scenario Outline")[0]
+    # 6.5 changes the device's configuration: its positive cases check the content of the device's response
+    assert "@srv-6.5 @role-IS" in after.split("answers that it carried the command out")[-1].split("Scenario Outline")[0]
     assert "refused with E13" in before and "refused with E13" not in after and "refused with E14" in after
+
+
+def test_every_positive_device_case_checks_its_gbcs_framing():
+    for path in (PROJECT_ROOT / "features" / "catalogue").glob("*.feature"):
+        for outline in path.read_text().split("  Scenario Outline: ")[1:]:
+            steps = outline.split("\n\n")[0]
+            if "@positive" in path.read_text() and "a response I0 arrives" in steps:
+                assert generator.FRAMING.split(" ", 1)[1] in steps, (path.name, steps.splitlines()[0])
+
+
+def test_each_effect_row_reads_back_with_the_value_the_request_sets():
+    """rules/effects.toml drives the read-backs: every row shows up as a read-back of its SRV, expecting the
+    template default (or the parameter the scenario sends); a state-changing SRV without one checks its
+    own response's content."""
+    effects, content = generator.load_effects()
+    text = "".join(p.read_text() for p in (PROJECT_ROOT / "features" / "catalogue").glob("*.feature"))
+    for srv, row in effects.items():
+        assert re.search(rf"\| {re.escape(srv)} +\|[^\n]*\| {re.escape(row.read)} +\| {re.escape(row.reading)} +\| "
+                         rf"{re.escape(row.expected)} +\|", text), srv
+    assert effects["7.2"].expected == "Disabled" and effects["2.1"].expected == "1"  # value / template default
+    assert effects["1.6"].parameter == ("PaymentMode", "Prepayment") and effects["1.6"].expected == "Prepayment"
+    assert any("@srv-3.4 @role-IS" in part.split("Scenario Outline")[0]
+               for part in text.split("that it carried the command out")[1:])
+
+
+def test_firmware_activation_pair_expects_success_and_hash_mismatch():
+    text = (PROJECT_ROOT / "features" / "catalogue" / "section_11.feature").read_text()
+    assert "And the response reports firmware_activation 0" in text
+    assert "And the response reports firmware_activation 2" in text
+    assert "with a hash that matches no distributed image" in text

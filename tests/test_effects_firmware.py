@@ -77,7 +77,7 @@ def test_activation_of_a_distributed_image_changes_the_version_read_by_11_2():
         exchange = dcc.send("11.3", target=ESME, params={"FirmwareHash": HASH})
         messages = dcc.messages(exchange)
         assert messages.response_code == "I0"
-        assert messages.state == {"activated": True, "firmware_version": "2.0.0", "firmware_hash": HASH}
+        assert messages.state == {"activated": True, "activation": "success", "firmware_version": "2.0.0", "firmware_hash": HASH}
         assert messages.device_alerts == ["8F43"]
         assert messages.device_alert_state("8F43")["previous_version"] == "1.0.0"
         assert version_of(dcc, ESME) == "2.0.0"
@@ -88,7 +88,7 @@ def test_activation_with_a_hash_never_distributed_leaves_the_version_unchanged()
         exchange = dcc.send("11.3", target=ESME, params={"FirmwareHash": HASH})  # activate before distribution
         messages = dcc.messages(exchange)
         assert messages.response_code == "I0"
-        assert messages.state == {"activated": False, "firmware_version": "1.0.0", "firmware_hash": HASH}
+        assert messages.state == {"activated": False, "activation": "noImageHeld", "firmware_version": "1.0.0", "firmware_hash": HASH}
         assert messages.device_alerts == []
         assert version_of(dcc, ESME) == "1.0.0"
 

@@ -16,6 +16,12 @@ a request addressed to the wrong kind of target (E12), a supplier that is not th
 answer different codes gets the first one's. Every refusal step names its check row, so a wrong code
 fails naming the rule (tests/test_suite_negative_access.py plays each row wrong).
 
+Beyond the response code, every positive case that gets a device's response checks its GBCS framing; a
+state-changing SRV's positive case reads its effect back with the read SRV of rules/effects.toml (or,
+without a row there, checks that the device's own response shows the command carried out); 11.3 is a
+pair: activated by the distributed image's hash (code 0, 11.2 reads the version) or by a hash that matches
+no distributed image (hashMismatch, 2). tests/test_suite_negative_effects.py plays these wrong.
+
 Which scenarios apply to a party is decided at run time from its declaration (duisconf.plan), so the
 files do not depend on any declaration. The rows carry the facts applicability needs: srv, role, device.
 """
@@ -79,6 +85,56 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
 PARAMETERS: dict[str, tuple[str, str]] = {
     "8.12.1": ("OldCHFID", "00-DB-12-34-56-78-90-95"),
 }
+
+
+# Every positive scenario that gets a device's response checks its GBCS framing (steps/catalogue.py).
+FRAMING = "And the response is the GBCS response of its use case"
+# A state-changing SRV with no read-back row (rules/effects.toml) checks its own response's content.
+CARRIED_OUT = "And the device's response shows the command carried out"
+# 11.3 Activate Firmware: an image distributed first (11.1), activated by its hash or by one that matches
+# no distributed image (the pair of outlines "firmware-activated" / "firmware-mismatch").
+FIRMWARE_VERSION = "2.0.0"
+
+
+@dataclass(frozen=True)
+class EffectRow:
+    """One row of rules/effects.toml: how a User sees that a state-changing SRV did what it says."""
+
+    srv: str
+    read: str
+    reading: str
+    expected: str
+    parameter: tuple[str, str] | None
+    devices: tuple[str, ...]
+    conf: str
+    source: str
+
+
+def load_effects(rules_dir: Path = RULES) -> tuple[dict[str, EffectRow], dict]:
+    """(srv -> its read-back row, the [content] table) from rules/effects.toml."""
+    path = rules_dir / "effects.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    from duisconf.render import template_parameters
+
+    rows: dict[str, EffectRow] = {}
+    for row in data.get("effect", []):
+        srv = row["srv"]
+        sent = dict(row.get("parameters", {}))
+        if len(sent) > 1:
+            raise SystemExit(f"{path}: effect {srv}: one parameter at most (the outline sends one)")
+        if "value" in row:
+            expected = str(row["value"])
+        elif "parameter" in row:
+            expected = sent.get(row["parameter"], template_parameters(srv).get(row["parameter"], ""))
+            if expected == "":
+                raise SystemExit(f"{path}: effect {srv}: template {srv} has no default for {row['parameter']}")
+        else:
+            raise SystemExit(f"{path}: effect {srv}: needs `value` or `parameter`")
+        if row.get("conf") not in ("V", "I", "U"):
+            raise SystemExit(f"{path}: effect {srv}: conf must be V, I or U")
+        rows[srv] = EffectRow(srv, row["read"], row["reading"], str(expected), next(iter(sent.items()), None),
+                              tuple(row.get("devices", ())), row["conf"], row["source"])
+    return rows, data.get("content", {})
 
 
 def known_gap(srv: str, role: str, mode: str) -> str | None:
@@ -196,15 +252,17 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
     items = [
         Outline("plain", "A non-critical request is acknowledged, then the device answers",
                 ["@positive", "@cv-1", "@conf-I"],
-                [given, send, "Then the acknowledgement is I99", "And a response I0 arrives"],
+                [given, send, "Then the acknowledgement is I99", "And a response I0 arrives", FRAMING],
                 ["srv", "role", "device"]),
         Outline("plain-params", "A non-critical request with parameters that fit the devices is acknowledged, then the device answers",
                 ["@positive", "@cv-1", "@conf-I"],
-                [given, send + ' with <parameter> "<value>"', "Then the acknowledgement is I99", "And a response I0 arrives"],
+                [given, send + ' with <parameter> "<value>"', "Then the acknowledgement is I99", "And a response I0 arrives",
+                 FRAMING],
                 ["srv", "role", "device", "parameter", "value"]),
         Outline("critical", "A critical request takes the transform (CV 4 then CV 5), then the device answers",
                 ["@positive", "@cv-4", "@cv-5", "@conf-I"],
-                [given, send + " as a critical request", "Then the acknowledgement is I99", "And a response I0 arrives"],
+                [given, send + " as a critical request", "Then the acknowledgement is I99", "And a response I0 arrives",
+                 FRAMING],
                 ["srv", "role", "device"]),
         Outline("dcc", "A request to the DCC is answered at once",
                 ["@positive", "@cv-8", "@conf-I"],
@@ -213,26 +271,26 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
         Outline("future-device", "A future-dated critical request is stored by the device and actioned at its time",
                 ["@positive", "@future-dated", "@cv-4", "@cv-5", "@conf-I"],
                 [given, send + f" as a critical request to execute in {FUTURE}", "Then the acknowledgement is I99",
-                 "And a response I0 arrives", "When the execution date-time passes",
+                 "And a response I0 arrives", FRAMING, "When the execution date-time passes",
                  "Then a future-dated alert 8F66 arrives for that request"],
                 ["srv", "role", "device"]),
         Outline("future-dsp", "A future-dated request is held by the DCC and released at its time",
                 ["@positive", "@future-dated", "@cv-1", "@conf-I"],
                 [given, send + f" to execute in {FUTURE}", "Then the acknowledgement is I99",
-                 "When the execution date-time passes", "Then a response I0 arrives"],
+                 "When the execution date-time passes", "Then a response I0 arrives", FRAMING],
                 ["srv", "role", "device"]),
         Outline("cancel-device", "A future-dated critical request cancelled before its time is never actioned",
                 ["@positive", "@future-dated", "@cancellation", "@cv-4", "@cv-5", "@conf-I"],
                 [given, send + f" as a critical request to execute in {FUTURE}", "Then the acknowledgement is I99",
-                 "And a response I0 arrives", "When the <role> cancels the future-dated SRV <srv> for the <device>",
-                 "Then the acknowledgement is I99", "And a response I0 arrives",
+                 "And a response I0 arrives", FRAMING, "When the <role> cancels the future-dated SRV <srv> for the <device>",
+                 "Then the acknowledgement is I99", "And a response I0 arrives", FRAMING,
                  "When the execution date-time passes", f"Then no further message arrives within {QUIET_AFTER_CANCEL} seconds"],
                 ["srv", "role", "device"]),
         Outline("cancel-dsp", "A future-dated request cancelled before its time is never released",
                 ["@positive", "@future-dated", "@cancellation", "@cv-1", "@conf-I"],
                 [given, send + f" to execute in {FUTURE}", "Then the acknowledgement is I99",
                  "When the <role> cancels the future-dated SRV <srv> for the <device>",
-                 "Then the acknowledgement is I99", "And a response I0 arrives",
+                 "Then the acknowledgement is I99", "And a response I0 arrives", FRAMING,
                  "When the execution date-time passes", f"Then no further message arrives within {QUIET_AFTER_CANCEL} seconds"],
                 ["srv", "role", "device"]),
         # -- negative cases, one per access-control check ----------------------------------------
@@ -305,6 +363,7 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
                 ["@negative", "@check-registration", conf("registration")],
                 [given, 'And the <role> is "<user>"', send, refused("registration")], ["srv", "role", "device", "user"]),
     ]
+    items += firmware_outlines()
     items += order_outlines(checks, conf, refused, given, send)
     return {o.key: o for o in items}
 
@@ -328,6 +387,67 @@ ORDER_CASES: dict[tuple[str, str], tuple[list[str], list[str]]] = {
 }
 ORDER_COLUMNS = {("schema", "signature"): ["signer"], ("counter", "url"): ["service"], ("url", "command_variant"): ["cv", "service"],
                  ("device_type", "smi_status"): ["status"], ("smi_status", "registration"): ["status", "user"]}
+
+
+def positive_outline(o: dict[str, Outline], base: str, kind: str, conf: str = "I",
+                     with_parameter: bool = False) -> Outline:
+    """The plain / critical positive outline, extended by what shows the SRV did it (built on first use):
+    kind "content" (the device's response reports success) or "effect" (read back, rules/effects.toml)."""
+    key = f"{base}-{kind}" + ("-params" if with_parameter else "") + ("" if conf == "I" else f"-conf-{conf}")
+    if key in o:
+        return o[key]
+    critical = base == "critical"
+    given, send = "Given a commissioned <device>", "When the <role> sends SRV <srv> to the <device>"
+    if with_parameter:
+        send += ' with <parameter> "<set>"'
+    if critical:
+        send += " as a critical request"
+    tags = ["@positive", *(["@cv-4", "@cv-5"] if critical else ["@cv-1"])]
+    lead = ("A critical request takes the transform (CV 4 then CV 5), then the device answers" if critical
+            else "A non-critical request is acknowledged, then the device answers")
+    steps = [given, send, "Then the acknowledgement is I99", "And a response I0 arrives", FRAMING]
+    columns = ["srv", "role", "device", *(["parameter", "set"] if with_parameter else [])]
+    if kind == "content":
+        title, steps = f"{lead} that it carried the command out", [*steps, CARRIED_OUT]
+    else:
+        unverified = " (best known, unverified)" if conf == "U" else ""
+        sets = " it sets" if with_parameter else ""
+        title = f"{lead}, and reading the device back shows the value{sets}{unverified}"
+        steps = [*steps, "When the <reader> reads the <device> back with SRV <read>",
+                 'Then the device reports <reading> "<expected>"']
+        columns += ["reader", "read", "reading", "expected"]
+        tags.append("@effect")
+    o[key] = Outline(key, title, [*tags, f"@conf-{conf}"], steps, columns)
+    return o[key]
+
+
+def firmware_outlines() -> list[Outline]:
+    """11.3 Activate Firmware, as a pair: the image distributed (11.1) and activated by its hash is reported
+    as activated and read back with 11.2; a hash that matches no distributed image is answered
+    hashMismatch (CS06 activateImageResponseCode 2), not success, and the version stays as it was."""
+    given = "Given a commissioned <device>"
+    distribute = [f'When the <role> distributes firmware "{FIRMWARE_VERSION}" to the <device>', "Then the response is I0",
+                  "And device alert 8F72 arrives from the <device>",
+                  "And the <device>'s firmware version read by the <role> is reported"]
+    activated = Outline(
+        "firmware-activated", "An image distributed and activated by its hash becomes the version the device runs",
+        ["@positive", "@effect", "@cv-4", "@cv-5", "@conf-I"],
+        [given, *distribute, f'When the <role> activates firmware "{FIRMWARE_VERSION}" on the <device>',
+         "Then the acknowledgement is I99", "And a response I0 arrives", FRAMING,
+         "And the response reports firmware_activation 0", "And device alert 8F43 arrives from the <device>",
+         "When the <role> reads the <device> back with SRV 11.2",
+         f'Then the device reports firmware_version "{FIRMWARE_VERSION}"'],
+        ["srv", "role", "device"])
+    mismatch = Outline(
+        "firmware-mismatch", "An activation by a hash that matches no distributed image is not answered as activated",
+        ["@negative", "@effect", "@cv-4", "@cv-5", "@conf-I"],
+        [given, *distribute,
+         f'When the <role> activates firmware "{FIRMWARE_VERSION}" on the <device> with a hash that matches no distributed image',
+         "Then the acknowledgement is I99", "And a response I0 arrives", FRAMING,
+         "And the response reports firmware_activation 2", "And the device's response reports failure",
+         "And the <device>'s firmware version read by the <role> is the same as before"],
+        ["srv", "role", "device"])
+    return [activated, mismatch]
 
 
 def order_outlines(checks: dict[str, dict], conf, refused, given: str, send: str) -> list[Outline]:
@@ -364,8 +484,50 @@ def unregistered_supplier(rules_dir: Path = RULES) -> str:
 UNREGISTERED_ROLES = ("IS", "GS")  # the roles the unregistered supplier holds in the reference inventory
 
 
-def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
+def reads(rule: SRVRule, content: dict) -> bool:
+    """A read (framing only), or a request the device refuses as generated (rules/effects.toml [content])."""
+    return rule.name.startswith(tuple(content.get("read_words", ("Read", "Retrieve")))) or \
+        rule.srv in content.get("refused_as_sent", {})
+
+
+def reader_for(role: str, read_rule: SRVRule) -> str | None:
+    """Who reads the effect back: the role itself when eligible for the read SRV, else the first role of
+    its organisation that is (the same organisation holds both keys on a reference target)."""
+    if role in read_rule.eligible_roles:
+        return role
+    organisation = next((org for org in ORGANISATIONS if role in org), (role,))
+    return next((r for r in organisation if r in read_rule.eligible_roles), None)
+
+
+def add_positive(o: dict[str, Outline], rule: SRVRule, role: str, rows: list[dict[str, str]],
+                 effects: dict[str, EffectRow], content: dict, catalogue) -> None:
+    """A positive case: framing only for a read; a read-back where rules/effects.toml has a row for the
+    SRV, the device type and a reader; else the content of the device's own response."""
+    base = "critical" if rule.critical else "plain"
+    if reads(rule, content):
+        o[base].add(rule, role, rows)
+        return
+    row = effects.get(rule.srv)
+    reader = reader_for(role, catalogue.srv(row.read)) if row else None
+    shown = [r for r in rows if reader and r["device"] in row.devices and r["device"] in catalogue.srv(row.read).device_types]
+    rest = [r for r in rows if r not in shown]
+    if shown:
+        conf = max(("I", row.conf), key="VIU".index)
+        outline = positive_outline(o, base, "effect", conf, with_parameter=row.parameter is not None)
+        extra = {"reader": ROLE_NAMES[reader], "read": row.read, "reading": row.reading, "expected": row.expected}
+        if row.parameter is not None:
+            extra.update(parameter=row.parameter[0], set=row.parameter[1])
+        outline.add(rule, role, [{**r, **extra} for r in shown])
+    if rest:
+        positive_outline(o, base, "content").add(rule, role, rest)
+
+
+def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str,
+          effects: dict[str, EffectRow] | None = None, content: dict | None = None,
+          catalogue=None) -> dict[str, Outline]:
     o = outlines(checks, statuses_conf)
+    effects, content = effects or {}, content or {}
+    catalogue = catalogue or load_catalogue()
     stranger = unregistered_supplier()
     for rule in rules:
         add_target_and_registration(o, rule, stranger)
@@ -383,8 +545,11 @@ def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str) -> 
                     assert not rule.critical and not rule.future_datable, f"PARAMETERS for {rule.srv}: extend the outlines"
                     parameter, value = PARAMETERS[rule.srv]
                     o["plain-params"].add(rule, role, [{**row, "parameter": parameter, "value": value} for row in rows])
+                elif rule.srv == "11.3":
+                    for key in ("firmware-activated", "firmware-mismatch"):
+                        o[key].add(rule, role, rows)
                 else:
-                    o["critical" if rule.critical else "plain"].add(rule, role, rows)
+                    add_positive(o, rule, role, rows, effects, content, catalogue)
             if rule.future_datable and rule.future_dated in ("Device", "DSP") and not known_gap(rule.srv, role, "future"):
                 o["future-device" if rule.future_dated == "Device" else "future-dsp"].add(rule, role, rows)
         # one cancellation per SRV and role (its first device)
@@ -483,8 +648,8 @@ def add_order_cases(o: dict[str, Outline], rule: SRVRule, stranger: str) -> None
 
 # -- rendering ----------------------------------------------------------------------------------
 
-HEADER = ("# GENERATED by tools/generate_catalogue.py from rules/srv_catalogue.toml, rules/access_control.toml\n"
-          "# and rules/device_status.toml. Do not edit: change the rules or the generator and run\n"
+HEADER = ("# GENERATED by tools/generate_catalogue.py from rules/srv_catalogue.toml, rules/access_control.toml,\n"
+          "# rules/device_status.toml and rules/effects.toml. Do not edit: change the rules or the generator and run\n"
           "#   python tools/generate_catalogue.py\n")
 
 
@@ -526,12 +691,15 @@ def section_of(srv: str) -> str:
 def generate(rules_dir: Path = RULES) -> dict[str, str]:
     """File name -> content, for every section that has scenarios (from the rules in `rules_dir`)."""
     empty_status_allows_nothing(rules_dir)
-    rules = list(load_catalogue(rules_dir / "srv_catalogue.toml"))
+    catalogue = load_catalogue(rules_dir / "srv_catalogue.toml")
+    rules = list(catalogue.all())
+    effects, content = load_effects(rules_dir)
     checks = access_checks(rules_dir)
     statuses_conf = status_conf(rules_dir)
     files: dict[str, str] = {}
     for section in sorted({section_of(r.srv) for r in rules}, key=int):
-        built = build([r for r in rules if section_of(r.srv) == section], checks, statuses_conf)
+        built = build([r for r in rules if section_of(r.srv) == section], checks, statuses_conf, effects, content,
+                      catalogue)
         here = [o for o in built.values() if o.blocks]
         if here:
             files[f"section_{int(section):02d}.feature"] = render_feature(section, here)

@@ -21,6 +21,7 @@ from .. import gbcs, paths
 from ..duis.model import SR_NS, eui_bytes
 from ..errors import ConfigError
 from .access import DUISRequest
+from .faults import misbehaviour
 from .state import Device, Inventory
 
 _SR = f"{{{SR_NS}}}"
@@ -152,6 +153,19 @@ def unreachable(inventory: Inventory, device: Device, *, over_han: bool = False)
     return None
 
 
+EFFECT_NOT_APPLIED = misbehaviour(
+    "effect-not-applied",
+    "the device acknowledges a command and answers it as done (I0, the response content of success) but its "
+    "state stays as it was, so a read-back (rules/effects.toml) shows the old value")
+
+
+def _kept(device: Device) -> dict:
+    """A copy of everything an effect may change on the device (for EFFECT_NOT_APPLIED)."""
+    import copy
+
+    return copy.deepcopy(vars(device))
+
+
 def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime | None = None) -> Outcome:
     outcome = Outcome(now=now)
     with inventory.lock:
@@ -162,7 +176,12 @@ def run_device_effect(request: DUISRequest, inventory: Inventory, now: datetime 
             return outcome
         function = DEVICE_EFFECTS.get(request.srv)
         if function is not None:
+            device = request.device
+            kept = _kept(device) if device is not None and inventory.misbehaving(EFFECT_NOT_APPLIED, device.eui) else None
             function(request, inventory, outcome)
+            if kept is not None:  # answered as done, state put back: the misbehaviour a read-back must catch
+                vars(device).clear()
+                vars(device).update(kept)
         elif request.device is not None:
             outcome.state = {"srv": request.srv, "device": request.device.eui, "status": request.device.status}
     return outcome

@@ -41,9 +41,17 @@ from ..gbcs import builder
 from ..gbcs.frame import CRA, GroupingHeader, cosem_datetime
 from ..gbcs.keys import KeyChain, KeySource, Zaz1Source, eui_hex
 from ..gbcs.message import encode_message
+from .faults import misbehaviour
 from .identities import DeviceIdentities
 
 log = logging.getLogger("duisconf.emulator")
+# Deliberately wrong framing of a device's response (tests of the suite itself): the content is right, the
+# grouping header is not what GBCS says a response to that command carries.
+RESPONSE_COUNTER_WRONG = misbehaviour(
+    "response-counter-wrong", "the device's GBCS response carries another originator counter than the command's")
+RESPONSE_MESSAGE_CODE_WRONG = misbehaviour(
+    "response-message-code-wrong",
+    "the device's GBCS response carries the message code of another use case than the SRV's (content unchanged)")
 RULES_FILE = "emulator_gbcs.toml"
 ROLE_WORDS = {"IS": "supplier", "ES": "supplier", "GS": "supplier", "ED": "no", "GT": "no"}
 
@@ -118,9 +126,15 @@ def _schedule_entries(entries: Any) -> list[list]:
     return out
 
 
-def _activation_code(activated: Any) -> int | None:
-    """CS06 activateImageResponseCode: 0 success; 1 (noImageHeld) when no distributed image matches."""
-    return None if activated is None else (0 if activated else 1)
+ACTIVATION_CODES = {"success": 0, "noImageHeld": 1, "hashMismatch": 2, "activationFailure": 3}
+
+
+def _activation_code(activation: Any) -> int | None:
+    """CS06 activateImageResponseCode from the firmware effect's outcome name (gbcs.asn ExecutionOutcome):
+    0 success; 1 noImageHeld (no image distributed); 2 hashMismatch (an image held, not the command's hash)."""
+    if isinstance(activation, bool):  # the former form: activated or not
+        return 0 if activation else 1
+    return ACTIVATION_CODES.get(activation) if activation is not None else None
 
 
 FORMS = {"switch_outputs": _switch_outputs, "boost_flags": _boost_flags, "schedule_entries": _schedule_entries,
@@ -131,8 +145,20 @@ FORMS = {"switch_outputs": _switch_outputs, "boost_flags": _boost_flags, "schedu
 # Use cases and variants
 
 
+def shape_key(use_case: str) -> str:
+    """The shapes' name of a catalogue use case: the catalogue may add the RTDS folder's criticality suffix
+    to the use case (CS03A2Non for the non-critical CS03A2 of a PPMID)."""
+    table = builder.shapes().get("use_cases", {})
+    if use_case in table:
+        return use_case
+    for suffix in ("NonCritical", "Critical", "Non"):  # only the criticality suffix, never another use case
+        if use_case.endswith(suffix) and use_case[:-len(suffix)] in table:
+            return use_case[:-len(suffix)]
+    return use_case
+
+
 def _shapes_of(use_case: str) -> list[dict]:
-    entry = builder.shapes().get("use_cases", {}).get(use_case)
+    entry = builder.shapes().get("use_cases", {}).get(shape_key(use_case))
     return entry["shapes"] if entry else []
 
 
@@ -149,9 +175,9 @@ def use_case_for(rule: Any, device_type: str | None, cra: str, roles: frozenset[
         return None
     for u in with_shape:  # CS02b SupplierBySupplier vs NOByNO: the variant that starts with the user's role
         if u.variant and any(u.variant.lower().startswith(w) for w in words):
-            return u.code, u.variant
+            return shape_key(u.code), u.variant
     first = with_shape[0]
-    return first.code, first.variant
+    return shape_key(first.code), first.variant
 
 
 @functools.lru_cache(maxsize=4096)
@@ -330,7 +356,9 @@ class DeviceMessages:
         shape = choose_variant(use_case, "response", result=result, timing=timing, catalogue_variant=catalogue_variant)
         user, counter = request.request_id.originator, request.request_id.counter
         recipient, srp = user, None
-        if use_case in rules()["supplementary_remote_party"]["use_cases"] or \
+        srp_cases = rules()["supplementary_remote_party"]["use_cases"]
+        named = {u.code for u in request.rule.use_cases if u.device == device.type}
+        if use_case in srp_cases or any(s.startswith(n) for s in srp_cases for n in named if n != use_case) or \
                 request.user.roles & set(rules()["supplementary_remote_party"]["unknown_remote_party_roles"]):
             recipient, srp = DCC_EUI, (user, counter)
         values = state_values(state)
@@ -342,6 +370,11 @@ class DeviceMessages:
         # A GSME read the meter answers itself is stamped with the meter's own clock: clock status "different
         # clock base" (0x04), as the RTDS's RELIABLE_GSME reads; the GPF's copy carries 0x00 [V RTDS].
         status = 0x04 if state.get("answered_by") == "GSME" else 0x00
+        if self.inventory.misbehaving(RESPONSE_COUNTER_WRONG, device.eui):
+            counter += 1
+            srp = (srp[0], srp[1] + 1) if srp else None
+        if self.inventory.misbehaving(RESPONSE_MESSAGE_CODE_WRONG, device.eui):
+            shape = {**shape, "message_code": shape["message_code"] ^ 0x0800}
         return self._encode(use_case, "response", shape, originator=device.eui, recipient=recipient, counter=counter,
                             values=values, when=self.device_clock(device.eui, now), srp=srp, clock_status=status)
 

@@ -10,8 +10,10 @@ the upper-case hex SHA-256 of the decoded FirmwareImage (32 bytes, the length of
 The effects' state (`outcome.state`; what of it a device reports goes through the GBCS reading slots,
 rules/emulator_gbcs.toml, see duisconf.emulator.device_messages):
   11.2 response            {"firmware_version": "<executing version>"}
-  11.3 response / 8F66     {"activated": true, "firmware_version": "<new version>", "firmware_hash": "<hash>"}
-  11.3 wrong hash / 8F67   {"activated": false, "firmware_version": "<unchanged>", "firmware_hash": "<hash>"}
+  11.3 response / 8F66     {"activated": true, "activation": "success", "firmware_version": "<new version>",
+                            "firmware_hash": "<hash>"}
+  11.3 wrong hash / 8F67   {"activated": false, "activation": "hashMismatch" (an image is held, another hash) or
+                            "noImageHeld", "firmware_version": "<unchanged>", "firmware_hash": "<hash>"}
   device alert 8F72 / 8F1C {"firmware_version": "<distributed version>", "firmware_hash": "<hash>"}
   device alert 8F43        {"firmware_version": "<new version>", "previous_version": "<old version>"}
 
@@ -174,11 +176,14 @@ def activate_firmware(request: DUISRequest, inventory: Inventory, outcome: Outco
     version = images(device).get(digest)
     if version is None:
         outcome.response_code = NOT_ACTIONED if request.execution_datetime else REFUSED_IMMEDIATELY
-        outcome.state = {"activated": False, "firmware_version": device.firmware_version, "firmware_hash": digest}
+        # CS06 activateImageResponseCode: hashMismatch (2) when the device holds an image whose hash is not
+        # the command's, noImageHeld (1) when it holds none [I: GBCS ASN.1 ExecutionOutcome names]
+        outcome.state = {"activated": False, "activation": "hashMismatch" if images(device) else "noImageHeld",
+                         "firmware_version": device.firmware_version, "firmware_hash": digest}
         outcome.result = "error"
         return
     previous = device.firmware_version
     if not inventory.misbehaving(FIRMWARE_VERSION_NOT_UPDATED, device.eui):
         device.firmware_version = version
-    outcome.state = {"activated": True, "firmware_version": version, "firmware_hash": digest}
+    outcome.state = {"activated": True, "activation": "success", "firmware_version": version, "firmware_hash": digest}
     outcome.alert(device.eui, "8F43", firmware_version=version, previous_version=previous)
