@@ -33,7 +33,7 @@ Design:
    of a killed process, so nobody waits forever. The fsyncs make the same hold for a power cut.
  - ``durable=False`` (a scratch authority, e.g. the throwaway directory of a session against the
    embedded emulator, which forgets every counter when it stops): a state file is rewritten in place
-   (``pwrite`` then ``ftruncate``: no temporary file, no rename, no fsync), the registry is replaced
+   (``pwrite``, ``ftruncate`` if it was longer: no temporary file, no rename, no fsync), the registry is replaced
    without fsync. On ext4 a rename over an existing file flushes the new data (``auto_da_alloc``), so
    the durable path costs about 1 ms per counter; this one a few microseconds. An in-place write never
    empties the file, and the readers that take no lock in durable mode (``peek``, ``leads``) take the
@@ -447,7 +447,8 @@ class CounterAuthority:
             try:
                 if os.pwrite(fd, data, 0) != len(data):
                     raise OSError(0, "short write (is the file system full?)")
-                os.ftruncate(fd, len(data))
+                if os.fstat(fd).st_size > len(data):  # only a longer old content needs cutting (ftruncate is slow)
+                    os.ftruncate(fd, len(data))
             finally:
                 os.close(fd)
         except OSError as exc:

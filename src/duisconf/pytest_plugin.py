@@ -38,6 +38,10 @@ def feature_tags(base: Path) -> set[str]:
 def pytest_configure(config: pytest.Config) -> None:
     config._duisconf_counters_since = time.time()  # type: ignore[attr-defined]  # this run's counter files
     _start_router(config)
+    from . import pytest_steplookup  # pytest-bdd's step lookup, done once per step and module (its docstring)
+
+    if not config.pluginmanager.is_registered(pytest_steplookup):
+        config.pluginmanager.register(pytest_steplookup, "duisconf-steplookup")
     # Tags such as @srv-8.11 become pytest marks; registering them lets --strict-markers accept them and
     # keeps pytest-bdd from warning about each one (tags on Examples tables bypass pytest_bdd_apply_tag).
     try:

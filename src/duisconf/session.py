@@ -114,6 +114,10 @@ class DUISSession:
                                  verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
                                  client_certificate=tls,
                                  on_request_id=self.router.expect if self.router else None)
+        if self.emulator is not None:
+            # The embedded emulator is in this process, on loopback: no proxy, .netrc or CA bundle from the
+            # environment applies, and looking them up again for every request cost ~0.2 ms each.
+            self.client.session.trust_env = False
 
     @property
     def receive_path_proven(self) -> bool:
