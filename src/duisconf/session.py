@@ -113,11 +113,8 @@ class DUISSession:
                                  timeout=self.target.timeouts.acknowledgement,
                                  verify_tls=str(self.target.tls_ca) if self.target.tls_ca else True,
                                  client_certificate=tls,
-                                 on_request_id=self.router.expect if self.router else None)
-        if self.emulator is not None:
-            # The embedded emulator is in this process, on loopback: no proxy, .netrc or CA bundle from the
-            # environment applies, and looking them up again for every request cost ~0.2 ms each.
-            self.client.session.trust_env = False
+                                 on_request_id=self.router.expect if self.router else None,
+                                 loopback=self.emulator is not None)  # in this process: duisconf.client.LoopbackHTTP
 
     @property
     def receive_path_proven(self) -> bool:
@@ -158,6 +155,8 @@ class DUISSession:
         return {}
 
     def close(self) -> None:
+        if self.client.loopback is not None:
+            self.client.loopback.close()
         if self.emulator is not None:
             self.emulator.stop()
         self.receiver.stop()
