@@ -11,8 +11,9 @@ the collection tree. Step definitions are registered as fixtures of a module, co
 at the item's parent or above, never at the item itself (pytest-bdd puts a definition on an item only
 for the moment it resolves it, after the lookup). So the items of one parent see the same definitions:
 they are listed once per parent, with pytest's own visibility rules and in pytest-bdd's order, and each
-step then only runs pytest-bdd's filter over that list (its type, its parser matching the step's text).
-The result is the same list pytest-bdd's own function returns.
+step then only runs pytest-bdd's filter over that list (its type, its parser matching the step's text),
+once per distinct step text (the catalogue repeats its step texts across scenarios). The result is the
+same list pytest-bdd's own function returns.
 
 Forgotten whenever a definition could have been added: at the end of collection, when a plugin is
 registered, and whenever the number of step definitions pytest-bdd knows changes.
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import pytest
 
-_visible: dict[tuple, list] = {}
+_visible: dict[tuple, list] = {}   # (fixture manager, parent, definitions known) -> [(fixturedef, context)]
+_matched: dict[tuple, list] = {}   # (that key, step type, step text) -> the fixturedefs matching the step
 _original = None
 
 
@@ -34,12 +36,16 @@ def _lookup(step, fixturemanager, node):
     if not isinstance(node, pytest.Item) or parent is None:
         return _original(step=step, fixturemanager=fixturemanager, node=node)
     key = (fixturemanager, parent, len(step_function_context_registry))
-    definitions = _visible.get(key)
-    if definitions is None:
-        definitions = _visible[key] = _step_definitions(fixturemanager, node)
-    # From here as pytest-bdd does it: the definitions of this step's type whose parser matches its text.
-    return (fixturedef for fixturedef, context in definitions
-            if (context.type is None or context.type == step.type) and context.parser.is_matching(step.name))
+    found = _matched.get((key, step.type, step.name))
+    if found is None:
+        definitions = _visible.get(key)
+        if definitions is None:
+            definitions = _visible[key] = _step_definitions(fixturemanager, node)
+        # From here as pytest-bdd does it: the definitions of this step's type whose parser matches its text.
+        found = _matched[(key, step.type, step.name)] = [
+            fixturedef for fixturedef, context in definitions
+            if (context.type is None or context.type == step.type) and context.parser.is_matching(step.name)]
+    return iter(found)
 
 
 def _step_definitions(fixturemanager, node) -> list:
@@ -66,6 +72,7 @@ def _scenario_module():
 
 def forget() -> None:
     _visible.clear()
+    _matched.clear()
 
 
 def install() -> bool:
