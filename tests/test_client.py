@@ -19,9 +19,21 @@ SUPPLIER, OPERATOR = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00"
 ESME = "00-DB-12-34-56-78-90-A0"
 
 
+_LOOPBACK = [False]
+
+
+@pytest.fixture(params=["requests", "loopback"], autouse=True)
+def transport(request: pytest.FixtureRequest):
+    """Every test with both of the client's transports: requests (any target) and LoopbackHTTP (the
+    embedded emulator in this process)."""
+    _LOOPBACK[0] = request.param == "loopback"
+    yield request.param
+    _LOOPBACK[0] = False
+
+
 def client_for(url: str, tmp_path: Path) -> DUISClient:
     return DUISClient(url, keystore=zaz1(), trust=response_trust(zaz1()), schema=load_schema(),
-                      counters=CounterAuthority(tmp_path / "counters"), timeout=5)
+                      counters=CounterAuthority(tmp_path / "counters"), timeout=5, loopback=_LOOPBACK[0])
 
 
 def test_a_non_critical_request_is_acknowledged_then_answered(dcc, receiver, tmp_path: Path):
@@ -65,3 +77,87 @@ def test_tls_verification_cannot_be_turned_off():
 
     with pytest.raises(ConfigError, match="TLS verification stays on"):
         DUISClient("https://127.0.0.1:1", keystore=None, trust=None, schema=None, counters=None, verify_tls=False)
+
+
+# -- LoopbackHTTP: kept-alive connections to a server in this process ---------------------------------------
+
+class _Counting:
+    """A tiny keep-alive server that answers every POST with a DUIS-looking body and counts the POSTs;
+    `idle_timeout` and `hang_up` (close after reading the body, without answering) are configurable."""
+
+    def __init__(self, idle_timeout: float = 30.0, hang_up: bool = False):
+        from duisconf.httpserver import BackgroundServer, LimitedHandler
+
+        counter = self
+        self.posts = 0
+        self.connections: set = set()
+
+        class Handler(LimitedHandler):
+            def do_POST(self):  # noqa: N802
+                self.body()
+                counter.posts += 1
+                counter.connections.add(self.client_address)
+                if hang_up:
+                    self.close_connection = True
+                    return
+                self.send_reply(200, b"<reply/>", "application/xml")
+
+            def log_message(self, *args):
+                pass
+
+        Handler.idle_timeout = idle_timeout
+        self.server = BackgroundServer(Handler, "127.0.0.1", 0, "counting")
+        self.url = f"http://127.0.0.1:{self.server.start()}"
+
+    def close(self):
+        self.server.stop()
+
+
+def test_loopback_keeps_one_connection_alive_across_requests():
+    from duisconf.client import LoopbackHTTP
+
+    server = _Counting()
+    try:
+        loopback = LoopbackHTTP(server.url, timeout=5)
+        answers = [loopback.post("/api/v1/serviceS", b"<r/>", "application/xml") for _ in range(5)]
+        assert answers == [(200, "application/xml", b"<reply/>")] * 5
+        assert server.posts == 5 and len(server.connections) == 1
+    finally:
+        server.close()
+
+
+def test_loopback_replaces_a_connection_the_server_closed_while_idle():
+    import time
+
+    from duisconf.client import LoopbackHTTP
+
+    server = _Counting(idle_timeout=0.1)
+    try:
+        loopback = LoopbackHTTP(server.url, timeout=5)
+        loopback.post("/api/v1/serviceS", b"<r/>", "application/xml")
+        time.sleep(0.4)  # the server hangs up the idle connection
+        assert loopback.post("/api/v1/serviceS", b"<r/>", "application/xml")[0] == 200
+        assert server.posts == 2 and len(server.connections) == 2
+    finally:
+        server.close()
+
+
+def test_loopback_never_sends_a_post_twice_when_the_answer_does_not_come(tmp_path: Path):
+    server = _Counting(hang_up=True)
+    try:
+        client = DUISClient(server.url, keystore=zaz1(), trust=response_trust(zaz1()), schema=load_schema(),
+                            counters=CounterAuthority(tmp_path / "counters"), timeout=5, loopback=True)
+        with pytest.raises(TargetUnavailable, match="no answer"):
+            client.send("4.1.1", originator=SUPPLIER, target=ESME)
+        assert server.posts == 1
+    finally:
+        server.close()
+
+
+def test_loopback_is_only_for_a_server_on_this_host():
+    from duisconf.client import LoopbackHTTP
+    from duisconf.errors import ConfigError
+
+    for url in ("https://127.0.0.1:8079", "http://dcc.example:8079", "http://127.0.0.1"):
+        with pytest.raises(ConfigError, match="loopback"):
+            LoopbackHTTP(url, timeout=5)

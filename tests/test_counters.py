@@ -451,3 +451,68 @@ def test_a_first_registry_written_meanwhile_is_not_mistaken_for_a_deleted_one(tm
     monkeypatch.setattr(ours, "_read_registry", registry_then_race)
     assert ours.next(SUPPLIER) > 0 and raced
     assert SUPPLIER in (tmp_path / "originators").read_text()
+
+
+# -- durable=False: a scratch authority (the session's throwaway directory on the embedded emulator) -------
+
+SCRATCH_WORKER = WORKER.replace("CounterAuthority(Path(directory))", "CounterAuthority(Path(directory), durable=False)")
+
+
+def test_durable_mode_syncs_every_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(counters.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    authority = CounterAuthority(tmp_path)
+    authority.next(SUPPLIER)
+    first = len(synced)  # the registry and the state file, each with its directory
+    authority.next(SUPPLIER)
+    assert first >= 4 and len(synced) - first == 2  # the state file and its directory, every time
+
+
+def test_scratch_mode_never_syncs_nor_renames_state_and_keeps_every_guarantee(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    def refuse(*args):
+        raise AssertionError("a scratch authority must not fsync")
+
+    monkeypatch.setattr(counters.os, "fsync", refuse)
+    authority = CounterAuthority(tmp_path, durable=False)
+    values = [authority.next(SUPPLIER) for _ in range(5)]
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(counters.os, "replace", lambda *a: (renamed.append(a), real_replace(*a)))
+    values += [authority.next(SUPPLIER) for _ in range(20)]
+    utrn = authority.next_utrn(SUPPLIER)
+    assert renamed == []  # state written in place once the originator is registered
+    assert increasing(values) and utrn > values[-1] and utrn & 0xFFFFFFFF == 0
+    assert authority.peek(SUPPLIER) == utrn
+    assert [lead.hwm for lead in authority.leads()] == [utrn]
+    # The same checked record as the durable mode writes: a durable authority continues from it.
+    assert (tmp_path / "90B3D51F30010000").read_bytes() == counters.record_bytes(SUPPLIER, utrn)
+    monkeypatch.undo()
+    assert CounterAuthority(tmp_path).next(SUPPLIER) == utrn + 1
+
+
+def test_scratch_mode_cuts_a_longer_damaged_record_when_a_floor_is_set(tmp_path: Path):
+    authority = CounterAuthority(tmp_path, durable=False)
+    authority.next(SUPPLIER)
+    state = tmp_path / "90B3D51F30010000"
+    state.write_bytes(b"garbage " * 20 + b"\n")
+    with pytest.raises(ConfigError, match="unreadable"):
+        authority.next(SUPPLIER)
+    assert authority.set_floor(SUPPLIER, FAR_FUTURE) == FAR_FUTURE
+    assert state.read_bytes() == counters.record_bytes(SUPPLIER, FAR_FUTURE)
+    assert authority.next(SUPPLIER) == FAR_FUTURE + 1
+
+
+def test_scratch_mode_processes_and_threads_never_share_a_value(tmp_path: Path):
+    CounterAuthority(tmp_path, durable=False).observe(SUPPLIER, FAR_FUTURE)
+    outs = [tmp_path.parent / f"{tmp_path.name}-scratch{i}.txt" for i in range(3)]
+    workers = [spawn(SCRATCH_WORKER, tmp_path, SUPPLIER, 150, out) for out in outs]
+    authority = CounterAuthority(tmp_path, durable=False)
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda _: [authority.next(SUPPLIER) for _ in range(25)], range(4)))
+    assert all(worker.wait(timeout=60) == 0 for worker in workers)
+    runs = [lines(out) for out in outs] + threaded
+    everything = [v for values in runs for v in values]
+    assert all(increasing(values) for values in runs)
+    assert sorted(everything) == list(range(FAR_FUTURE + 1, FAR_FUTURE + 1 + 3 * 150 + 100))

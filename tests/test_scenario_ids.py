@@ -132,3 +132,51 @@ def test_two_scenarios_with_one_title_in_a_feature_file_are_refused_naming_it(tm
                                             encoding="utf-8")
     with pytest.raises(ConfigError, match=r"twice.feature: more than one scenario titled 'A plain scenario'"):
         bind({}, tmp_path)
+
+
+# -- parsed features kept between processes (scenario_ids.parsed_features) --------------------------------
+
+_TAGS = """
+import json, sys
+from duisconf.scenario_ids import scenario_tags
+print(json.dumps(sorted(scenario_tags(sys.argv[1]))))
+"""
+
+
+def _ids_in_a_fresh_process(features: Path, cache: Path) -> list[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+               DUISCONF_CACHE=str(cache))
+    done = subprocess.run([sys.executable, "-c", _TAGS, str(features)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_features_edited_added_or_removed_after_caching_are_read_afresh(tmp_path: Path):
+    features, cache = tmp_path / "features", tmp_path / "cache"
+    (features / "a").mkdir(parents=True)
+    (features / "a" / "one.feature").write_text("Feature: one\n  Scenario: first\n    Given a thing\n")
+    assert _ids_in_a_fresh_process(features, cache) == ["a/one::first"]
+    assert len(list((cache / "features").glob("*.pickle"))) == 1
+    assert _ids_in_a_fresh_process(features, cache) == ["a/one::first"]  # read from the cache
+    (features / "a" / "one.feature").write_text("Feature: one\n  Scenario: renamed\n    Given a thing\n")
+    assert _ids_in_a_fresh_process(features, cache) == ["a/one::renamed"]
+    (features / "two.feature").write_text("Feature: two\n  Scenario: second\n    Given a thing\n")
+    assert _ids_in_a_fresh_process(features, cache) == ["a/one::renamed", "two::second"]
+    (features / "a" / "one.feature").unlink()
+    assert _ids_in_a_fresh_process(features, cache) == ["two::second"]
+
+
+def test_a_feature_cache_that_cannot_be_written_or_read_only_costs_time(tmp_path: Path):
+    features = tmp_path / "features"
+    features.mkdir()
+    (features / "one.feature").write_text("Feature: one\n  Scenario: first\n    Given a thing\n")
+    blocked = tmp_path / "file-in-the-way"
+    blocked.write_text("not a directory")
+    assert _ids_in_a_fresh_process(features, blocked) == ["one::first"]
+    cache = tmp_path / "cache"
+    _ids_in_a_fresh_process(features, cache)
+    for kept in (cache / "features").glob("*.pickle"):
+        kept.write_bytes(b"garbage")  # damaged: parsed again
+    assert _ids_in_a_fresh_process(features, cache) == ["one::first"]
+    assert all(kept.read_bytes() != b"garbage" for kept in (cache / "features").glob("*.pickle"))  # and rewritten

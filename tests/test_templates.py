@@ -438,3 +438,49 @@ def test_templates_are_strict_about_undefined_names(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("DUISCONF_TEMPLATES", str(tmp_path))
     with pytest.raises(Exception, match="nosuch"):
         render_request("4.1.1", counter=1)
+
+
+# -- compiled templates kept between runs (render._compiled_cache_dir) ------------------------------------
+
+_RENDER_8_2 = """
+import json, sys
+from duisconf.render import render_request, template_parameters
+xml = render_request("8.2", originator="90-B3-D5-1F-30-01-00-00", counter=1796029812758, params={})
+print(json.dumps({"parameters": template_parameters("8.2"), "device": "<sr:DeviceID>" in xml.decode(),
+                  "mpxn": xml.decode().split("<sr:MPxN>")[1].split("<")[0] if "<sr:MPxN>" in xml.decode() else None}))
+"""
+
+
+def _render_in_a_fresh_process(templates: Path, cache: Path) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DUISCONF_TEMPLATES=str(templates), DUISCONF_CACHE=str(cache))
+    done = subprocess.run([sys.executable, "-c", _RENDER_8_2], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_template_changed_after_it_was_compiled_renders_as_changed(tmp_path: Path):
+    import shutil
+
+    templates, cache = tmp_path / "templates", tmp_path / "cache"
+    shutil.copytree(paths.templates_dir(), templates)
+    first = _render_in_a_fresh_process(templates, cache)
+    assert first["device"] and first["mpxn"] is None and first["parameters"]["DeviceID"] == "00-DB-12-34-56-78-90-A0"
+    assert list(cache.glob("templates/*/8.2.xml.j2.parameters.json")), "nothing was kept for the next process"
+    assert _render_in_a_fresh_process(templates, cache) == first  # from the cache: the same answer
+    source = (templates / "8.2.xml.j2").read_text()
+    (templates / "8.2.xml.j2").write_text(source.replace("p.MPxN is defined and p.MPxN | given",
+                                                         "true").replace("{{ p.MPxN }}", "{{ p.MPxN | default('42') }}"))
+    changed = _render_in_a_fresh_process(templates, cache)
+    assert changed["mpxn"] == "42" and not changed["device"] and changed["parameters"]["MPxN"] == "42"
+
+
+def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path):
+    blocked = tmp_path / "file-in-the-way"
+    blocked.write_text("not a directory")
+    result = _render_in_a_fresh_process(paths.templates_dir(), blocked)
+    assert result["device"] and result["parameters"]["DeviceID"] == "00-DB-12-34-56-78-90-A0"

@@ -97,11 +97,50 @@ class _Compiled:
     future_datable: bool
 
 
+@lru_cache(maxsize=1)
+def _compiled_cache_dir() -> Path | None:
+    """Where compiled templates and their parameter lists are kept between runs (each test process
+    compiles ~100 templates otherwise: ~3 % of a whole-suite run's CPU). Named after this module's own
+    source, jinja2's version and Python's, so a change to any of them (environment options, the parameter
+    analysis, the code jinja2 generates) never meets an old entry; a template's own changes are caught by
+    its source checksum. None (no caching) when the cache directory cannot be written."""
+    import hashlib
+    import sys
+
+    import jinja2
+
+    fingerprint = hashlib.sha256(Path(__file__).read_bytes())
+    fingerprint.update(f"{jinja2.__version__} {sys.version}".encode())
+    try:
+        directory = paths.cache_dir() / "templates" / fingerprint.hexdigest()[:16]
+        directory.mkdir(parents=True, exist_ok=True)
+    except (OSError, ConfigError):
+        return None
+    return directory if os.access(directory, os.W_OK) else None
+
+
+def _bytecode_cache(directory: Path):
+    """jinja2's FileSystemBytecodeCache (checksummed, written by rename), except that a cache it cannot
+    write is no error: rendering goes on, compiling as before."""
+    import jinja2
+
+    class TolerantCache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return TolerantCache(str(directory))
+
+
 @lru_cache(maxsize=4)
 def _environment(directory: str):
     import jinja2
 
+    cache_dir = _compiled_cache_dir()
     env = jinja2.Environment(
+        bytecode_cache=_bytecode_cache(cache_dir) if cache_dir is not None else None,
         loader=jinja2.FileSystemLoader(directory),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -136,13 +175,40 @@ def _compile(srv: str) -> _Compiled:
         raise ConfigError(f"no request template for SRV {srv}: {Path(directory) / name} is missing") from None
     try:
         template = env.get_template(name)
-        parameters, future_datable = _analyse(env.parse(source))
+        parameters, future_datable = _analysed(env, name, source)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"{Path(directory) / name}: line {exc.lineno}: {exc.message}") from None
     compiled = _Compiled(template, parameters, future_datable)
     with _lock:
         _compiled[key] = compiled
     return compiled
+
+
+def _analysed(env, name: str, source: str) -> tuple[dict[str, str], bool]:
+    """`_analyse` of the template's source, kept beside its compiled code (keyed by the source's hash)."""
+    import hashlib
+    import json
+
+    cache_dir = _compiled_cache_dir()
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    path = cache_dir / f"{name}.parameters.json" if cache_dir is not None else None
+    if path is not None:
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            if kept["source_sha256"] == digest:
+                return dict(kept["parameters"]), bool(kept["future_datable"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # absent or unreadable: analyse again and rewrite it
+    parameters, future_datable = _analyse(env.parse(source))
+    if path is not None:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"source_sha256": digest, "parameters": parameters,
+                                       "future_datable": future_datable}), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return parameters, future_datable
 
 
 def _analyse(tree) -> tuple[dict[str, str], bool]:

@@ -63,16 +63,85 @@ def item_scenario_id(item) -> str | None:
     return scenario_id(*bound, params.get("_pytest_bdd_example"))
 
 
+def parsed_features(base: str | Path) -> list:
+    """pytest-bdd's `get_features` for every feature file under `base`, parsed once per change of the files.
+
+    Parsing the tree's ~2,600 scenarios with the gherkin parser takes ~0.6 s, and every test process (each
+    xdist worker) and the clause and deviation reports do it. The parsed features are kept in the cache
+    directory (duisconf.paths.cache_dir, safe to delete), named by a hash of every feature file's path and
+    content and of the pytest-bdd, gherkin and Python versions, so an edited, added or removed file, or an
+    upgrade, is parsed afresh. They are handed to pytest-bdd through its own per-process feature cache
+    (`pytest_bdd.feature.features`, keyed by absolute file name), so `scenario()` finds them there too."""
+    import glob
+    import hashlib
+    import os
+    import pickle
+    import sys
+    from importlib import metadata
+
+    from pytest_bdd import feature as bdd_feature
+
+    base = Path(base).resolve()
+    files = sorted(glob.iglob(os.path.join(str(base), "**", "*.feature"), recursive=True))
+    key = hashlib.sha256()
+    for package in ("pytest-bdd", "gherkin-official"):
+        try:
+            key.update(f"{package} {metadata.version(package)}\n".encode())
+        except metadata.PackageNotFoundError:
+            key.update(f"{package} ?\n".encode())
+    key.update(sys.version.encode())
+    try:
+        for name in files:
+            key.update(f"\n{os.path.abspath(name)}\n".encode())
+            key.update(Path(name).read_bytes())
+        folder = _features_cache_dir()
+    except OSError:
+        folder = None
+    kept = folder / f"{key.hexdigest()[:32]}.pickle" if folder is not None else None
+    wanted = [os.path.abspath(name) for name in files]
+    write = False
+    if kept is not None and not all(name in bdd_feature.features for name in wanted):
+        try:
+            with open(kept, "rb") as handle:
+                loaded = pickle.load(handle)
+            if not isinstance(loaded, dict) or set(loaded) != set(wanted):
+                raise ValueError("not this tree's features")
+            for name, parsed in loaded.items():
+                bdd_feature.features.setdefault(name, parsed)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            write = True  # absent or damaged: parse, and keep the result
+    features = bdd_feature.get_features([str(base)])
+    if write:
+        tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                pickle.dump({name: bdd_feature.features[name] for name in wanted}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, kept)
+        except (OSError, pickle.PicklingError, KeyError, RecursionError):
+            tmp.unlink(missing_ok=True)
+    return features
+
+
+def _features_cache_dir() -> Path | None:
+    from . import paths
+
+    try:
+        folder = paths.cache_dir() / "features"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ConfigError):
+        return None
+    return folder
+
+
 def bind(namespace: dict, base: str | Path) -> int:
     """Bind every scenario of every feature file under `base` into `namespace` (a test module's globals)
     under its stable test name; returns how many. Two scenarios that would share a name are refused,
     naming both: an ID must say which scenario it is."""
     from pytest_bdd import scenario
-    from pytest_bdd.feature import get_features
 
     base = Path(base).resolve()
     bound: dict[str, str] = {}
-    for feature in get_features([str(base)]):
+    for feature in parsed_features(base):
         key = feature_key(feature.filename, base)
         titles = _SCENARIO_LINE.findall(Path(feature.filename).read_text(encoding="utf-8"))
         if len(titles) != len(feature.scenarios):  # pytest-bdd keeps one scenario per title, silently
@@ -99,11 +168,9 @@ def scenario_tags(base: str | Path) -> dict[str, frozenset[str]]:
     """Every scenario ID under `base` (each example row of an outline its own) with its tags: the
     feature's, the rule's, the scenario's and the Examples table's, without '@'. Parses the feature
     files only (about a second for the whole tree); nothing is collected or run."""
-    from pytest_bdd.feature import get_features
-
     base = Path(base).resolve()
     found: dict[str, frozenset[str]] = {}
-    for feature in get_features([str(base)]):
+    for feature in parsed_features(base):
         key = feature_key(feature.filename, base)
         for name, template in feature.scenarios.items():
             shared = set(feature.tags) | set(template.tags) | (template.rule.tags if template.rule else set())

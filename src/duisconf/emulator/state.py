@@ -60,6 +60,26 @@ class Device:
         return "gas" if self.type in ("GSME", "GPF") else "electricity"
 
 
+_parsed_identities: dict = {}
+
+
+def _reference_identities(path) -> dict:
+    """The parsed identities file, read again only when it changes: every scenario's reset rebuilds the
+    reference inventory from it (read-only here), and parsing it each time was ~2 % of a suite run."""
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        found = _parsed_identities.get(key)
+        if found is None:
+            with open(path, "rb") as handle:
+                found = tomllib.load(handle)
+            _parsed_identities.clear()  # one file at a time: a changed file's old content is dropped
+            _parsed_identities[key] = found
+        return found
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
 class Inventory:
     """Users and devices of one emulated DCC."""
 
@@ -105,12 +125,7 @@ class Inventory:
     @classmethod
     def reference(cls) -> Inventory:
         """The RTDS reference identities, commissioned and joined (rules/reference_identities.toml)."""
-        path = paths.rules_dir() / "reference_identities.toml"
-        try:
-            with open(path, "rb") as handle:
-                ids = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+        ids = _reference_identities(paths.rules_dir() / "reference_identities.toml")
         inventory = cls()
         roles_by_eui: dict[str, set[str]] = {}
         for role, eui in ids["users"].items():
