@@ -196,7 +196,8 @@ def test_a_failed_scenario_refuses_the_bundle_unless_it_is_a_draft(run, tmp_path
     assert main(args) == 13
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refused" in err
-    assert "fail: catalogue/section_08.feature:A non-critical request is acknowledged, then the device answers " \
+    assert "fail: catalogue/section_08.feature:A non-critical request is acknowledged, then the device answers that it " \
+           "carried the command out " \
            "[8.7.2, Gas Supplier, GSME]" in err
     assert not (tmp_path / "evidence.zip").exists()
     assert main(args + ["--draft"]) == 0
@@ -213,7 +214,8 @@ def test_an_applicable_scenario_that_did_not_run_refuses_the_bundle(run, tmp_pat
     assert main(["bundle", str(reports), "--declaration", str(run["declaration"]), "--key", str(run["key"]),
                  "--cert", str(run["cert"]), "--out", str(tmp_path / "e.zip")]) == 13
     err = capsys.readouterr().err
-    assert "not run: section_08.feature: A non-critical request is acknowledged, then the device answers " \
+    assert "not run: section_08.feature: A non-critical request is acknowledged, then the device answers that it " \
+           "carried the command out " \
            "[8.7.2, Gas Supplier, GSME]" in err
     assert "have no Allure result" in err  # JUnit XML saw it collected
 

@@ -134,12 +134,15 @@ def test_mutated_frames_are_rejected_or_lossless(frame: GeneralSigning | General
         mutated = good[:i] + data.draw(st.binary(min_size=1, max_size=4)) + good[i:]
     check_decoder(mutated)
     if kind in ("truncate", "append"):
-        # Only adding or dropping the null signature byte of a general-signing block yields a frame
-        # again (the omitted-signature spelling of a pre-command); anything else is rejected.
-        if isinstance(frame, GeneralSigning) and frame.signature is None and abs(len(mutated) - len(good)) == 1:
-            if mutated == (good + b"\x00" if frame.signature_omitted else good[:-1]):
+        # Only dropping a general-signing block's whole signature field (null or 64-byte), or adding the
+        # null one to a block without it, yields a frame again (the omitted-signature spelling of a
+        # pre-command); anything else is rejected.
+        if isinstance(frame, GeneralSigning):
+            field = 0 if frame.signature_omitted else 1 + (0 if frame.signature is None else 64)
+            if (field and mutated == good[:-field]) or (not field and mutated == good + b"\x00"):
                 decoded = decode(mutated)
-                assert isinstance(decoded, GeneralSigning) and decoded.signature_omitted != frame.signature_omitted
+                assert isinstance(decoded, GeneralSigning) and decoded.signature_omitted == bool(field)
+                assert decoded.content == frame.content and decoded.header == frame.header
                 return
         with pytest.raises(InvalidInput):
             decode(mutated)

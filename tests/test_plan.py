@@ -64,7 +64,7 @@ def test_cli_plan_prints_applicable_and_not_applicable_with_reasons(capsys):
     out = capsys.readouterr().out
     assert "APPLICABLE" in out and "NOT APPLICABLE" in out
     assert "not applicable: role ED is not declared by declarations/supplier.toml" in out
-    assert "section_07.feature: A critical request takes the transform (CV 4 then CV 5), then the device answers [7.1, Import Supplier, ESME]" in out
+    assert "section_07.feature: A critical request takes the transform (CV 4 then CV 5), then the device answers, and reading the device back shows the value [7.1, Import Supplier, ESME, Import Supplier, 7.4, supply, Enabled]" in out
 
 
 def test_cli_plan_against_shows_coverage_gained_and_lost(capsys):
