@@ -9,6 +9,7 @@ SRV rules/effects.toml names (or, without one, the success the device's own resp
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from pytest_bdd import given, parsers, then, when
@@ -17,7 +18,7 @@ from duisconf.duis.model import SR_NS, normalise_eui
 from duisconf.errors import PreconditionNotMet
 from duisconf.evidence import attach_exchange, attach_inbound, attach_text
 
-from .common import DEVICE, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, user_eui
+from .common import DEVICE, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, record, user_eui
 from .device_reads import NotReported, device_report, firmware_text
 from .requests import send, send_variant
 from .responses import answered_by
@@ -89,6 +90,85 @@ def sends_to_the_dcc_eui(context: ScenarioContext, duis_scenario, role: str, srv
     from duisconf.duis.model import DCC_EUI
 
     send_variant(context, duis_scenario, role, srv, DCC_EUI)
+
+
+# -- the checks of the request itself: its bytes, its originator, its pre-command ------------------
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the {DEVICE} as bytes that are not "
+                 r"well-formed XML$"))
+def sends_malformed(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str) -> None:
+    """The request rendered and signed as DUIS says, then cut off before its closing root tag: the body
+    posted is no XML document at all (the well_formed check's case; the schema check cannot see it)."""
+    from duisconf.client import SERVICE_FOR_CV, Exchange
+    from duisconf.duis.parse import parse_xml
+    from duisconf.render import render_request
+    from duisconf.rules import load_catalogue
+    from duisconf.signing import request_id_of, sign
+
+    duis = duis_scenario.session
+    originator, target = user_eui(context, duis, role), device_of(context, duis_scenario, device)
+    cv = load_catalogue().srv(srv).default_cv
+    started = time.monotonic()
+    with duis.client.counters.reserve(originator) as counter:
+        rendered = render_request(srv, originator=originator, target=target, counter=counter, command_variant=cv)
+        signed = sign(rendered, duis.client.keystore)
+        broken = signed[:signed.rindex(b"</")]
+        exchange = Exchange(srv, request_id_of(parse_xml(rendered).getroot()), rendered)
+        exchange.legs.append(duis.client.post(SERVICE_FOR_CV[cv], broken, exchange.request_id))
+    record(context, duis, exchange, srv, target, started)
+
+
+@when(parsers.re(rf"an organisation that is no DCC User sends SRV (?P<srv>[0-9.]+) to the {DEVICE} in place of the "
+                 rf"(?P<role>{ROLE_NAMES})$"))
+def stranger_sends(context: ScenarioContext, duis_scenario, srv: str, device: str, role: str) -> None:
+    """The request the role would send, but from (RequestID originator) and signed with the XML signing
+    key of an organisation of DCC's test PKI (the keystore) that is neither the DCC nor any user the
+    target file names, e.g. ZAZ1's recovery or WAN provider: the signature verifies, the DCC must not
+    know the originator as a DCC User (the user check's case)."""
+    from duisconf.duis.model import DCC_EUI
+
+    duis = duis_scenario.session
+    user_eui(context, duis, role)  # the role the request is sent in place of is one the target has
+    known = {normalise_eui(e) for e in (*duis.target.users.values(), *context.users.values(), DCC_EUI)}
+    strangers = sorted({i.eui for i in duis.client.keystore.xml_signing_certificates()
+                        if i.eui and i.has_private_key and normalise_eui(i.eui) not in known})
+    if not strangers:
+        raise PreconditionNotMet("the keystore holds the XML signing key of no organisation other than the DCC and "
+                                 "the target's users: the scenario needs one the DCC does not know as a User")
+    stranger, target = strangers[0], device_of(context, duis_scenario, device)
+    started = time.monotonic()
+    exchange = duis.client.send_variant(srv, originator=stranger, target=target, signer=stranger)
+    record(context, duis, exchange, srv, target, started)
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the {DEVICE} as a critical request with "
+                 r"the pre-command returned unsigned$"))
+def sends_with_unsigned_precommand(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str) -> None:
+    """The transform (CV 4) as DUIS says; then the CV 5 follow-up, its XML signed by the User, carries the
+    pre-command exactly as the DCC returned it, with its null signature: not signed with the User's GBCS
+    key (the precommand_signature check's case). A transform not answered I0 is left for the Then step."""
+    from lxml import etree
+
+    from duisconf.client import SERVICE_FOR_CV
+    from duisconf.duis.parse import parse_xml
+    from duisconf.render import render_request
+    from duisconf.rules import load_catalogue
+    from duisconf.signing import sign
+
+    assert load_catalogue().srv(srv).critical, f"SRV {srv} is not a critical SRV in rules/srv_catalogue.toml"
+    duis = duis_scenario.session
+    originator, target = user_eui(context, duis, role), device_of(context, duis_scenario, device)
+    started = time.monotonic()
+    exchange = duis.client.send(srv, originator=originator, target=target, sign_precommand=False)
+    precommand = exchange.final.root.findtext(f".//{_SR}PreCommand/{_SR}GBCSPayload") if exchange.code == "I0" else None
+    if precommand:
+        root = parse_xml(render_request(srv, originator=originator, target=target,
+                                        counter=exchange.request_id.counter, command_variant=5)).getroot()
+        body = root.find(f"{_SR}Body")
+        body.remove(body[0])
+        etree.SubElement(etree.SubElement(body, f"{_SR}SignedPreCommand"), f"{_SR}GBCSPayload").text = precommand
+        exchange.legs.append(duis.client.post(SERVICE_FOR_CV[5], sign(root, duis.client.keystore), exchange.request_id))
+    record(context, duis, exchange, srv, target, started)
 
 
 # -- the refusal, named by its access-control check ------------------------------------------------

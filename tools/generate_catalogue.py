@@ -12,7 +12,8 @@ request then), with one cancellation per SRV; and negative cases from the same r
 (E2), wrong device type (E11), wrong CommandVariant (E12) or service (E13), unknown device (E19), device
 in an SMI status that allows nothing (E5), replayed counter, another User's signature, schema violation,
 a request addressed to the wrong kind of target (E12), a supplier that is not the device's registered one
-(E4); and order cases: a request breaking two neighbouring checks of rules/access_control.toml that
+(E4); once per section, a body that is not XML, an originator whose certificate verifies but that is no
+DCC User, and a critical request whose pre-command comes back unsigned; and order cases: a request breaking two neighbouring checks of rules/access_control.toml that
 answer different codes gets the first one's. Every refusal step names its check row, so a wrong code
 fails naming the rule (tests/test_suite_negative_access.py plays each row wrong).
 
@@ -362,6 +363,21 @@ def outlines(checks: dict[str, dict], statuses_conf: str) -> dict[str, Outline]:
         Outline("registration", f"A supplier that is not the device's registered supplier is refused{with_code('registration')}",
                 ["@negative", "@check-registration", conf("registration")],
                 [given, 'And the <role> is "<user>"', send, refused("registration")], ["srv", "role", "device", "user"]),
+        Outline("well_formed", f"A request whose body is not well-formed XML is refused{unverified('well_formed')}",
+                ["@negative", "@check-well_formed", conf("well_formed")],
+                [*device_given("well_formed"), send + " as bytes that are not well-formed XML", refused("well_formed")],
+                ["srv", "role", "device"]),
+        Outline("user", f"A request signed by an organisation that is no DCC User is refused with {code('user')}",
+                ["@negative", "@check-user", conf("user")],
+                [*device_given("user"), "When an organisation that is no DCC User sends SRV <srv> to the <device> "
+                                        "in place of the <role>", refused("user")],
+                ["srv", "role", "device"]),
+        Outline("precommand_signature", "A critical request whose pre-command comes back unsigned is refused"
+                                        f"{with_code('precommand_signature')}",
+                ["@negative", "@check-precommand_signature", "@cv-4", "@cv-5", conf("precommand_signature")],
+                [*device_given("precommand_signature"), send + " as a critical request with the pre-command returned unsigned",
+                 refused("precommand_signature")],
+                ["srv", "role", "device"]),
     ]
     items += firmware_outlines()
     items += order_outlines(checks, conf, refused, given, send)
@@ -532,6 +548,7 @@ def build(rules: list[SRVRule], checks: dict[str, dict], statuses_conf: str,
     for rule in rules:
         add_target_and_registration(o, rule, stranger)
         add_order_cases(o, rule, stranger)
+        add_request_level_cases(o, rule)
         # -- positive cases: every eligible role, every device type of its fuel
         for role in rule.eligible_roles:
             if rule.non_device:
@@ -614,6 +631,20 @@ def add_target_and_registration(o: dict[str, Outline], rule: SRVRule, stranger: 
     if supplier in UNREGISTERED_ROLES and not known_gap(rule.srv, supplier, "registration"):
         row = {"srv": rule.srv, "role": ROLE_NAMES[supplier], "device": devices_for(rule, supplier)[0], "user": stranger}
         o["registration"].add(rule, supplier, [row], first)
+
+
+def add_request_level_cases(o: dict[str, Outline], rule: SRVRule) -> None:
+    """The checks of the request itself that need no SRV in particular (a body that is no XML, an originator
+    that is no DCC User, a pre-command returned unsigned): once per section, for its first device SRV that
+    fits (the critical one for the pre-command), sent by the first organisation that may send it."""
+    role = next(filter(None, (organisation_role(rule, org) for org in ORGANISATIONS)), None)
+    if rule.non_device or role is None:
+        return
+    row = {"srv": rule.srv, "role": ROLE_NAMES[role], "device": devices_for(rule, role)[0]}
+    keys = ["well_formed", "user", *(["precommand_signature"] if rule.critical else [])]
+    for key in keys:
+        if not o[key].blocks:
+            o[key].add(rule, role, [row], ["@cv-4"] if key == "precommand_signature" else cv_tags(rule)[:1])
 
 
 def add_order_cases(o: dict[str, Outline], rule: SRVRule, stranger: str) -> None:

@@ -436,6 +436,26 @@ Feature: Catalogue, DUIS section 3: Customer information and display
       | srv | role            | device | user                    |
       | 3.5 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
 
+  @negative @check-well_formed @conf-U
+  Scenario Outline: A request whose body is not well-formed XML is refused (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> as bytes that are not well-formed XML
+    Then the request is refused by the well_formed check with E100
+
+    @srv-3.1 @role-IS @cv-1
+    Examples: SRV 3.1 Display Message, Import Supplier
+      | srv | role            | device |
+      | 3.1 | Import Supplier | ESME   |
+
+  @negative @check-user @conf-V
+  Scenario Outline: A request signed by an organisation that is no DCC User is refused with E1
+    When an organisation that is no DCC User sends SRV <srv> to the <device> in place of the <role>
+    Then the request is refused by the user check with E1
+
+    @srv-3.1 @role-IS @cv-1
+    Examples: SRV 3.1 Display Message, Import Supplier
+      | srv | role            | device |
+      | 3.1 | Import Supplier | ESME   |
+
   @negative @check-schema @order-signature @conf-U
   Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>

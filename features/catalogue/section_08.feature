@@ -1513,6 +1513,37 @@ Feature: Catalogue, DUIS section 8: Installation, commissioning, joins and inven
       | srv    | role            | device | user                    |
       | 8.12.2 | Import Supplier | GPF    | 90-B3-D5-1F-30-03-00-00 |
 
+  @negative @check-well_formed @conf-U
+  Scenario Outline: A request whose body is not well-formed XML is refused (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> as bytes that are not well-formed XML
+    Then the request is refused by the well_formed check with E100
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device |
+      | 8.1.1 | Import Supplier | ESME   |
+
+  @negative @check-user @conf-V
+  Scenario Outline: A request signed by an organisation that is no DCC User is refused with E1
+    When an organisation that is no DCC User sends SRV <srv> to the <device> in place of the <role>
+    Then the request is refused by the user check with E1
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device |
+      | 8.1.1 | Import Supplier | ESME   |
+
+  @negative @check-precommand_signature @cv-4 @cv-5 @conf-U
+  Scenario Outline: A critical request whose pre-command comes back unsigned is refused (E1 is best known, unverified)
+    Given a commissioned <device>
+    When the <role> sends SRV <srv> to the <device> as a critical request with the pre-command returned unsigned
+    Then the request is refused by the precommand_signature check with E1
+
+    @srv-8.1.1 @role-IS @cv-4
+    Examples: SRV 8.1.1 Commission Device, Import Supplier
+      | srv   | role            | device |
+      | 8.1.1 | Import Supplier | ESME   |
+
   @negative @check-schema @order-signature @conf-U
   Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>

@@ -576,6 +576,37 @@ Feature: Catalogue, DUIS section 11: Firmware
       | srv  | role            | device | user                    |
       | 11.3 | Import Supplier | ESME   | 90-B3-D5-1F-30-03-00-00 |
 
+  @negative @check-well_formed @conf-U
+  Scenario Outline: A request whose body is not well-formed XML is refused (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> as bytes that are not well-formed XML
+    Then the request is refused by the well_formed check with E100
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device |
+      | 11.2 | Import Supplier | ESME   |
+
+  @negative @check-user @conf-V
+  Scenario Outline: A request signed by an organisation that is no DCC User is refused with E1
+    When an organisation that is no DCC User sends SRV <srv> to the <device> in place of the <role>
+    Then the request is refused by the user check with E1
+
+    @srv-11.2 @role-IS @cv-1
+    Examples: SRV 11.2 Read Firmware Version, Import Supplier
+      | srv  | role            | device |
+      | 11.2 | Import Supplier | ESME   |
+
+  @negative @check-precommand_signature @cv-4 @cv-5 @conf-U
+  Scenario Outline: A critical request whose pre-command comes back unsigned is refused (E1 is best known, unverified)
+    Given a commissioned <device>
+    When the <role> sends SRV <srv> to the <device> as a critical request with the pre-command returned unsigned
+    Then the request is refused by the precommand_signature check with E1
+
+    @srv-11.3 @role-IS @cv-4
+    Examples: SRV 11.3 Activate Firmware, Import Supplier
+      | srv  | role            | device |
+      | 11.3 | Import Supplier | ESME   |
+
   @positive @effect @cv-4 @cv-5 @conf-I
   Scenario Outline: An image distributed and activated by its hash becomes the version the device runs
     Given a commissioned <device>

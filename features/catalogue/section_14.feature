@@ -118,6 +118,26 @@ Feature: Catalogue, DUIS section 14: Network data
       | srv  | role            |
       | 14.1 | Gas Transporter |
 
+  @negative @check-well_formed @conf-U
+  Scenario Outline: A request whose body is not well-formed XML is refused (E100 is best known, unverified)
+    When the <role> sends SRV <srv> to the <device> as bytes that are not well-formed XML
+    Then the request is refused by the well_formed check with E100
+
+    @srv-14.1 @role-GT @cv-1
+    Examples: SRV 14.1 Record Network Data (GAS), Gas Transporter
+      | srv  | role            | device |
+      | 14.1 | Gas Transporter | GSME   |
+
+  @negative @check-user @conf-V
+  Scenario Outline: A request signed by an organisation that is no DCC User is refused with E1
+    When an organisation that is no DCC User sends SRV <srv> to the <device> in place of the <role>
+    Then the request is refused by the user check with E1
+
+    @srv-14.1 @role-GT @cv-1
+    Examples: SRV 14.1 Record Network Data (GAS), Gas Transporter
+      | srv  | role            | device |
+      | 14.1 | Gas Transporter | GSME   |
+
   @negative @check-schema @order-signature @conf-U
   Scenario Outline: A request failing both the schema and the signature check is refused with the schema check's code (E100 is best known, unverified)
     When the <role> sends SRV <srv> to the <device> with an element the schema does not allow, signed with the key of the <signer>

@@ -324,26 +324,34 @@ class AccessControl:
             return self.transforms.get(request_id)
 
     def _check_precommand(self, transform: Transform, body: etree._Element, user: User, context: dict) -> bytes:
+        signed, reason = self._precommand_fault(transform, body, user)
+        if reason is not None:
+            self.refuse("precommand_signature", reason, **context)
+            signed = signed or transform.precommand  # only when the check is played wrong (skipped)
+        with self._transforms_lock:
+            self.transforms.pop(transform.request_id, None)
+        return signed
+
+    def _precommand_fault(self, transform: Transform, body: etree._Element, user: User) -> tuple[bytes | None, str | None]:
+        """(the signed pre-command as received, what is wrong with it or None)."""
         import base64
 
         if etree.QName(body).localname != "SignedPreCommand":
-            raise self.reject("precommand_signature", "a CV 5/6 request must carry SignedPreCommand", **context)
+            return None, "a CV 5/6 request must carry SignedPreCommand"
         try:
             signed = base64.b64decode(body.findtext(_SR + "GBCSPayload") or "", validate=True)
             frame = gbcs.GeneralSigning.decode(signed)
         except (ValueError, InvalidInput) as exc:
-            raise self.reject("precommand_signature", f"GBCSPayload is not a GBCS signed pre-command: {exc}", **context) from None
+            return None, f"GBCSPayload is not a GBCS signed pre-command: {exc}"
         if frame.signature is None:
-            raise self.reject("precommand_signature", "the pre-command is unsigned (null signature)", **context)
+            return signed, "the pre-command is unsigned (null signature)"
         original = gbcs.GeneralSigning.decode(transform.precommand)
         if frame.header != original.header or frame.content != original.content:
-            raise self.reject("precommand_signature", "the signed pre-command differs from the one the transform returned", **context)
+            return signed, "the signed pre-command differs from the one the transform returned"
         try:
             key = self.keystore.gbcs_signing_identity(user.eui).certificate.public_key()
         except Exception as exc:  # no GBCS certificate known for this user
-            raise self.reject("precommand_signature", str(exc), **context) from None
+            return signed, str(exc)
         if not gbcs.verify_precommand_signature(signed, key):
-            raise self.reject("precommand_signature", f"the pre-command signature is not by {user.eui}'s GBCS signing key", **context)
-        with self._transforms_lock:
-            self.transforms.pop(transform.request_id, None)
-        return signed
+            return signed, f"the pre-command signature is not by {user.eui}'s GBCS signing key"
+        return signed, None
