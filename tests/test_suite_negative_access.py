@@ -5,8 +5,9 @@ right, the same scenarios pass. One subprocess run per way of playing wrong (the
 tests/access_misbehaviour.py switches on, in each scenario, the misbehaviour of the check it is about).
 
 What a User cannot tell apart is derived from the rows, not listed by hand: two neighbouring checks that
-answer the same code have no observable order. What the catalogue has no scenario for yet is listed in
-`NO_SCENARIO` / `UNBREAKABLE_TOGETHER`, each with its reason, and the test fails when that changes."""
+answer the same code have no observable order. What the catalogue has no scenario for, what no single request can break
+together, and which checks' failing requests the next check refuses too are listed in `NO_SCENARIO`,
+`UNBREAKABLE_TOGETHER` and `REFUSED_BY_THE_NEXT`, each with its reason, and the test fails when that changes."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ CHECKS = load_checks()
 ORDER = list(CHECKS)
 
 # Checks the generated catalogue has no scenario for (so no misbehaviour of theirs can show), and why.
-NO_SCENARIO = {
-    "well_formed": "needs a step that posts bytes that are not XML (the client always sends a document)",
-    "user": "needs an originator the DCC does not know whose signature still verifies (no such test identity)",
-    "precommand_signature": "needs a step that returns the CV 5 pre-command unsigned or signed by another key",
+NO_SCENARIO: dict[str, str] = {}
+# Checks whose every failing request the next check refuses too: skipping one shows only when that next
+# check answers another code (derived below from the rows).
+REFUSED_BY_THE_NEXT = {
+    "well_formed": "a body that is not XML is no document, so the schema check refuses it too",
 }
 # Neighbours no single request can break together, so their order is not observable.
 UNBREAKABLE_TOGETHER = {
@@ -48,6 +50,10 @@ def observable(check: str, kind: str) -> str | None:
             return UNBREAKABLE_TOGETHER[(first, then)]
         # the order shows in the first check's scenarios (each order case is tagged with it)
         check = first
+    if kind == "skipped" and check in REFUSED_BY_THE_NEXT:
+        following = ORDER[ORDER.index(check) + 1]
+        if CHECKS[check].code == CHECKS[following].code:
+            return f"{REFUSED_BY_THE_NEXT[check]}, with the same {CHECKS[check].code}: the skip cannot be seen"
     if check in NO_SCENARIO:
         return f"no catalogue scenario for {check}: {NO_SCENARIO[check]}"
     return None
@@ -101,4 +107,8 @@ def test_each_check_played_wrong_fails_a_scenario_naming_it(kind: str):
         if reason is None and not failing:
             ran = [f"{r['nodeid']} {r['outcome']}" for r in results if r["check"] == named]
             missing.append(f"{check_misbehaviour(check, kind)}: no scenario failed naming {named!r} (ran: {ran})")
+        if kind == "skipped" and check in REFUSED_BY_THE_NEXT and reason is not None:
+            seen = [r["nodeid"] for r in results if r["check"] == check and r["outcome"] == "failed"]
+            if seen:
+                missing.append(f"{check}: REFUSED_BY_THE_NEXT says a skip cannot be seen, but {seen} failed: update it")
     assert not missing, "\n".join(missing)
