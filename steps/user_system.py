@@ -196,9 +196,11 @@ def accepted_response(user_system: UserSystemScenario) -> None:
     _accepted(user_system, "response", None, f"the DCC's response to {_main_request_id(user_system)}")
 
 
-def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what: str) -> None:
+def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what: str,
+              device: str | None = None) -> None:
     """The emulated DCC delivered `what` (its outbox records of `kind` for the request in question) to
-    their Receive Response Service, which took it; it becomes the base of the forgeries that follow."""
+    their Receive Response Service, which took it; it becomes the base of the forgeries that follow. A device
+    alert must name `device` (the device that raised it)."""
     from duisconf.evidence import attach_text, attach_xml
     from duisconf.user_system.judge import Breach
     from duisconf.user_system.rrs_check import VALID_RULE
@@ -207,7 +209,7 @@ def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what
     request_id = _main_request_id(user_system)
     organisations = run.target.user_system.organisations
     records = [r for r in run.judge.messages_for(request_id, kind, run.target.timeouts.on_demand, code)
-               if r.recipient in organisations]
+               if r.recipient in organisations and (device is None or device.encode() in r.body.upper())]
     if not records:
         raise AssertionError(f"the emulated DCC sent their system no {what} (a suite fault, not theirs)")
     record = records[0]
@@ -471,3 +473,56 @@ def holds_switch_description(user_system: UserSystemScenario, device: str, text:
     descriptions = dict(record.data.get("alcs", {}).get("descriptions", {}))
     assert text in descriptions.values(), (f"the {device}'s switches are described {descriptions or 'not at all'}, "
                                            f"none as {text!r}: the 6.14.1 did not take effect")
+
+
+# -- time management (design notes §4.7): their system synchronises a drifted meter clock ----------------
+
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@given(parsers.re(rf"the emulated {DEVICE}'s clock has drifted (?P<seconds>\d+) seconds (?P<way>ahead|behind)$"))
+def clock_drifted(user_system: UserSystemScenario, device: str, seconds: str, way: str) -> None:
+    """A physical fact (a meter clock running fast or slow), arranged on the emulated DCC."""
+    from duisconf.evidence import attach_text
+
+    offset = int(seconds) * (1 if way == "ahead" else -1)
+    user_system.run.judge.drift_clock(_device(user_system.run, device), offset)
+    attach_text("device clock", f"the {device}'s clock is {offset:+d} s from the DCC's time")
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to synchronise the {DEVICE}'s clock with a "
+                 r"tolerance of (?P<tolerance>\d+) seconds(?: using a time (?P<age>\d+) minutes old)?$"))
+def asked_to_synchronise(user_system: UserSystemScenario, role: str, device: str, tolerance: str,
+                         age: str | None) -> None:
+    """6.11 Synchronise Clock (critical: CV 4, the signed pre-command, CV 5) with CurrentDateTime the DCC's
+    now (or a time `age` minutes old: outside the tolerance) and the TolerancePeriod asked."""
+    run = user_system.run
+    moment = run.judge.emulator.clock.now() - timedelta(minutes=int(age or 0))
+    place(user_system, "send", "6.11", _device(run, device), _organisation(run, role),
+          {"CurrentDateTime": moment.replace(microsecond=0).strftime(_STAMP), "TolerancePeriod": tolerance})
+
+
+@then(parsers.re(rf"the user's system accepted device alert (?P<code>[0-9A-F]{{4}}) from the "
+                 rf"(?P<which>new |old )?{DEVICE} for that request$"))
+def accepted_device_alert(user_system: UserSystemScenario, code: str, which: str | None, device: str) -> None:
+    """The device's alert the request caused (its outcome: 8145 adjusted, 81C6 outside the tolerance, 8F0C a
+    step too large; 8F12 / 8071 a device log restored), sent on by the DCC and taken by their service."""
+    eui = _new_device(user_system, device) if which == "new " else _device(user_system.run, device)
+    _accepted(user_system, "device-alert", code, f"device alert {code} from the {which or ''}{device} {eui} "
+                                                 f"for {_main_request_id(user_system)}", device=eui)
+
+
+@then(parsers.re(rf"the emulated {DEVICE}'s clock is within (?P<limit>\d+) seconds of the DCC's time$"))
+def clock_on_dcc_time(user_system: UserSystemScenario, device: str, limit: str) -> None:
+    offset = user_system.run.judge.clock_offset(_device(user_system.run, device))
+    assert abs(offset) <= int(limit), (f"the {device}'s clock is {offset:+.0f} s from the DCC's time: the "
+                                       "synchronisation (6.11, alert 8145) did not adjust it")
+
+
+@then(parsers.re(rf"the emulated {DEVICE}'s clock is still (?P<seconds>\d+) seconds (?P<way>ahead of|behind) "
+                 r"the DCC's time$"))
+def clock_left_alone(user_system: UserSystemScenario, device: str, seconds: str, way: str) -> None:
+    offset = user_system.run.judge.clock_offset(_device(user_system.run, device))
+    wanted = int(seconds) * (1 if way == "ahead of" else -1)
+    assert abs(offset - wanted) < 1, (f"the {device}'s clock is {offset:+.0f} s from the DCC's time, expected "
+                                      f"{wanted:+d} s: a refused synchronisation must leave it alone")

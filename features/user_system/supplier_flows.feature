@@ -85,3 +85,33 @@ Feature: The User's system as the supplier in the design-note flows
     When the Import Supplier's system is asked to send SRV 7.7 to the ESME
     Then the DCC received it as asked, every rule kept
     And the user's system accepted the DCC's response
+
+  @dn-time-management @srv-6.11 @role-IS @cv-4 @cv-5 @conf-I
+  Scenario: The Import Supplier's system synchronises the ESME's drifted clock within tolerance (design notes §4.7 step 1)
+    Given the user's system is connected to the emulated DCC
+    And the emulated ESME's clock has drifted 8 seconds ahead
+    When the Import Supplier's system is asked to synchronise the ESME's clock with a tolerance of 60 seconds
+    Then it went through the transform and the signed pre-command
+    And the user's system accepted the DCC's response
+    And the user's system accepted device alert 8145 from the ESME for that request
+    And the emulated ESME's clock is within 2 seconds of the DCC's time
+
+  @dn-time-management @srv-6.11 @role-IS @cv-4 @cv-5 @conf-I
+  Scenario: The Import Supplier's system sends a stale time, and the ESME leaves its clock alone (design notes §4.7 step 2)
+    Given the user's system is connected to the emulated DCC
+    And the emulated ESME's clock has drifted 5 seconds behind
+    When the Import Supplier's system is asked to synchronise the ESME's clock with a tolerance of 60 seconds using a time 5 minutes old
+    Then it went through the transform and the signed pre-command
+    And the user's system accepted the DCC's response
+    And the user's system accepted device alert 81C6 from the ESME for that request
+    And the emulated ESME's clock is still 5 seconds behind the DCC's time
+
+  @dn-time-management @srv-6.11 @role-IS @cv-4 @cv-5 @conf-I
+  Scenario: The Import Supplier's system cannot step the ESME's clock by more than ten seconds (design notes §4.7)
+    Given the user's system is connected to the emulated DCC
+    And the emulated ESME's clock has drifted 40 seconds ahead
+    When the Import Supplier's system is asked to synchronise the ESME's clock with a tolerance of 60 seconds
+    Then it went through the transform and the signed pre-command
+    And the user's system accepted the DCC's response
+    And the user's system accepted device alert 8F0C from the ESME for that request
+    And the emulated ESME's clock is still 40 seconds ahead of the DCC's time
