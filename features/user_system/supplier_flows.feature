@@ -115,3 +115,39 @@ Feature: The User's system as the supplier in the design-note flows
     And the user's system accepted the DCC's response
     And the user's system accepted device alert 8F0C from the ESME for that request
     And the emulated ESME's clock is still 40 seconds ahead of the DCC's time
+
+  @dn-comms-hub-exchange @srv-8.14.1 @srv-8.12.1 @srv-8.12.2 @srv-6.21 @srv-8.14.3 @role-IS @role-GS @cv-8 @cv-1 @conf-I
+  Scenario: The supplier's system exchanges the Communications Hub while the meters stay (design notes §4.5)
+    Given the user's system is connected to the emulated DCC
+    And the DCC has handed over a new Communications Hub for the exchange, CHF "00-DB-12-34-56-78-91-A2" with GPF "00-DB-12-34-56-78-91-A3"
+    When the Import Supplier's system is asked to report the new CHF installed with SM WAN as a replacement
+    Then the DCC received it as asked, every rule kept
+    And the DCC answered it I0 at once
+    When the Import Supplier's system is asked to restore the HAN device log of the old CHF onto the new CHF
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    And the user's system accepted device alert 8F12 from the new CHF for that request
+    And the user's system accepted DCC alert DeviceLogRestored CHFDeviceLog for that request
+    And the emulated new CHF's device log lists the ESME and GSME
+    When the Gas Supplier's system is asked to restore the GPF device log of the old GPF onto the new GPF
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    And the user's system accepted device alert 8071 from the new GPF for that request
+    And the user's system accepted DCC alert DeviceLogRestored GPFDeviceLog for that request
+    And the emulated new GPF's device log lists the GSME
+    When the Gas Supplier's system is asked to send SRV 6.21 to the new GPF with RemotePartyRole "Supplier"
+    Then the DCC received it as asked, every rule kept
+    And the user's system accepted the DCC's response
+    When the Import Supplier's system is asked to return the old CHF with a fault as "Fault identified post installation"
+    Then the DCC received it as asked, every rule kept
+    And the DCC answered it I0 at once
+    And the emulated DCC shows the old CHF as "Decommissioned"
+
+  @dn-comms-hub-exchange @srv-8.14.4 @role-IS @cv-8 @conf-U
+  Scenario: The supplier's system returns a hub it never installed without a fault (design notes §4.5 step 7, best known, unverified)
+    Given the user's system is connected to the emulated DCC
+    And the DCC has handed over a new Communications Hub for the exchange, CHF "00-DB-12-34-56-78-91-A2" with GPF "00-DB-12-34-56-78-91-A3"
+    When the Import Supplier's system is asked to return the new CHF without a fault as "No Fault Return (general)"
+    Then the DCC received it as asked, every rule kept
+    And the DCC answered it I0 at once
+    And the emulated DCC shows the new CHF as "Withdrawn"
