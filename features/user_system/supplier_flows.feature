@@ -9,9 +9,15 @@ Feature: The User's system as the supplier in the design-note flows
   SRV 6.23; §4.4 Prepayment, where the supplier tops the meter up with SRV 2.2 and a UTRN it makes with its
   own prepayment key; §4.8 Firmware Management, where the supplier distributes an image with SRV 11.1 and
   activates it by its hash with SRV 11.3 (critical); and §4.9 Auxiliary Load Control Switches, where the
-  supplier describes a switch (SRV 6.14.1, critical) and reads the switches back (SRV 7.7). (The flows'
-  SRVs and bodies are verified; the DCC alert codes the DCC sends with them, other than N24, are best known,
-  unverified: such scenarios are tagged @conf-U.)
+  supplier describes a switch (SRV 6.14.1, critical) and reads the switches back (SRV 7.7); §4.7 Time
+  Management, where the supplier synchronises a drifted meter clock (SRV 6.11, critical) and the meter
+  answers 8145 adjusted, 81C6 outside the tolerance or 8F0C a step too large; and §4.5 Communications Hub
+  Exchange, where the supplier reports the new hub installed as a replacement (SRV 8.14.1), restores the old
+  CHF's and the old GPF's device logs onto it (SRV 8.12.1, 8.12.2), takes over the new GPF (SRV 6.21) and
+  returns the old hub (SRV 8.14.3 Fault Return, or 8.14.4 No Fault Return). (The flows' SRVs and bodies are
+  verified; the DCC alert codes the DCC sends with them, other than N24, are best known, unverified: such
+  scenarios are tagged @conf-U. The DeviceLogRestored alert is recognised by its payload, its code not
+  being public.)
 
   @dn-install-commission @srv-8.11 @srv-8.1.1 @role-IS @cv-1 @cv-4 @cv-5 @conf-I
   Scenario: The Import Supplier's system whitelists and commissions a new ESME (design notes §4.1 steps 4–7)
