@@ -196,9 +196,11 @@ def accepted_response(user_system: UserSystemScenario) -> None:
     _accepted(user_system, "response", None, f"the DCC's response to {_main_request_id(user_system)}")
 
 
-def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what: str) -> None:
+def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what: str,
+              naming: tuple[str, ...] = ()) -> None:
     """The emulated DCC delivered `what` (its outbox records of `kind` for the request in question) to
-    their Receive Response Service, which took it; it becomes the base of the forgeries that follow."""
+    their Receive Response Service, which took it; it becomes the base of the forgeries that follow. It must
+    hold each of `naming` (the device that raised an alert, a DCC alert's payload)."""
     from duisconf.evidence import attach_text, attach_xml
     from duisconf.user_system.judge import Breach
     from duisconf.user_system.rrs_check import VALID_RULE
@@ -207,7 +209,7 @@ def _accepted(user_system: UserSystemScenario, kind: str, code: str | None, what
     request_id = _main_request_id(user_system)
     organisations = run.target.user_system.organisations
     records = [r for r in run.judge.messages_for(request_id, kind, run.target.timeouts.on_demand, code)
-               if r.recipient in organisations]
+               if r.recipient in organisations and all(text.encode() in r.body for text in naming)]
     if not records:
         raise AssertionError(f"the emulated DCC sent their system no {what} (a suite fault, not theirs)")
     record = records[0]
@@ -471,3 +473,163 @@ def holds_switch_description(user_system: UserSystemScenario, device: str, text:
     descriptions = dict(record.data.get("alcs", {}).get("descriptions", {}))
     assert text in descriptions.values(), (f"the {device}'s switches are described {descriptions or 'not at all'}, "
                                            f"none as {text!r}: the 6.14.1 did not take effect")
+
+
+# -- time management (design notes §4.7): their system synchronises a drifted meter clock ----------------
+
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@given(parsers.re(rf"the emulated {DEVICE}'s clock has drifted (?P<seconds>\d+) seconds (?P<way>ahead|behind)$"))
+def clock_drifted(user_system: UserSystemScenario, device: str, seconds: str, way: str) -> None:
+    """A physical fact (a meter clock running fast or slow), arranged on the emulated DCC."""
+    from duisconf.evidence import attach_text
+
+    offset = int(seconds) * (1 if way == "ahead" else -1)
+    user_system.run.judge.drift_clock(_device(user_system.run, device), offset)
+    attach_text("device clock", f"the {device}'s clock is {offset:+d} s from the DCC's time")
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to synchronise the {DEVICE}'s clock with a "
+                 r"tolerance of (?P<tolerance>\d+) seconds(?: using a time (?P<age>\d+) minutes old)?$"))
+def asked_to_synchronise(user_system: UserSystemScenario, role: str, device: str, tolerance: str,
+                         age: str | None) -> None:
+    """6.11 Synchronise Clock (critical: CV 4, the signed pre-command, CV 5) with CurrentDateTime the DCC's
+    now (or a time `age` minutes old: outside the tolerance) and the TolerancePeriod asked."""
+    run = user_system.run
+    moment = run.judge.emulator.clock.now() - timedelta(minutes=int(age or 0))
+    place(user_system, "send", "6.11", _device(run, device), _organisation(run, role),
+          {"CurrentDateTime": moment.replace(microsecond=0).strftime(_STAMP), "TolerancePeriod": tolerance})
+
+
+@then(parsers.re(rf"the user's system accepted device alert (?P<code>[0-9A-F]{{4}}) from the "
+                 rf"(?P<which>new |old )?{DEVICE} for that request$"))
+def accepted_device_alert(user_system: UserSystemScenario, code: str, which: str | None, device: str) -> None:
+    """The device's alert the request caused (its outcome: 8145 adjusted, 81C6 outside the tolerance, 8F0C a
+    step too large; 8F12 / 8071 a device log restored), sent on by the DCC and taken by their service."""
+    eui = _new_device(user_system, device) if which == "new " else _device(user_system.run, device)
+    _accepted(user_system, "device-alert", code, f"device alert {code} from the {which or ''}{device} {eui} "
+                                                 f"for {_main_request_id(user_system)}", naming=(eui,))
+
+
+@then(parsers.re(rf"the emulated {DEVICE}'s clock is within (?P<limit>\d+) seconds of the DCC's time$"))
+def clock_on_dcc_time(user_system: UserSystemScenario, device: str, limit: str) -> None:
+    offset = user_system.run.judge.clock_offset(_device(user_system.run, device))
+    assert abs(offset) <= int(limit), (f"the {device}'s clock is {offset:+.0f} s from the DCC's time: the "
+                                       "synchronisation (6.11, alert 8145) did not adjust it")
+
+
+@then(parsers.re(rf"the emulated {DEVICE}'s clock is still (?P<seconds>\d+) seconds (?P<way>ahead of|behind) "
+                 r"the DCC's time$"))
+def clock_left_alone(user_system: UserSystemScenario, device: str, seconds: str, way: str) -> None:
+    offset = user_system.run.judge.clock_offset(_device(user_system.run, device))
+    wanted = int(seconds) * (1 if way == "ahead of" else -1)
+    assert abs(offset - wanted) < 1, (f"the {device}'s clock is {offset:+.0f} s from the DCC's time, expected "
+                                      f"{wanted:+d} s: a refused synchronisation must leave it alone")
+
+
+# -- communications hub exchange (design notes §4.5): their system replaces the hub ---------------------
+
+_WHICH_HUB = r"(?P<which>old|new) (?P<device>CHF|GPF)"
+
+
+def _hub(user_system: UserSystemScenario, which: str, device: str) -> str:
+    """The old hub is the reference premises' CHF / GPF; the new one the DCC handed over for the exchange."""
+    return _new_device(user_system, device) if which == "new" else _device(user_system.run, device)
+
+
+@given(parsers.re(r'the DCC has handed over a new Communications Hub for the exchange, CHF "(?P<chf>[0-9A-Fa-f-]+)" '
+                  r'with GPF "(?P<gpf>[0-9A-Fa-f-]+)"$'))
+def hub_handed_over(user_system: UserSystemScenario, chf: str, gpf: str) -> None:
+    """Communications Hubs come from the DCC, in the SMI as Pending, CHF and GPF one unit: the DCC's doing,
+    arranged on the emulated DCC, with their organisation the hub's supplier."""
+    from duisconf.duis.model import normalise_eui
+    from duisconf.evidence import attach_text
+
+    run = user_system.run
+    chf, gpf = normalise_eui(chf), normalise_eui(gpf)
+    operator = run.target.users.get("ED") or reference_identities()["users"]["ED"]
+    run.judge.deliver_hub(chf, gpf, _organisation(run, "Import Supplier"), operator)
+    user_system.new_devices.update(CHF=chf, GPF=gpf)
+    attach_text("new Communications Hub", f"CHF {chf} with GPF {gpf}: Pending, replacing CHF "
+                                          f"{_device(run, 'CHF')} with GPF {_device(run, 'GPF')}")
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to report the new CHF installed with SM WAN as a "
+                 r"replacement$"))
+def asked_to_report_installed(user_system: UserSystemScenario, role: str) -> None:
+    """8.14.1 Communications Hub Status Update - Install Success (to the DCC), Replacement CHF Install."""
+    run = user_system.run
+    place(user_system, "send", "8.14.1", None, _organisation(run, role),
+          {"DeviceID": _new_device(user_system, "CHF"), "CHFInstallType": "Replacement CHF Install"})
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to restore the (?P<log>HAN|GPF) device log of the "
+                 r"old (?:CHF|GPF) onto the new (?:CHF|GPF)$"))
+def asked_to_restore(user_system: UserSystemScenario, role: str, log: str) -> None:
+    """8.12.1 Restore HAN Device Log (CCS03, to the new CHF, OldCHFID) / 8.12.2 Restore GPF Device Log (GCS59,
+    to the new GPF, OldGPFID)."""
+    kind = "CHF" if log == "HAN" else "GPF"
+    srv, name = ("8.12.1", "OldCHFID") if kind == "CHF" else ("8.12.2", "OldGPFID")
+    place(user_system, "send", srv, _hub(user_system, "new", kind), _organisation(user_system.run, role),
+          {name: _hub(user_system, "old", kind)})
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to send SRV (?P<srv>[0-9.]+) to the "
+                 rf"{_WHICH_HUB}{_PARAMS}$"))
+def asked_to_send_to_hub(user_system: UserSystemScenario, role: str, srv: str, which: str, device: str,
+                         params: str | None) -> None:
+    place(user_system, "send", srv, _hub(user_system, which, device), _organisation(user_system.run, role),
+          params_of(params))
+
+
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to return the (?P<which>old|new) CHF "
+                 r'(?P<fault>with|without) a fault as "(?P<kind>[^"]+)"$'))
+def asked_to_return(user_system: UserSystemScenario, role: str, which: str, fault: str, kind: str) -> None:
+    """8.14.3 Fault Return (with the meter it served as OtherDeviceID) / 8.14.4 No Fault Return, to the DCC."""
+    chf = _hub(user_system, which, "CHF")
+    if fault == "with":
+        srv, values = "8.14.3", {"DeviceID": chf, "CHFFaultReturnType": kind,
+                                 "OtherDeviceID": _device(user_system.run, "ESME")}
+    else:
+        srv, values = "8.14.4", {"DeviceID": chf, "CHFNoFaultReturnType": kind}
+    place(user_system, "send", srv, None, _organisation(user_system.run, role), values)
+
+
+@then(parsers.re(r"the user's system accepted DCC alert (?P<payload>DeviceLogRestored) (?P<detail>CHFDeviceLog|"
+                 r"GPFDeviceLog) for that request$"))
+def accepted_log_restored(user_system: UserSystemScenario, payload: str, detail: str) -> None:
+    """The DCC alert telling the supplier the log was restored, recognised by its payload (its code is not
+    public), naming the old and the new hub."""
+    kind = "CHF" if detail == "CHFDeviceLog" else "GPF"
+    _accepted(user_system, "dcc-alert", None, f"DCC alert {payload}/{detail} for {_main_request_id(user_system)}",
+              naming=(f"{payload}>", f"{detail}>", _hub(user_system, "old", kind), _hub(user_system, "new", kind)))
+
+
+@then(parsers.re(rf"the emulated {_WHICH_HUB}'s device log (?P<verb>lists|does not list) the "
+                 rf"(?P<others>(?:{_TYPES})(?:(?:,| and) (?:{_TYPES}))*)$"))
+def hub_log_lists(user_system: UserSystemScenario, which: str, device: str, verb: str, others: str) -> None:
+    """Read back from the emulated hub: the devices its log holds after the restore."""
+    import re
+
+    run = user_system.run
+    log = dict(run.judge.device(_hub(user_system, which, device)).device_log)
+    wrong = [kind for kind in re.findall(_TYPES, others) if (_device(run, kind) in log) != (verb == "lists")]
+    assert not wrong, (f"the {which} {device}'s device log {'lacks' if verb == 'lists' else 'still lists'} the "
+                       f"{', '.join(wrong)}: it holds {sorted(log)} (the restore did not take effect)")
+
+
+@then(parsers.re(r'the emulated DCC shows the old (?P<device>CHF|GPF) as "(?P<status>[A-Za-z ]+)"$'))
+def old_hub_status(user_system: UserSystemScenario, device: str, status: str) -> None:
+    record = user_system.run.judge.device(_hub(user_system, "old", device))
+    wanted = status.replace(" ", "")
+    assert record.status == wanted, f"the old {device}'s SMI status is {record.status}, not {wanted}"
+
+
+@then(parsers.re(r"the DCC answered it (?P<code>[A-Z]\d+) at once$"))
+def answered_at_once(user_system: UserSystemScenario, code: str) -> None:
+    """A non-device request (CV 8) is answered in the HTTP reply itself, not through their Receive Response
+    Service: the ResponseCode the DCC gave the request the order asked for."""
+    main = [r for r in user_system.records if r.srv == user_system.order.srv]
+    assert main, f"the user's system sent no SRV {user_system.order.srv}"
+    assert main[0].code == code, f"the DCC answered {main[0].describe()} with {main[0].code}, not {code}"

@@ -462,6 +462,26 @@ class Judge:
         self.emulator.inventory.add_device(Device(device_eui, device_type, status="Pending", supplier=supplier,
                                                   network_operator=network_operator))
 
+    def deliver_hub(self, chf: str, gpf: str, supplier: str, network_operator: str | None) -> None:
+        """A new Communications Hub the DCC hands over for an exchange (design notes §4.5): its CHF and GPF,
+        one unit, in the SMI as Pending, `supplier` registered for both. The DCC's doing, not their system's."""
+        from ..emulator.state import Device
+
+        self.emulator.inventory.add_device(Device(chf, "CHF", status="Pending", supplier=supplier,
+                                                  network_operator=network_operator))
+        self.emulator.inventory.add_device(Device(gpf, "GPF", status="Pending", supplier=supplier,
+                                                  network_operator=network_operator, chf=chf))
+
+    def drift_clock(self, device_eui: str, seconds: float) -> None:
+        """A device clock running fast (+) or slow (-) by `seconds` (design notes §4.7): a physical fact."""
+        with self.emulator.inventory.lock:
+            self.device(device_eui).data["clock_offset_s"] = float(seconds)
+
+    def clock_offset(self, device_eui: str) -> float:
+        """How far the emulated device's clock is from the DCC's time now, in seconds."""
+        with self.emulator.inventory.lock:
+            return float(self.device(device_eui).data.get("clock_offset_s", 0.0))
+
     def power_up(self, device_eui: str, install_code: str) -> list[dict]:
         """The installer powers the device up near its hub: it joins the SMHAN if whitelisted with this code."""
         return self.emulator.power_up(device_eui, install_code)
