@@ -114,16 +114,22 @@ def _expected(text: str | None, literal: str | None):
     return text if text is not None else json.loads(literal)
 
 
-@then(parsers.re(r'the response reports (?P<key>[\w.]+) (?:"(?P<text>[^"]*)"|(?P<literal>true|false|-?\d+(?:\.\d+)?))$'))
-def response_reports(context: ScenarioContext, duis_scenario, key: str, text: str | None, literal: str | None) -> None:
-    """A value the device reported in its GBCS payload (a reading of duisconf.gbcs.readings; dotted names
-    reach into readings with parts, e.g. prepay_configuration.MaxCreditThreshold)."""
+def _reading(context: ScenarioContext, duis_scenario, key: str):
+    """A reading of the claimed response's GBCS payload (attached as evidence); not reported is a fail."""
     report = _report(context, duis_scenario)
     try:
         value = report.readings[key]
     except NotReported as exc:
         raise AssertionError(f"SRV {context.srv}: {exc}") from None
     attach_text(f"SRV {context.srv} reading {key}", repr(value))
+    return value
+
+
+@then(parsers.re(r'the response reports (?P<key>[\w.]+) (?:"(?P<text>[^"]*)"|(?P<literal>true|false|-?\d+(?:\.\d+)?))$'))
+def response_reports(context: ScenarioContext, duis_scenario, key: str, text: str | None, literal: str | None) -> None:
+    """A value the device reported in its GBCS payload (a reading of duisconf.gbcs.readings; dotted names
+    reach into readings with parts, e.g. prepay_configuration.MaxCreditThreshold)."""
+    value = _reading(context, duis_scenario, key)
     if key == "firmware_version":
         value = firmware_text(value)
         _keep_firmware(context, value)
@@ -136,12 +142,7 @@ def response_reports(context: ScenarioContext, duis_scenario, key: str, text: st
 @then(parsers.re(r'the response reports an? (?P<key>[\w.]+)$'))
 def response_reports_some(context: ScenarioContext, duis_scenario, key: str) -> None:
     """The device reported a value for the reading, whatever it is (reference data is not a fact to assert)."""
-    report = _report(context, duis_scenario)
-    try:
-        value = report.readings[key]
-    except NotReported as exc:
-        raise AssertionError(f"SRV {context.srv}: {exc}") from None
-    attach_text(f"SRV {context.srv} reading {key}", repr(value))
+    value = _reading(context, duis_scenario, key)
     assert value not in (None, "", [], {}), f"SRV {context.srv}: the response reports an empty {key} ({value!r})"
     if key == "firmware_version":
         _keep_firmware(context, firmware_text(value))

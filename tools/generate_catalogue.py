@@ -737,34 +737,41 @@ def generate(rules_dir: Path = RULES) -> dict[str, str]:
     return files
 
 
-def stale(files: dict[str, str]) -> list[str]:
+def stale(files: dict[str, str], out: Path = OUT, pattern: str = "*.feature") -> list[str]:
     problems = [name for name, text in files.items()
-                if not (OUT / name).is_file() or (OUT / name).read_text(encoding="utf-8") != text]
-    problems += [p.name + " (no longer generated)" for p in OUT.glob("*.feature") if p.name not in files]
+                if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    problems += [p.name + " (no longer generated)" for p in out.glob(pattern) if p.name not in files]
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def write_or_check(files: dict[str, str], out: Path, pattern: str, script: str, argv: list[str] | None,
+                   description: str) -> int:
+    """The generators' command line: write `files` into `out` (removing generated files no longer made), or
+    with --check exit 1 naming each stale one. Shared by this script and tools/generate_user_system.py."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
     args = parser.parse_args(argv)
-    files = generate()
+    where = out.relative_to(ROOT)
     if args.check:
-        problems = stale(files)
+        problems = stale(files, out, pattern)
         for name in problems:
-            print(f"stale: features/catalogue/{name}", file=sys.stderr)
+            print(f"stale: {where}/{name}", file=sys.stderr)
         if problems:
-            print("run `python tools/generate_catalogue.py`", file=sys.stderr)
+            print(f"run `python tools/{script}`", file=sys.stderr)
         return 1 if problems else 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.feature"):
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob(pattern):
         if old.name not in files:
             old.unlink()
     for name, text in files.items():
-        (OUT / name).write_text(text, encoding="utf-8")
+        (out / name).write_text(text, encoding="utf-8")
     scenarios = sum(text.count("\n      | ") - text.count("\n    Examples:") for text in files.values())
-    print(f"wrote {len(files)} feature files, {scenarios} scenarios, to {OUT.relative_to(ROOT)}")
+    print(f"wrote {len(files)} feature files, {scenarios} scenarios, to {where}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return write_or_check(generate(), OUT, "*.feature", "generate_catalogue.py", argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

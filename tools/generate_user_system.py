@@ -22,7 +22,6 @@ and device, as the catalogue's do.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -32,8 +31,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from generate_catalogue import (  # noqa: E402  (the catalogue's reading of the rules, shared)
     FUTURE, ORGANISATIONS, PARAMETERS, ROLE_NAMES, SECTIONS, Outline, devices_for, known_gap, organisation_role,
-    section_of, table,
+    section_of, table, write_or_check,
 )
+from generate_catalogue import stale as catalogue_stale  # noqa: E402
 
 from duisconf.rules import SRVRule, load_catalogue  # noqa: E402
 
@@ -149,33 +149,12 @@ def generate(rules_dir: Path = RULES) -> dict[str, str]:
 
 
 def stale(files: dict[str, str]) -> list[str]:
-    problems = [name for name, text in files.items()
-                if not (OUT / name).is_file() or (OUT / name).read_text(encoding="utf-8") != text]
-    problems += [p.name + " (no longer generated)" for p in OUT.glob(f"{PREFIX}*.feature") if p.name not in files]
-    return problems
+    return catalogue_stale(files, OUT, f"{PREFIX}*.feature")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
-    args = parser.parse_args(argv)
-    files = generate()
-    if args.check:
-        problems = stale(files)
-        for name in problems:
-            print(f"stale: features/user_system/{name}", file=sys.stderr)
-        if problems:
-            print("run `python tools/generate_user_system.py`", file=sys.stderr)
-        return 1 if problems else 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob(f"{PREFIX}*.feature"):
-        if old.name not in files:
-            old.unlink()
-    for name, text in files.items():
-        (OUT / name).write_text(text, encoding="utf-8")
-    scenarios = sum(text.count("\n      | ") - text.count("\n    Examples:") for text in files.values())
-    print(f"wrote {len(files)} feature files, {scenarios} scenarios, to {OUT.relative_to(ROOT)}")
-    return 0
+    return write_or_check(generate(), OUT, f"{PREFIX}*.feature", "generate_user_system.py", argv,
+                          __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":
