@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ REQUEST_ID_RE = re.compile(rf"^({_EUI}):({_EUI}):(0|[1-9][0-9]{{0,19}})$")
 MAX_COUNTER = 2**64 - 1
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function called ~15 times per emulated request, with few distinct EUIs
 def normalise_eui(value: str) -> str:
     """Any EUI-64 spelling (with or without dashes, any case) as DUIS writes it: 90-B3-D5-1F-30-01-00-00."""
     digits = value.replace("-", "").replace(":", "").strip()

@@ -56,6 +56,9 @@ class _Type:
     facet: str = PRESERVE  # for "simple"
     children: dict[str, object] = field(default_factory=dict)  # child Clark name -> its declaration node
     attributes: dict[str, str] = field(default_factory=dict)  # attribute Clark name -> facet
+    # child Clark name -> its resolved type (None: undeclared), filled by the walk: resolving a child's
+    # declaration each time was most of a normalise, and a DUIS exchange normalises three documents.
+    resolved: dict[str, _Type | None] = field(default_factory=dict, compare=False, repr=False)
 
 
 _ANY = _Type("mixed")
@@ -71,8 +74,12 @@ class SchemaWhitespace:
         }
         self._load(Path(main), set())
         self._types: dict[etree._Element, _Type] = {}
+        self._roots: dict[str, _Type | None] = {}  # document element Clark name -> its type, resolved once
         self._facets: dict[etree._Element, str] = {}
         self._lock = threading.Lock()
+        # Held while the walk resolves a type: _complex publishes a type before its children are collected
+        # (recursive types), so no walk may read one another thread is still building.
+        self._resolving = threading.RLock()
 
     # -- loading ---------------------------------------------------------------------------------
     def _load(self, path: Path, seen: set[Path]) -> None:
@@ -255,9 +262,22 @@ class SchemaWhitespace:
     # -- the walk --------------------------------------------------------------------------------
     def normalise(self, root: etree._Element) -> None:
         """Do to `root` (in place) what DCC's schema-validating parser does to the same document."""
-        decl = self._globals["element"].get(root.tag)
-        if decl is not None:
-            self._visit(root, self._element_type(decl))
+        kind = self._roots.get(root.tag, False)
+        if kind is False:
+            decl = self._globals["element"].get(root.tag)
+            with self._resolving:
+                kind = self._roots[root.tag] = self._element_type(decl) if decl is not None else None
+        if kind is not None:
+            self._visit(root, kind)
+
+    def _child_type(self, kind: _Type, tag: str) -> _Type | None:
+        """The type of a `tag` child of an element of type `kind` (None: no declaration), resolved once."""
+        with self._resolving:
+            decl = kind.children.get(tag)
+            if decl is None:
+                decl = self._globals["element"].get(tag)  # matched by a wildcard: the global declaration
+            found = kind.resolved[tag] = self._element_type(decl) if decl is not None else None
+            return found
 
     def _visit(self, element: etree._Element, kind: _Type) -> None:
         if kind is _ANY:
@@ -278,11 +298,11 @@ class SchemaWhitespace:
                 child.tail = None
             if not isinstance(child.tag, str):
                 continue
-            decl = kind.children.get(child.tag)
-            if decl is None:
-                decl = self._globals["element"].get(child.tag)  # matched by a wildcard: the global declaration
-            if decl is not None:
-                self._visit(child, self._element_type(decl))
+            child_kind = kind.resolved.get(child.tag, False)
+            if child_kind is False:
+                child_kind = self._child_type(kind, child.tag)
+            if child_kind is not None:
+                self._visit(child, child_kind)
 
 
 _CACHE: dict[Path, SchemaWhitespace] = {}

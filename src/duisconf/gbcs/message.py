@@ -316,15 +316,17 @@ def payload_decryptor(header: GroupingHeader, keys: KeySource | None) -> Callabl
 def _encrypted_parts(tree: Any) -> list[dict]:
     """Every ``{"encrypted": true, …}`` node of a content tree, in document order."""
     found: list[dict] = []
-    stack = [tree]
+    stack = [tree] if isinstance(tree, (dict, list)) else []
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             if node.get("encrypted") is True:
                 found.append(node)
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
+            values = node.values()
+        else:  # a list
+            values = node
+        # Only containers go on the stack: scalars are most of a content tree and can hold no part.
+        stack.extend(value for value in reversed(values) if isinstance(value, (dict, list)))
     return found
 
 
