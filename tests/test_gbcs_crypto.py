@@ -17,12 +17,15 @@ from duisconf.gbcs.crypto import DecryptionFailed, Usage
 from duisconf.gbcs.frame import CRA, GeneralCiphering, GeneralSigning, GroupingHeader, decode
 from duisconf.gbcs.keys import KeyChain, KeyDirectory, KeyRing, SmkiSource, Zaz1Source, for_target, smki_api_key
 from duisconf.httpserver import BackgroundServer
-from duisconf.gbcs.message import decode_message, encode_message, payload_decryptor, payload_encryptor
+from duisconf.gbcs.message import decode_message, payload_decryptor, payload_encryptor
 
 from gbcs_data import RTDS_KEYSTORE, gbcs_use_case, rtds_keys, rtds_messages
 
 # --------------------------------------------------------------------------------------------------
-# GBCS §18.4 cryptographic test vectors (numbers as published in GBCS; read from HenryGiraldo/gbcs's tests)
+# GBCS §18.4 cryptographic test vectors (numbers as published in GBCS; read from HenryGiraldo/gbcs's tests).
+# Only the public halves are kept here: the repository holds no private key material, so the vector's MAC
+# (which needs a KA private key) is not recomputed here; the RTDS tests below verify 811 real MACs with the
+# RTDS keystore read from ../shared at test time.
 
 SUPPLIER_A = bytes.fromhex("123456789ABCDEF0")
 DEVICE_A = bytes.fromhex("FFFFFFFFFFFFFFFE")
@@ -31,8 +34,6 @@ SUPPLIER_A_DS_PUBLIC = bytes.fromhex(
     "76628E1C84EF7935548AE5D62C7BB3AD28964CF794F0387A697EEC19CDD98F46"
     "0A4D5E19087EF7216ED89C29831A6EE838C8DE88EF34F11D3F41F36D80B2A5D5"
 )
-SUPPLIER_A_DS_PRIVATE = 0x3A6B2EAA0D9F25A9E455983FEB5BB947528121911BF3B76BE5661C89DBF24B26
-ACB_KA_PRIVATE = 0xE4A6CFB431471CFCAE491FD566D19C87082CF9FA7722D7FA24B2B3F5669DBEFB
 DEVICE_A_KA_PUBLIC = bytes.fromhex(
     "2DB45A3F21889438B42C8F464C75292BACF5FDDB5DA0B492501B299CBFE92D8F"
     "DB90FC8FF4026129838B1BCAD1402CAE47FE7D8084E409A41AFCE16D63579C5F"
@@ -54,43 +55,34 @@ def _vector_keys() -> KeyRing:
     return (
         KeyRing("§18.4")
         .add(SUPPLIER_A, "ds", public_key=_public(SUPPLIER_A_DS_PUBLIC))
-        .add(ACB, "ka", private_key=ec.derive_private_key(ACB_KA_PRIVATE, ec.SECP256R1()))
         .add(DEVICE_A, "ka", public_key=_public(DEVICE_A_KA_PUBLIC))
     )
 
 
-def test_section_18_4_vector_mac_and_signature_verify() -> None:
+def test_section_18_4_vector_signature_verifies_and_the_mac_needs_a_private_key() -> None:
     frame = GeneralCiphering.decode(ECS04B_VECTOR)
     assert isinstance(frame.inner, GeneralSigning)
     assert crypto.signature_matches(frame.inner.signed_bytes(), frame.inner.signature, _public(SUPPLIER_A_DS_PUBLIC))
     decoded = decode_message(ECS04B_VECTOR, _vector_keys())
-    assert (decoded.mac, decoded.signature) == ("valid", "valid")
-    # The MAC by hand: key from ACB x Device A with OtherInfo of the header's originator and counter.
-    z = crypto.shared_secret(ec.derive_private_key(ACB_KA_PRIVATE, ec.SECP256R1()), _public(DEVICE_A_KA_PUBLIC))
-    key = crypto.derive_key(z, SUPPLIER_A, Usage.COMMAND, 1, DEVICE_A)
-    assert crypto.compute_mac(key, SUPPLIER_A, frame.inner.encode()) == ECS04B_VECTOR[-12:]
+    assert (decoded.mac, decoded.signature) == ("no-key", "valid")
+    assert frame.encode() == ECS04B_VECTOR  # the frame re-encodes byte for byte
 
 
-def test_section_18_4_vector_reencodes_byte_for_byte() -> None:
-    frame = GeneralCiphering.decode(ECS04B_VECTOR)
-    inner = frame.inner
-    assert isinstance(inner, GeneralSigning)
-    again = encode_message(inner.header, inner.content, _vector_keys(), signature=inner.signature)
-    assert again == ECS04B_VECTOR
-
-
-def test_section_18_4_vector_any_wrong_byte_fails() -> None:
+def test_section_18_4_vector_any_wrong_signed_byte_fails_the_signature() -> None:
     keys = _vector_keys()
-    for at in (20, 40, 80, len(ECS04B_VECTOR) - 70, len(ECS04B_VECTOR) - 1):
+    for at in (20, 40, 80, len(ECS04B_VECTOR) - 90):
         bad = bytearray(ECS04B_VECTOR)
         bad[at] ^= 0x01
-        decoded = decode_message(bytes(bad), keys)
-        assert decoded.mac in ("invalid", "no-key"), at
+        try:
+            decoded = decode_message(bytes(bad), keys)
+        except InvalidInput:
+            continue  # a framing byte: refused outright
+        assert decoded.signature == "invalid", at
 
 
 def test_sign_and_verify_round_trip() -> None:
-    key = ec.derive_private_key(SUPPLIER_A_DS_PRIVATE, ec.SECP256R1())
-    assert crypto.public_point(key.public_key())[1:] == SUPPLIER_A_DS_PUBLIC
+    key = ec.generate_private_key(ec.SECP256R1())
+    assert len(crypto.public_point(key.public_key())) == 65
     sig = crypto.sign(b"signed bytes", key)
     assert len(sig) == 64
     assert crypto.signature_matches(b"signed bytes", sig, key.public_key())
@@ -265,7 +257,7 @@ def test_flipped_bit_in_a_macd_message_invalidates_the_mac() -> None:
 
 
 def test_rtds_keystore_unreadable_key_names_the_file(tmp_path) -> None:  # noqa: ANN001
-    (tmp_path / "0011223344556677-ka.key").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    (tmp_path / "0011223344556677-ka.key").write_text("not a key\n")
     with pytest.raises(KeyMaterialMissing, match="0011223344556677-ka.key: not an unencrypted PKCS#8") as exc:
         KeyDirectory(tmp_path).ka_private_key("00-11-22-33-44-55-66-77")
     assert "not a key" not in str(exc.value)
