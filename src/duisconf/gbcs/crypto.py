@@ -147,10 +147,17 @@ def compute_mac(
     AAD = the envelope's security header (``11 00000000`` in every GBCS message) ‖ 00 ‖ the APDU: taking
     the header from the frame means a tampered invocation counter fails too.
     """
+    return gcm_tag(key, originator, signing_apdu, security_header)[:MAC_LENGTH]
+
+
+def gcm_tag(key: bytes, originator: bytes, data: bytes, security_header: bytes = MAC_SECURITY_HEADER) -> bytes:
+    """The whole 16-byte AES-GCM tag GBCS authenticates with (no plaintext; AAD = security header ‖ 00 ‖
+    `data`; IV = the originator's title ‖ 00000000). A message MAC is its first 12 bytes, a UTRN's
+    authenticator its last 4 (gbcs.utrn)."""
     encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
-    encryptor.authenticate_additional_data(security_header + b"\x00" + signing_apdu)
+    encryptor.authenticate_additional_data(security_header + b"\x00" + data)
     encryptor.finalize()
-    return encryptor.tag[:MAC_LENGTH]
+    return encryptor.tag
 
 
 def mac_matches(

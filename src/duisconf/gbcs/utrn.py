@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import InvalidInput, KeyMaterialMissing
 from . import crypto
@@ -31,7 +30,6 @@ BASE = 7394156990786306048  # PPTD = BASE + PTUT (GBCS §14)
 MAX_VALUE = 8191            # 13 bits
 VALUE_CLASSES = {"pennies": 0, "pounds": 1}
 LOW_32_BITS = (1 << 32) - 1
-_AAD_PREFIX = bytes.fromhex("110000000000")
 
 # GBCS table 14.8a (permutation), 14.8b (multiplication), 14.8c (inverse)
 _P = (
@@ -81,9 +79,8 @@ def _high_dword(counter: int, value: int, value_class: str) -> int:
 
 
 def _authenticator(key: bytes, supplier: bytes, device: bytes, counter: int, high: int) -> int:
-    aad = _AAD_PREFIX + supplier + device + b"\x01" + counter.to_bytes(8, "big") + high.to_bytes(4, "big")
-    tag = AESGCM(key).encrypt(supplier + bytes(4), b"", aad)  # no plaintext: the 16-byte tag alone
-    return int.from_bytes(tag[-4:], "big")
+    data = supplier + device + b"\x01" + counter.to_bytes(8, "big") + high.to_bytes(4, "big")
+    return int.from_bytes(crypto.gcm_tag(key, supplier, data)[-4:], "big")
 
 
 def _key(keys: KeySource, supplier: bytes, device: bytes, counter: int) -> bytes:
