@@ -7,70 +7,39 @@ decrypt with the RTDS keystore and re-encrypt to the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duisconf import paths
 from duisconf.errors import InvalidInput
 from duisconf.gbcs import axdr, dlms
+from duisconf.gbcs.frame import GeneralCiphering, GeneralSigning, decode
+from duisconf.gbcs.message import payload_decryptor, payload_encryptor
 
-RTDS = paths.PROJECT_ROOT.parent / "shared" / "dcc-data" / "gbcs-rtds"
-SUITE = RTDS / "RTDS-4.5.0"
-
+from gbcs_data import rtds_keys, rtds_messages
 
 # --------------------------------------------------------------------------------------------------
-# RTDS access (a small content extractor of our own: the frame layer is another module's job, and it
-# only has to find the content here, including in pre-commands that carry no signature byte)
+# RTDS access through the project's own frame layer and RTDS helpers (tests/gbcs_data.py)
 
 
-def _ber(data: bytes, i: int) -> tuple[int, int]:
-    first = data[i]
-    if first < 0x80:
-        return first, i + 1
-    n = first & 0x7F
-    return int.from_bytes(data[i + 1 : i + 1 + n], "big"), i + 1 + n
-
-
-def _header_and_content(data: bytes) -> tuple[dict, bytes]:
-    i = 0
-    if data[0] == 0xDD:
-        _, i = _ber(data, 7)
-        i += 5
-    assert data[i] == 0xDF
-    counter = data[i + 3 : i + 11]
-    originator, recipient = data[i + 12 : i + 20], data[i + 21 : i + 29]
-    i += 29
-    i += 1 if data[i] == 0 else 13
-    info_len, j = _ber(data, i)
-    info = data[j : j + info_len]
-    length, k = _ber(data, j + info_len)
-    header = {"counter": counter, "originator": originator, "recipient": recipient, "other_info": info}
-    return header, data[k : k + length]
+def _signing(message: bytes) -> GeneralSigning:
+    frame = decode(message)
+    return frame.inner if isinstance(frame, GeneralCiphering) else frame
 
 
 @pytest.fixture(scope="module")
 def rtds() -> list[tuple[str, bytes, bytes]]:
     """(folder/file, whole message, DLMS content) for every RTDS message whose content is DLMS."""
-    if not SUITE.is_dir():
-        pytest.skip(f"DCC's RTDS 4.5.0 is absent ({SUITE})")
     out = []
-    for path in sorted(SUITE.glob("*/*.HEX")):
-        message = bytes.fromhex("".join(path.read_text().split()))
-        _, content = _header_and_content(message)
+    for m in rtds_messages():
+        content = _signing(m.data).content
         if content[:1] in (b"\xd9", b"\xda", b"\x0f"):
-            out.append((f"{path.parent.name}/{path.name}", message, content))
+            out.append((f"{m.folder}/{m.name}", m.data, content))
     return out
 
 
@@ -90,51 +59,16 @@ def test_every_rtds_dlms_content_decodes_and_round_trips(rtds) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Real decryption (GBCS payload encryption, facts from gbcs.md; the production wiring is gcrypto's)
-
-
-def _gbcs_cipher(message: bytes, keys: Path):
-    """decrypt/encrypt for the protected parts of one RTDS message, or None without the key pair."""
-    header, _ = _header_and_content(message)
-    info, counter, recipient = header["other_info"], header["counter"], header["recipient"]
-    if len(info) >= 18:  # supplementary remote party (+ its counter), maybe a supplementary originator counter
-        recipient = info[2:10]
-    if len(info) >= 26:
-        counter = info[18:26]
-    originator = header["originator"]
-    cert_path = keys / f"{originator.hex()}-ka.pem"
-    public = x509.load_pem_x509_certificate(cert_path.read_bytes()).public_key()
-    iv = originator + bytes(4)
-    for variant in ("", "-pp"):
-        key_path = keys / f"{recipient.hex()}{variant}-ka.key"
-        if not key_path.exists():
-            continue
-        private = serialization.load_pem_private_key(key_path.read_bytes(), None)
-        z = private.exchange(ec.ECDH(), public)
-        other = bytes.fromhex("60857406080300") + originator + b"\x09\x04" + counter + recipient
-        key = hashlib.sha256(b"\x00\x00\x00\x01" + z + other).digest()[:16]
-
-        def decrypt(blob: bytes, key: bytes = key) -> bytes:
-            d = Cipher(algorithms.AES(key), modes.GCM(iv, blob[-12:], min_tag_length=12)).decryptor()
-            d.authenticate_additional_data(b"\x31")
-            return d.update(blob[5:-12]) + d.finalize()
-
-        def encrypt(plain: bytes, key: bytes = key) -> bytes:
-            e = Cipher(algorithms.AES(key), modes.GCM(iv)).encryptor()
-            e.authenticate_additional_data(b"\x31")
-            body = e.update(plain) + e.finalize()
-            return dlms.SECURITY_HEADER + body + e.tag[:12]
-
-        yield decrypt, encrypt
+# Real decryption: the codec's payload key (gbcs.message) with the RTDS keystore
 
 
 def _decrypted(message: bytes, content: bytes):
-    """(tree, encrypt) with every protected part decrypted by the RTDS key that fits, or None."""
-    for decrypt, encrypt in _gbcs_cipher(message, RTDS / "keystore"):
-        tree = dlms.decode(content, decrypt=decrypt)
-        if all(p["decrypted"] for p in _parts(tree)):
-            return tree, encrypt
-    return None
+    """(tree, encrypt) with every protected part decrypted by the RTDS keys, or None."""
+    header = _signing(message).header
+    tree = dlms.decode(content, decrypt=payload_decryptor(header, rtds_keys()))
+    if not all(p["decrypted"] for p in _parts(tree)):
+        return None
+    return tree, payload_encryptor(header, rtds_keys())
 
 
 def _parts(tree: dict) -> list[dict]:
