@@ -39,7 +39,7 @@ def rtds() -> list[tuple[str, bytes, bytes]]:
     for m in rtds_messages():
         content = _signing(m.data).content
         if content[:1] in (b"\xd9", b"\xda", b"\x0f"):
-            out.append((f"{m.folder}/{m.name}", m.data, content))
+            out.append((m.name, m.data, content))
     return out
 
 

@@ -2,86 +2,43 @@
 
 The RTDS (../shared/dcc-data/gbcs-rtds, GPL data read at test time) is the referee: every GBZ content
 in it must decode, name its clusters / attributes / commands, and round-trip byte for byte. Encrypted
-components are opened with the RTDS keystore through a small AES-GCM helper local to this module (the
-package's own crypto is tested elsewhere), so the payload layouts are checked on real plaintexts too.
+components are opened with the RTDS keystore through the codec's payload key (duisconf.gbcs.message), so
+the payload layouts are checked on real plaintexts too.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import random
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from duisconf import paths
 from duisconf.errors import InvalidInput
 from duisconf.gbcs import gbz
+from duisconf.gbcs.frame import GeneralCiphering, decode
+from duisconf.gbcs.message import payload_decryptor, payload_encryptor
 
-RTDS = paths.PROJECT_ROOT.parent / "shared" / "dcc-data" / "gbcs-rtds"
+from gbcs_data import rtds_keys, rtds_messages
+
 CRA = {1: "command", 2: "response", 3: "alert"}
 
 
 # --------------------------------------------------------------------------------------------------
-# RTDS access: a tolerant walk over the grouping header (some RTDS commands carry certificates in
-# other-information, which only matters here for finding the content).
-
-
-def _ber(b: bytes, i: int) -> tuple[int, int]:
-    if b[i] < 0x80:
-        return b[i], i + 1
-    n = b[i] - 0x80
-    return int.from_bytes(b[i + 1 : i + 1 + n], "big"), i + 1 + n
-
-
-def _parse(raw: bytes) -> dict:
-    i = 0
-    if raw[0] == 0xDD:
-        _, i = _ber(raw, 7)
-        i += 5
-    assert raw[i] == 0xDF
-    i += 1
-    cra, counter = raw[i + 1], raw[i + 2 : i + 10]
-    i += 10
-    originator, recipient = raw[i + 1 : i + 9], raw[i + 10 : i + 18]
-    i += 18
-    n, i = _ber(raw, i)
-    i += n
-    n, i = _ber(raw, i)
-    other = raw[i : i + n]
-    i += n
-    n, i = _ber(raw, i)
-    if len(other) >= 18:  # supplementary remote party (and counter) name the payload-key parties
-        recipient = other[2:10]
-    if len(other) >= 26:
-        counter = other[18:26]
-    return {
-        "cra": CRA[cra],
-        "message_code": int.from_bytes(other[:2], "big"),
-        "content": raw[i : i + n],
-        "originator": originator,
-        "recipient": recipient,
-        "counter": counter,
-    }
+# RTDS access through the project's frame layer and RTDS helpers (tests/gbcs_data.py)
 
 
 @functools.cache
 def _rtds_gbz() -> list[tuple[str, dict]]:
-    root = RTDS / "RTDS-4.5.0"
-    if not root.is_dir():
-        pytest.skip(f"RTDS data absent ({root})")
     out = []
-    for f in sorted(root.glob("*/*.HEX")):
-        msg = _parse(bytes.fromhex("".join(f.read_text().split())))
-        if msg["content"][:2] == b"\x01\x09":
-            out.append((f"{f.parent.name}/{f.name}", msg))
+    for m in rtds_messages():
+        frame = decode(m.data)
+        signing = frame.inner if isinstance(frame, GeneralCiphering) else frame
+        if signing.content[:2] == b"\x01\x09":
+            header = signing.header
+            out.append((m.name, {"cra": CRA[int(header.cra)], "message_code": header.message_code,
+                                                 "content": signing.content, "header": header}))
     return out
 
 
@@ -89,58 +46,9 @@ def _context(msg: dict) -> dict:
     return {"cra": msg["cra"], "message_code": msg["message_code"]}
 
 
-# GBCS payload encryption (reference gbcs.md "Payload encryption"): ECDH with the originator's KA
-# certificate and the recipient's KA private key, SHA-256 KDF with usage byte 04, AES-128-GCM with
-# IV = originator title || 00000000, AAD = 31, 12-byte tag.
-
-
-def _load_keys(eui: bytes) -> tuple[list, object | None]:
-    ks = RTDS / "keystore"
-    privs = [
-        serialization.load_pem_private_key(p.read_bytes(), None)
-        for p in (ks / f"{eui.hex()}-ka.key", ks / f"{eui.hex()}-pp-ka.key")
-        if p.exists()
-    ]
-    cert = ks / f"{eui.hex()}-ka.pem"
-    pub = x509.load_pem_x509_certificate(cert.read_bytes()).public_key() if cert.exists() else None
-    return privs, pub
-
-
-def _payload_keys(msg: dict) -> list[bytes]:
-    privs, _ = _load_keys(msg["recipient"])
-    _, pub = _load_keys(msg["originator"])
-    keys = []
-    for priv in privs:
-        z = priv.exchange(ec.ECDH(), pub)
-        other = bytes.fromhex("60857406080300") + msg["originator"] + b"\x09\x04" + msg["counter"] + msg["recipient"]
-        keys.append(hashlib.sha256(b"\x00\x00\x00\x01" + z + other).digest()[:16])
-    return keys
-
-
 def _cipher(msg: dict):
-    iv = msg["originator"] + b"\x00\x00\x00\x00"
-    keys = _payload_keys(msg)
-    used: list[bytes] = []
-
-    def decrypt(blob: bytes) -> bytes:
-        for key in keys:
-            d = Cipher(algorithms.AES(key), modes.GCM(iv, blob[-12:], min_tag_length=12)).decryptor()
-            d.authenticate_additional_data(b"\x31")
-            try:
-                plain = d.update(blob[5:-12]) + d.finalize()
-            except Exception:
-                continue
-            used.append(key)
-            return plain
-        raise ValueError("no key decrypts this part")
-
-    def encrypt(plain: bytes) -> bytes:
-        e = Cipher(algorithms.AES(used[0]), modes.GCM(iv)).encryptor()
-        e.authenticate_additional_data(b"\x31")
-        ct = e.update(plain) + e.finalize()
-        return b"\x31\x00\x00\x00\x00" + ct + e.tag[:12]
-
-    return decrypt, encrypt
+    """The codec's payload decrypt/encrypt for the message (gbcs.message), with the RTDS keystore."""
+    return payload_decryptor(msg["header"], rtds_keys()), payload_encryptor(msg["header"], rtds_keys())
 
 
 def _fake_encrypt(plain: bytes) -> bytes:
