@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from duisconf import paths  # noqa: E402
-from duisconf.errors import InvalidInput  # noqa: E402
 from duisconf.gbcs import GeneralCiphering, GeneralSigning  # noqa: E402
 from duisconf.gbcs import decode as decode_frame  # noqa: E402
 
@@ -137,46 +136,10 @@ class RtdsMessage:
         return ENCRYPTED_HEADER in self.content
 
 
-def _signing(data: bytes) -> GeneralSigning | None:
-    """The general-signing block of an RTDS message, tolerating the RTDS's spelling variants.
-
-    Pre-commands leave out the null signature byte.
-    """
-    for candidate in (data, data + b"\x00"):
-        try:
-            frame = decode_frame(candidate)
-        except InvalidInput:
-            continue
-        if isinstance(frame, GeneralCiphering):
-            return frame.inner if isinstance(frame.inner, GeneralSigning) else None
-        return frame
-    return None
-
-
-def _ber_length(data: bytes, at: int) -> tuple[int, int]:
-    first = data[at]
-    if first < 0x80:
-        return first, at + 1
-    n = first & 0x7F
-    return int.from_bytes(data[at + 1 : at + 1 + n], "big"), at + 1 + n
-
-
-def _peek(data: bytes) -> tuple[int, int, bytes, bytes, bytes]:
-    """CRA flag, message code, originator, recipient and content read at fixed offsets, for the frames
-    frame.py does not read yet (other-information with a KA certificate, BER length 0x82 ..., and the
-    ECS200 alert's 0x0A)."""
-    at = 0
-    if data[0] == 0xDD:
-        _, at = _ber_length(data, 7)
-        at += 5
-    cra = data[at + 2]
-    originator, recipient = data[at + 12 : at + 20], data[at + 21 : at + 29]
-    at += 29
-    at += 1 + (12 if data[at] else 0)
-    info, at = _ber_length(data, at)
-    code = int.from_bytes(data[at : at + 2], "big")
-    length, at = _ber_length(data, at + info)
-    return cra, code, originator, recipient, data[at : at + length]
+def _signing(data: bytes) -> GeneralSigning:
+    """The general-signing block of an RTDS message (frame.py reads every RTDS spelling)."""
+    frame = decode_frame(data)
+    return frame.inner if isinstance(frame, GeneralCiphering) else frame
 
 
 def rtds_messages(root: Path = RTDS) -> Iterator[RtdsMessage]:
@@ -185,13 +148,10 @@ def rtds_messages(root: Path = RTDS) -> Iterator[RtdsMessage]:
         for path in sorted(folder.glob("*.HEX")):
             data = bytes.fromhex("".join(path.read_text().split()))
             signing = _signing(data)
-            if signing is not None:
-                h = signing.header
-                cra_flag, code, originator, recipient, content = (
-                    int(h.cra), h.message_code, h.originator, h.recipient, signing.content
-                )
-            else:
-                cra_flag, code, originator, recipient, content = _peek(data)
+            h = signing.header
+            cra_flag, code, originator, recipient, content = (
+                int(h.cra), h.message_code, h.originator, h.recipient, signing.content
+            )
             cra = {1: "command", 2: "response", 3: "alert"}[cra_flag]
             kind = path.stem.removesuffix("_GBCS").rsplit("_", 1)[1]
             alert = re.search(r"_([0-9A-F]{4})_", path.name) if kind == "ALERT" else None
