@@ -23,7 +23,6 @@ named (exit 4).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import subprocess
@@ -36,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from lxml import etree
 
 from . import __version__, paths
-from .errors import DuisConfError, InvalidInput, KeyMaterialMissing
+from .errors import ArtefactMismatch, BundleRefused, DuisConfError, InvalidInput, KeyMaterialFound, KeyMaterialMissing
 
 NS = "urn:duisconf:evidence-bundle:1"
 _N = f"{{{NS}}}"
@@ -52,24 +51,6 @@ _REPORT_DIRS = (RESULTS, "unrouted")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same contents make the same archive bytes
 NOT_RUN = "not run"
 ACCEPTED = ("pass", "not applicable")
-
-
-class BundleRefused(DuisConfError):
-    """A scenario that must pass did not: no final bundle is issued (a draft can be)."""
-
-    exit_code = 13
-
-
-class KeyMaterialFound(DuisConfError):
-    """Private key material in what would go into the bundle: nothing is written."""
-
-    exit_code = 12
-
-
-class ArtefactMismatch(DuisConfError):
-    """A bundle whose artefacts are not the ones its signed manifest lists."""
-
-    exit_code = 4
 
 
 # -- the run's scenarios and their verdicts -----------------------------------------------------
@@ -540,7 +521,6 @@ def verify_bundle(archive_path: Path, cert: Path | None = None) -> Verification:
     signature does not verify; returns the differences otherwise (Verification.ok)."""
     from cryptography import x509
 
-    from .duis.parse import parse_xml
     from .keystore import Keystore
     from .signing import TrustStore, verify
 

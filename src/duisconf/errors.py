@@ -52,3 +52,21 @@ class PreconditionNotMet(DuisConfError):
     not in the state the scenario needs and the target cannot be arranged): inconclusive, not a failure."""
 
     exit_code = 7
+
+
+class BundleRefused(DuisConfError):
+    """A scenario that must pass did not: no final bundle is issued (a draft can be)."""
+
+    exit_code = 13
+
+
+class KeyMaterialFound(DuisConfError):
+    """Private key material in what would go into an evidence bundle: nothing is written."""
+
+    exit_code = 12
+
+
+class ArtefactMismatch(DuisConfError):
+    """An evidence bundle whose artefacts are not the ones its signed manifest lists."""
+
+    exit_code = 4
