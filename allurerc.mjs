@@ -76,7 +76,8 @@ export const duisVerdictsRule = {
 export default defineConfig({
   name: `DUIS conformance: ${declaration} on ${target}`,
   output: "reports/html",
-  historyPath: process.env.DUISCONF_HISTORY ?? "reports/history.jsonl",
+  // DUISCONF_HISTORY="" means no history (the quality gate: it must not add a point of its own).
+  historyPath: process.env.DUISCONF_HISTORY === "" ? undefined : process.env.DUISCONF_HISTORY ?? "reports/history.jsonl",
   historyLimit: 2,
   hideLabels: ["host", "thread", "framework", "language"],
   categories: {
