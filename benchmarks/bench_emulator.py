@@ -99,6 +99,7 @@ def main() -> int:
             with requests.Session() as own:
                 return [own.post(base, data=body, timeout=30).content for body in stream]
 
+        cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(len(streams)) as pool:
             acks = [a for replies in pool.map(post_stream, streams) for a in replies]
@@ -107,6 +108,7 @@ def main() -> int:
         for _ in batch:
             receiver.arrived.get(timeout=30)
         elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -116,6 +118,8 @@ def main() -> int:
     print(f"emulator on {'one pinned core' if pin_server else 'unpinned cores'}, SRV 4.1.1, signed before timing")
     print(f"throughput   {rate:8.1f} requests/s (acknowledged and answered asynchronously)   goal ≥ {GOAL_RATE}: "
           f"{'met' if rate >= GOAL_RATE else 'MISSED'}")
+    if cpu_before >= 0:
+        print(f"emulator CPU {cpu / len(batch) * 1000:8.3f} ms a request ({cpu / elapsed:.0%} of its core busy)")
     median = statistics.median(trips)
     print(f"round trip   {median:8.2f} ms median, p90 {statistics.quantiles(trips, n=10)[-1]:.2f} ms          "
           f"goal ≤ {GOAL_TRIP_MS} ms: {'met' if median <= GOAL_TRIP_MS else 'MISSED'}")
@@ -124,6 +128,15 @@ def main() -> int:
 
 
 GOAL_RATE, GOAL_TRIP_MS = 600, 2.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; -1 elsewhere)."""
+    try:
+        fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def gbcs_response_ms(runs: int = 300) -> float:

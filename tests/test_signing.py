@@ -337,3 +337,50 @@ def test_an_element_with_trailing_text_signs_what_is_written(rtds):
     root = etree.fromstring(rtds("CCS01_8.11_SUCCESS"))
     root.tail = "\n  trailing text\n"
     verify(sign(root, zaz1()), request_trust(zaz1()))
+
+
+def _value_blanked(signed: bytes) -> bytes:
+    head, rest = signed.split(b"<ds:SignatureValue>", 1)
+    return head + b"<ds:SignatureValue>" + rest.split(b"</ds:SignatureValue>", 1)[1]
+
+
+@pytest.mark.parametrize("root_binds_ds", [False, True])
+def test_the_written_signature_is_byte_for_byte_the_built_one(root_binds_ds: bool):
+    """`sign` writes the Signature from bytes; lxml building it element by element is the reference.
+    Every SRV as rendered, with the root binding ds or not, and the emulator's own replies."""
+    from duisconf.emulator.responses import ResponseBuilder
+    from duisconf.duis.model import RequestID
+    from duisconf.render import render_request
+    from duisconf.rules import load_catalogue
+    from duisconf.signing import sign_element_by_element
+
+    keystore = zaz1()
+    identity = keystore.xml_signing_identity(SUPPLIER)
+    documents = []
+    for rule in load_catalogue().all():
+        xml = render_request(rule.srv, originator=SUPPLIER, counter=1)
+        root = parse_xml(xml).getroot()
+        etree.cleanup_namespaces(root)  # an unsigned request uses no ds: its binding goes
+        text = etree.tostring(root)
+        if root_binds_ds:
+            text = text.replace(b"<sr:Request ", f'<sr:Request xmlns:ds="{DS_NS}" '.encode(), 1)
+        assert ("ds" in etree.fromstring(text).nsmap) == root_binds_ds
+        documents.append(text)
+    builder = ResponseBuilder(keystore)
+    request_id = RequestID.parse(f"{SUPPLIER}:00-DB-12-34-56-78-90-A0:1000")
+    documents += [builder.acknowledgement(request_id, "I99", "4.1.1"),
+                  builder.device_response(request_id, "4.1.1", b"\x01" * 40)]
+    assert len(documents) > 100
+    for document in documents:
+        written, built = sign(document, identity=identity), sign_element_by_element(document, identity)
+        assert _value_blanked(written) == _value_blanked(built), document[:200]
+        verify(written, request_trust(keystore))
+
+
+def test_a_root_binding_ds_elsewhere_is_signed_the_built_way():
+    """A root whose ds prefix (or another prefix) names something else: nothing written from bytes."""
+    identity = zaz1().xml_signing_identity(SUPPLIER)
+    for declaration in ('xmlns:ds="urn:not-dsig"', f'xmlns:dsig="{DS_NS}"'):
+        xml = _ack().replace(b"<sr:Response ", f"<sr:Response {declaration} ".encode(), 1)
+        from duisconf.signing import sign_element_by_element
+        assert _value_blanked(sign(xml, identity=identity)) == _value_blanked(sign_element_by_element(xml, identity))

@@ -85,16 +85,75 @@ def request_id_of(root: etree._Element) -> RequestID:
 _issuer_names: dict = {}  # certificate -> its X509IssuerName (formatting the name each time was ~5 % of sign())
 
 
-def _key_info(identity: Identity) -> etree._Element:
+def _issuer_name(identity: Identity) -> str:
     certificate = identity.certificate
     issuer_name = _issuer_names.get(certificate)
     if issuer_name is None:
         issuer_name = _issuer_names[certificate] = identity.issuer_name
-    key_info = etree.Element(f"{_DS}KeyInfo")
-    issuer_serial = etree.SubElement(etree.SubElement(key_info, f"{_DS}X509Data"), f"{_DS}X509IssuerSerial")
+    return issuer_name
+
+
+def _signature_element(parent: etree._Element, digest: str, value: str, issuer_name: str, serial: str) -> etree._Element:
+    """DUIS's ds:Signature, appended to `parent`, built element by element."""
+    signature = etree.SubElement(parent, f"{_DS}Signature", nsmap={"ds": DS_NS})
+    signed_info = etree.SubElement(signature, f"{_DS}SignedInfo")
+    etree.SubElement(signed_info, f"{_DS}CanonicalizationMethod", Algorithm=EXC_C14N)
+    etree.SubElement(signed_info, f"{_DS}SignatureMethod", Algorithm=ECDSA_SHA256)
+    reference = etree.SubElement(signed_info, f"{_DS}Reference", URI="")
+    transforms = etree.SubElement(reference, f"{_DS}Transforms")
+    etree.SubElement(transforms, f"{_DS}Transform", Algorithm=ENVELOPED)
+    etree.SubElement(transforms, f"{_DS}Transform", Algorithm=EXC_C14N)
+    etree.SubElement(reference, f"{_DS}DigestMethod", Algorithm=SHA256)
+    etree.SubElement(reference, f"{_DS}DigestValue").text = digest
+    etree.SubElement(signature, f"{_DS}SignatureValue").text = value
+    issuer_serial = etree.SubElement(etree.SubElement(etree.SubElement(signature, f"{_DS}KeyInfo"), f"{_DS}X509Data"),
+                                     f"{_DS}X509IssuerSerial")
     etree.SubElement(issuer_serial, f"{_DS}X509IssuerName").text = issuer_name
-    etree.SubElement(issuer_serial, f"{_DS}X509SerialNumber").text = str(identity.serial)
-    return key_info
+    etree.SubElement(issuer_serial, f"{_DS}X509SerialNumber").text = serial
+    return signature
+
+
+# The profile's Signature is fixed but for four values, so signing writes it from bytes lxml itself
+# produced once (below) instead of building and serialising ~16 elements per signature (half the cost
+# of an emulator reply's signature). Its SignedInfo's exclusive C14N is likewise fixed but for the
+# digest. tests/test_signing.py holds both ways to the same bytes.
+_HOLES = ("@DIGEST@", "@VALUE@", "@ISSUER@", "@SERIAL@")
+
+
+def _written_signature(declared: bool) -> list[bytes]:
+    """The serialised Signature split at its four values: `declared` when its parent does not bind ds."""
+    parent = etree.Element("parent", nsmap=None if declared else {"ds": DS_NS})
+    _signature_element(parent, *_HOLES)
+    text = etree.tostring(parent)
+    body = text[text.index(b">") + 1:text.rindex(b"</parent>")]
+    pieces: list[bytes] = []
+    for hole in _HOLES:
+        before, body = body.split(hole.encode(), 1)
+        pieces.append(before)
+    return [*pieces, body]
+
+
+def _signed_info_c14n() -> tuple[bytes, bytes]:
+    signature = _signature_element(etree.Element("parent"), *_HOLES)
+    head, tail = _c14n(signature[0], exclusive=True).split(_HOLES[0].encode())
+    return head, tail
+
+
+_WRITTEN = {True: _written_signature(True), False: _written_signature(False)}
+_SIGNED_INFO = _signed_info_c14n()
+_PLAIN_TEXT = frozenset("-=,. '()/:+_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _written_form(root: etree._Element, issuer_name: str) -> list[bytes] | None:
+    """The written Signature for `root`, or None where only building it says how lxml writes it (a ds
+    prefix or DS namespace of its own on the root, or an issuer name lxml would escape)."""
+    nsmap = root.nsmap
+    if any(uri == DS_NS for prefix, uri in nsmap.items() if prefix != "ds") or not set(issuer_name) <= _PLAIN_TEXT:
+        return None
+    bound = nsmap.get("ds")
+    if bound not in (None, DS_NS):
+        return None
+    return _WRITTEN[bound is None]
 
 
 def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: Keystore | None = None, *,
@@ -103,7 +162,8 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
 
     The key is `identity`, else the XML signing key of the RequestID originator in `keystore`.
     Any existing signature is replaced (DCC's tool does the same, with a warning). The counter is
-    never touched: choose it before signing (duisconf.counters).
+    never touched: choose it before signing (duisconf.counters). An element or tree passed in is
+    normalised in place (its whitespace, as DCC's tool reads it) but not given the signature.
     """
     root = _as_tree(document, source)
     if identity is None:
@@ -115,22 +175,42 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
     schema_normalise(root, schema)
     root.tail = None  # text after the root of an in-memory element is not part of the document we write
     # Enveloped: the digest covers the document as it is before the Signature is appended.
-    digest = hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()
-    signature = etree.SubElement(root, f"{_DS}Signature", nsmap={"ds": DS_NS})
-    signed_info = etree.SubElement(signature, f"{_DS}SignedInfo")
-    etree.SubElement(signed_info, f"{_DS}CanonicalizationMethod", Algorithm=EXC_C14N)
-    etree.SubElement(signed_info, f"{_DS}SignatureMethod", Algorithm=ECDSA_SHA256)
-    reference = etree.SubElement(signed_info, f"{_DS}Reference", URI="")
-    transforms = etree.SubElement(reference, f"{_DS}Transforms")
-    etree.SubElement(transforms, f"{_DS}Transform", Algorithm=ENVELOPED)
-    etree.SubElement(transforms, f"{_DS}Transform", Algorithm=EXC_C14N)
-    etree.SubElement(reference, f"{_DS}DigestMethod", Algorithm=SHA256)
-    etree.SubElement(reference, f"{_DS}DigestValue").text = base64.b64encode(digest).decode()
-    # SignedInfo is canonicalised in place (exclusive C14N keeps only the ds namespace it uses).
-    der = identity.private_key.sign(_c14n(signed_info, exclusive=True), ec.ECDSA(hashes.SHA256()))
+    digest = base64.b64encode(hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()).decode()
+    issuer_name, serial = _issuer_name(identity), str(identity.serial)
+    head, tail = _SIGNED_INFO
+    value = _signature_value(identity, head + digest.encode() + tail)
+    written = _written_form(root, issuer_name)
+    text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
+    closing = text.rfind(b"</")
+    if written is None or closing < 0 or not text.endswith(b">"):
+        signature = _signature_element(root, digest, value, issuer_name, serial)
+        try:
+            return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
+        finally:
+            root.remove(signature)
+    values = (digest.encode(), value.encode(), issuer_name.encode(), serial.encode())
+    signature = b"".join(piece + hole for piece, hole in zip(written, values)) + written[-1]
+    return text[:closing] + signature + text[closing:]
+
+
+def _signature_value(identity: Identity, signed_info_c14n: bytes) -> str:
+    """base64 of r ‖ s (32 bytes each), XML-DSig's ECDSA SignatureValue."""
+    der = identity.private_key.sign(signed_info_c14n, ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
-    etree.SubElement(signature, f"{_DS}SignatureValue").text = base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
-    signature.append(_key_info(identity))
+    return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+
+
+def sign_element_by_element(document: bytes, identity: Identity) -> bytes:
+    """The same signature built as lxml elements and serialised whole: the reference the written form
+    of `sign` is held to (tests/test_signing.py)."""
+    root = _as_tree(document, "document")
+    for old in root.findall(f"{_DS}Signature"):
+        root.remove(old)
+    schema_normalise(root)
+    root.tail = None
+    digest = base64.b64encode(hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()).decode()
+    signature = _signature_element(root, digest, "", _issuer_name(identity), str(identity.serial))
+    signature[1].text = _signature_value(identity, _c14n(signature[0], exclusive=True))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
 
 

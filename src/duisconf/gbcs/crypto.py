@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..errors import InvalidInput
@@ -154,10 +155,9 @@ def gcm_tag(key: bytes, originator: bytes, data: bytes, security_header: bytes =
     """The whole 16-byte AES-GCM tag GBCS authenticates with (no plaintext; AAD = security header ‖ 00 ‖
     `data`; IV = the originator's title ‖ 00000000). A message MAC is its first 12 bytes, a UTRN's
     authenticator its last 4 (gbcs.utrn)."""
-    encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
-    encryptor.authenticate_additional_data(security_header + b"\x00" + data)
-    encryptor.finalize()
-    return encryptor.tag
+    # AESGCM's one-shot call (a third of the cost of a Cipher context here): no plaintext, so its output
+    # is the tag alone.
+    return AESGCM(key).encrypt(_iv(originator), b"", security_header + b"\x00" + data)
 
 
 def mac_matches(
@@ -173,10 +173,9 @@ def mac_matches(
 
 def encrypt_part(key: bytes, originator: bytes, plaintext: bytes) -> bytes:
     """``31 00000000`` ‖ AES-128-GCM ciphertext ‖ 12-byte tag: an encrypted part as GBCS carries it."""
-    encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
-    encryptor.authenticate_additional_data(_PAYLOAD_AAD)
-    ciphertext = encryptor.update(plaintext) + encryptor.finalize()
-    return ENCRYPTED_PART_HEADER + ciphertext + encryptor.tag[:TAG_LENGTH]
+    sealed = AESGCM(key).encrypt(_iv(originator), plaintext, _PAYLOAD_AAD)  # ciphertext ‖ 16-byte tag
+    # A GCM tag cut to 12 bytes is the full tag's first 12 (NIST SP 800-38D §5.2.1.2).
+    return ENCRYPTED_PART_HEADER + sealed[:-16] + sealed[-16:-16 + TAG_LENGTH]
 
 
 def decrypt_part(key: bytes, originator: bytes, blob: bytes) -> bytes:

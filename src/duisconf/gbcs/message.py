@@ -313,23 +313,6 @@ def payload_decryptor(header: GroupingHeader, keys: KeySource | None) -> Callabl
     return decrypt
 
 
-def _encrypted_parts(tree: Any) -> list[dict]:
-    """Every ``{"encrypted": true, …}`` node of a content tree, in document order."""
-    found: list[dict] = []
-    stack = [tree] if isinstance(tree, (dict, list)) else []
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("encrypted") is True:
-                found.append(node)
-            values = node.values()
-        else:  # a list
-            values = node
-        # Only containers go on the stack: scalars are most of a content tree and can hold no part.
-        stack.extend(value for value in reversed(values) if isinstance(value, (dict, list)))
-    return found
-
-
 def decode_message(
     data: bytes, keys: KeySource | None, *, acb: str | None = None, use_case: str | None = None
 ) -> DecodedMessage:
@@ -426,6 +409,22 @@ def mac_for(signing: GeneralSigning, keys: KeySource, *, acb: str | bytes | None
     return crypto.compute_mac(key, header.originator, signing.encode())
 
 
+def _on_first_use(header: GroupingHeader, keys: KeySource | None) -> Callable[[bytes], bytes]:
+    """The payload encryptor, made (key agreement, KDF) when a codec first has a part to encrypt: looking
+    for parts first walked the whole content tree, a quarter of building an emulator response."""
+    made: Callable[[bytes], bytes] | None = None
+
+    def encrypt(plaintext: bytes) -> bytes:
+        nonlocal made
+        if made is None:
+            if keys is None:
+                raise KeyMaterialMissing("cannot encrypt the payload: no key source given")
+            made = payload_encryptor(header, keys)
+        return made(plaintext)
+
+    return encrypt
+
+
 def encode_message(
     header: GroupingHeader,
     content: bytes | dict,
@@ -452,11 +451,7 @@ def encode_message(
         module = codec(encoding) if isinstance(encoding, str) else None
         if module is None:
             raise InvalidInput(f"content tree kind {encoding!r}: no content codec for it (expected dlms, gbz or asn1)")
-        encrypt = None
-        if _encrypted_parts(content):
-            if keys is None:
-                raise KeyMaterialMissing("cannot encrypt the payload: no key source given")
-            encrypt = payload_encryptor(header, keys)
+        encrypt = _on_first_use(header, keys)  # the codec asks only for parts to encrypt
         if use_case is None:
             use_case = use_case_of(header.message_code, b"").name
         body = module.encode(content, encrypt=encrypt, use_case=use_case, cra=header.cra.name.lower(),
