@@ -21,6 +21,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from duisconf.duis.model import SR_NS, normalise_eui
+from duisconf.errors import PreconditionNotMet
 from duisconf.evidence import attach_exchange, attach_inbound, attach_text
 
 from .device_reads import DeviceReport, NotReported, command_outcome, device_report
@@ -309,6 +310,19 @@ def device_log_lists(context: ScenarioContext, duis_scenario, installation: Inst
     assert listed == (verb == "lists"), (
         f"the {device} device log (read with SRV 8.9) {'does not list' if verb == 'lists' else 'still lists'} "
         f"the {other} {wanted}: it holds {sorted(log)}")
+
+
+@given(parsers.re(rf"the {_DEV} device log (?P<verb>lists|does not list) the {_OTHER}$"))
+def device_log_precondition(context: ScenarioContext, duis_scenario, installation: Installation, device: str,
+                            verb: str, other: str) -> None:
+    """The same reading as a precondition: on a kit the HAN is what earlier scenarios left (a meter
+    removed from the CHF device log stays removed until an installer re-adds it), so a scenario that needs
+    a device on the HAN, or not yet joined, says so and is inconclusive when the kit is otherwise."""
+    wanted = eui_of(context, duis_scenario, installation, other)
+    log = _log(_device_log(context, duis_scenario, installation, device), "device_log")
+    if (wanted in log) != (verb == "lists"):
+        raise PreconditionNotMet(f"the {device} device log (SRV 8.9) {'does not list' if verb == 'lists' else 'lists'} "
+                                 f"the {other} {wanted}; the scenario needs it {'listed' if verb == 'lists' else 'not listed'}")
 
 
 @then(parsers.re(rf"the new CHF device log holds the (?P<devices>(?:{_TYPES})(?:(?:,| and) (?:{_TYPES}))*) "

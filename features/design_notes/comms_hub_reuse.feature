@@ -70,6 +70,7 @@ Feature: Re-use an installed Communications Hub while meters change
   @srv-8.1.1 @srv-8.7.1 @srv-8.7.2 @srv-8.8.1 @srv-8.8.2 @srv-8.9 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-I
   Scenario: The PPMID and the IHD are unjoined from the old meter and re-joined to the new one
     Given a commissioned ESME and CHF
+    And the CHF device log lists the ESME
     When the Import Supplier joins the PPMID to the ESME
     Then a response I0 arrives
     When the Import Supplier joins the IHD to the ESME
@@ -99,6 +100,9 @@ Feature: Re-use an installed Communications Hub while meters change
   @srv-8.7.2 @srv-8.8.2 @srv-8.9 @role-IS @cv-1 @conf-I
   Scenario: Unjoining a device that is not joined fails with 8F4A and leaves the meter's log unchanged
     Given a commissioned ESME and CHF
+    And the CHF device log lists the ESME
+    And the CHF device log lists the IHD
+    And the ESME device log does not list the IHD
     When the Import Supplier unjoins the IHD from the ESME
     Then a response I0 arrives
     And device alert 8F4A arrives from the ESME

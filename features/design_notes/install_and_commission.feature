@@ -82,6 +82,7 @@ Feature: Install and commission a smart metering system (SMETS2+, single Communi
   @srv-8.2 @srv-8.7.1 @srv-8.7.2 @srv-8.9 @srv-8.11 @srv-12.2 @role-IS @cv-1 @cv-4 @cv-5 @cv-8 @conf-U
   Scenario: A PPMID and an IHD join the commissioned ESME (their Commissioned status best known, unverified)
     Given a commissioned ESME and CHF
+    And the CHF device log lists the ESME
     And a new PPMID "00-DB-12-34-56-78-91-A4" is pre-notified by the Import Supplier
     And a new IHD "00-DB-12-34-56-78-91-A7" is pre-notified by the Import Supplier
     When the Import Supplier adds the PPMID to the CHF device log with its install code
