@@ -300,13 +300,17 @@ def _log(report: DeviceReport, name: str) -> list[str]:
     return list(value)
 
 
+def _lists(context, duis_scenario, installation, device: str, other: str) -> tuple[bool, str, list[str]]:
+    """Whether the `device` device log (8.9) lists the `other` device: (listed, its EUI, the log)."""
+    log = _log(_device_log(context, duis_scenario, installation, device), "device_log")
+    wanted = eui_of(context, duis_scenario, installation, other)
+    return wanted in log, wanted, log
+
+
 @then(parsers.re(rf"the {_DEV} device log (?P<verb>lists|does not list) the {_OTHER}$"))
 def device_log_lists(context: ScenarioContext, duis_scenario, installation: Installation, device: str,
                      verb: str, other: str) -> None:
-    state = _device_log(context, duis_scenario, installation, device)
-    wanted = eui_of(context, duis_scenario, installation, other)
-    log = _log(state, "device_log")
-    listed = wanted in log
+    listed, wanted, log = _lists(context, duis_scenario, installation, device, other)
     assert listed == (verb == "lists"), (
         f"the {device} device log (read with SRV 8.9) {'does not list' if verb == 'lists' else 'still lists'} "
         f"the {other} {wanted}: it holds {sorted(log)}")
@@ -318,9 +322,8 @@ def device_log_precondition(context: ScenarioContext, duis_scenario, installatio
     """The same reading as a precondition: on a kit the HAN is what earlier scenarios left (a meter
     removed from the CHF device log stays removed until an installer re-adds it), so a scenario that needs
     a device on the HAN, or not yet joined, says so and is inconclusive when the kit is otherwise."""
-    wanted = eui_of(context, duis_scenario, installation, other)
-    log = _log(_device_log(context, duis_scenario, installation, device), "device_log")
-    if (wanted in log) != (verb == "lists"):
+    listed, wanted, _ = _lists(context, duis_scenario, installation, device, other)
+    if listed != (verb == "lists"):
         raise PreconditionNotMet(f"the {device} device log (SRV 8.9) {'does not list' if verb == 'lists' else 'lists'} "
                                  f"the {other} {wanted}; the scenario needs it {'listed' if verb == 'lists' else 'not listed'}")
 

@@ -78,6 +78,16 @@ def test_the_environment_names_the_declaration(results):
     assert "declaration.party=Test Gas Supplier\n" in text and "target=emulator\n" in text
 
 
+def _copied_with_status(results: Path, copy: Path, marked: str, status: str) -> tuple[Path, dict]:
+    """`results` copied to `copy`, the first result whose text holds `marked` given `status`."""
+    shutil.copytree(results, copy)
+    path = next(p for p in sorted(copy.glob("*-result.json")) if marked in p.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["status"] = status
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path, data
+
+
 def _attachment_files(holder: dict) -> list[str]:
     found = [a["source"] for a in holder.get("attachments") or []]
     for step in holder.get("steps") or []:
@@ -93,11 +103,7 @@ def _shown(body: bytes) -> bytes:
 
 def test_the_view_keeps_every_message_and_failures_as_recorded(results, tmp_path):
     source = tmp_path / "results"
-    shutil.copytree(results, source)
-    failed = next(p for p in sorted(source.glob("*-result.json")) if "uept/" in p.read_text(encoding="utf-8"))
-    data = json.loads(failed.read_text(encoding="utf-8"))
-    data["status"] = "failed"
-    failed.write_text(json.dumps(data), encoding="utf-8")
+    failed, data = _copied_with_status(results, source, "uept/", "failed")
     view = tmp_path / "view"
     figures = report_view(source, view)
     assert figures["shown as recorded"] == 1
@@ -170,11 +176,7 @@ def test_the_quality_gate_follows_the_verdicts(results, tmp_path):
 
     assert gate(results).returncode == 0  # passes and not applicable only
     broken = tmp_path / "results"
-    shutil.copytree(results, broken)
-    path = next(p for p in sorted(broken.glob("*-result.json")) if '"passed"' in p.read_text(encoding="utf-8"))
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["status"] = "broken"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    _, data = _copied_with_status(results, broken, '"passed"', "broken")
     done = gate(broken)
     assert done.returncode == 1
     assert "1 scenario(s) with a verdict other than pass or not applicable" in done.stdout + done.stderr

@@ -170,27 +170,37 @@ def sign(document: bytes | str | etree._ElementTree | etree._Element, keystore: 
         if keystore is None:
             raise KeyMaterialMissing("no keystore and no identity given to sign with")
         identity = keystore.xml_signing_identity(request_id_of(root).originator)
-    for old in root.findall(f"{_DS}Signature"):
-        root.remove(old)
-    schema_normalise(root, schema)
-    root.tail = None  # text after the root of an in-memory element is not part of the document we write
-    # Enveloped: the digest covers the document as it is before the Signature is appended.
-    digest = base64.b64encode(hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()).decode()
+    digest = _unsigned_digest(root, schema)
     issuer_name, serial = _issuer_name(identity), str(identity.serial)
     head, tail = _SIGNED_INFO
     value = _signature_value(identity, head + digest.encode() + tail)
     written = _written_form(root, issuer_name)
-    text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
-    closing = text.rfind(b"</")
-    if written is None or closing < 0 or not text.endswith(b">"):
-        signature = _signature_element(root, digest, value, issuer_name, serial)
-        try:
-            return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
-        finally:
-            root.remove(signature)
-    values = (digest.encode(), value.encode(), issuer_name.encode(), serial.encode())
-    signature = b"".join(piece + hole for piece, hole in zip(written, values)) + written[-1]
-    return text[:closing] + signature + text[closing:]
+    if written is not None:
+        text = _serialised(root)
+        closing = text.rfind(b"</")  # the root's end tag (a root with no end tag is signed the built way)
+        if closing > 0:
+            values = (digest.encode(), value.encode(), issuer_name.encode(), serial.encode())
+            signature = b"".join(piece + hole for piece, hole in zip(written, values)) + written[-1]
+            return text[:closing] + signature + text[closing:]
+    signature = _signature_element(root, digest, value, issuer_name, serial)
+    try:
+        return _serialised(root)
+    finally:
+        root.remove(signature)
+
+
+def _unsigned_digest(root: etree._Element, schema: Schema | None = None) -> str:
+    """Drop any signature, normalise as DCC's tool reads the document, and digest it (base64 SHA-256 of
+    its exclusive C14N): what an enveloped signature covers."""
+    for old in root.findall(f"{_DS}Signature"):
+        root.remove(old)
+    schema_normalise(root, schema)
+    root.tail = None  # text after the root of an in-memory element is not part of the document we write
+    return base64.b64encode(hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()).decode()
+
+
+def _serialised(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
 
 
 def _signature_value(identity: Identity, signed_info_c14n: bytes) -> str:
@@ -204,14 +214,9 @@ def sign_element_by_element(document: bytes, identity: Identity) -> bytes:
     """The same signature built as lxml elements and serialised whole: the reference the written form
     of `sign` is held to (tests/test_signing.py)."""
     root = _as_tree(document, "document")
-    for old in root.findall(f"{_DS}Signature"):
-        root.remove(old)
-    schema_normalise(root)
-    root.tail = None
-    digest = base64.b64encode(hashlib.sha256(_c14n(root.getroottree(), exclusive=True)).digest()).decode()
-    signature = _signature_element(root, digest, "", _issuer_name(identity), str(identity.serial))
+    signature = _signature_element(root, _unsigned_digest(root), "", _issuer_name(identity), str(identity.serial))
     signature[1].text = _signature_value(identity, _c14n(signature[0], exclusive=True))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=False)
+    return _serialised(root)
 
 
 @dataclass(frozen=True)

@@ -265,16 +265,18 @@ def _protected_parts(node: Any) -> Iterator[dict[str, Any]]:
         return
     items = _children(node)
     for i, item in enumerate(items):
-        if (
-            _type(node) == "structure"
-            and i > 0
-            and _type(item) == "octet-string"
-            and _is_protection_list(items[i - 1])
-            and (item.get("encrypted") or _looks_encrypted(item.get("value")))
-        ):
+        if _is_protected_at(node, items, i):
             yield item
         else:
             yield from _protected_parts(item)
+
+
+def _is_protected_at(node: Any, items: list[Any], i: int) -> bool:
+    """Whether `items[i]`, a child of `node`, is a protected-attributes octet string (see above)."""
+    item = items[i]
+    return (_type(node) == "structure" and i > 0 and _type(item) == "octet-string"
+            and _is_protection_list(items[i - 1])
+            and bool(item.get("encrypted") or _looks_encrypted(item.get("value"))))
 
 
 def _looks_encrypted(hex_value: Any) -> bool:
@@ -423,17 +425,12 @@ def _with_ciphertexts(tree: dict[str, Any], encrypt: Callable[[bytes], bytes] | 
         raise InvalidInput("DLMS protected attributes changed: encoding them needs encrypt()")
 
     def rewritten(node: Any) -> Any:  # as _protected_parts walks
-        kind = _type(node)
-        if kind not in ("structure", "array", "compact-array"):
+        if _type(node) not in ("structure", "array", "compact-array"):
             return node
         items = _children(node)
         changed: list[Any] | None = None
         for i, item in enumerate(items):
-            if (kind == "structure" and i > 0 and _type(item) == "octet-string" and _is_protection_list(items[i - 1])
-                    and (item.get("encrypted") or _looks_encrypted(item.get("value")))):
-                new = ciphertext(item)
-            else:
-                new = rewritten(item)
+            new = ciphertext(item) if _is_protected_at(node, items, i) else rewritten(item)
             if new is not item:
                 if changed is None:
                     changed = list(items)
