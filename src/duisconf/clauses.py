@@ -16,13 +16,13 @@ JUnit XML. Used by `duisconf coverage` and at the end of every run (duisconf.pyt
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
 from .errors import ConfigError, InvalidInput
+from .toml_file import read_toml
 
 CLAUSE_TAG = "clause-"
 _KEYS = ("id", "title", "source", "section", "tags", "why")
@@ -42,13 +42,6 @@ class Clause:
     def covers(self, tags: Iterable[str]) -> bool:
         tags = set(tags)
         return f"{CLAUSE_TAG}{self.id}" in tags or any(tag in tags for tag in self.tags)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(paths.PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _derived() -> list[Clause]:
@@ -81,13 +74,8 @@ def _derived() -> list[Clause]:
 def load_clauses(path: str | Path | None = None) -> list[Clause]:
     """rules/clauses.toml and the derived families; a ConfigError names the file and the clause."""
     path = Path(path) if path else paths.rules_dir() / "clauses.toml"
-    shown = _shown(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{shown}: clause table not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{shown}: cannot read the clause table: {exc}") from None
+    shown = paths.shown(path)
+    data = read_toml(path, "clause table", shown=shown, missing="clause table not found")
     extra = sorted(set(data) - {"clause", "why"})
     if extra:
         raise ConfigError(f"{shown}: unknown top-level key {extra[0]!r} (expected [[clause]] and [why])")

@@ -21,13 +21,13 @@ that does not exist, a device type that no claimed SRV can address.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import paths
 from .errors import ConfigError, InvalidInput
+from .toml_file import read_toml
 from .rules import DEVICE_TYPES, ROLES, Catalogue, load_catalogue
 
 ALL_ELIGIBLE = "all-eligible"
@@ -70,7 +70,7 @@ class Declaration:
 
     @property
     def name(self) -> str:
-        return _display(self.source)
+        return paths.shown(self.source)
 
     def holds(self, role: str) -> bool:
         return role in self.roles
@@ -84,17 +84,10 @@ class Declaration:
         return device_type in self.devices
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(paths.PROJECT_ROOT))
-    except ValueError:
-        return str(path)
-
-
 class _Reader:
     def __init__(self, path: Path):
         self.path = path
-        self.shown = _display(path)
+        self.shown = paths.shown(path)
 
     def fail(self, problem: str) -> ConfigError:
         return ConfigError(f"{self.shown}: {problem}")
@@ -200,16 +193,7 @@ def load_declaration(path: str | Path, catalogue: Catalogue | None = None) -> De
     """Read and check `path`; a ConfigError names the file and the first problem found."""
     path = Path(path).expanduser()
     reader = _Reader(path)
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise reader.fail("declaration not found") from None
-    except OSError as exc:
-        raise reader.fail(f"cannot read the declaration: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise reader.fail(f"not UTF-8 text (byte {exc.start}); a declaration is TOML") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise reader.fail(f"not valid TOML: {exc}") from None
+    data: dict[str, Any] = read_toml(path, "declaration", shown=reader.shown, missing="declaration not found")
     reader.unknown_keys(data, _TOP, "top level")
     party = data.get("party")
     if not isinstance(party, str) or not party.strip():

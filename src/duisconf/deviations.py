@@ -17,13 +17,13 @@ with a ConfigError naming the file and the entry.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
 from .errors import ConfigError
+from .toml_file import read_toml
 
 KEYS = ("scenario", "reason", "reference", "expires")
 
@@ -55,7 +55,7 @@ class Register:
 
     @property
     def name(self) -> str:
-        return display(self.source)
+        return paths.shown(self.source)
 
     def by_scenario(self) -> dict[str, Deviation]:
         return {entry.scenario: entry for entry in self.entries}
@@ -74,13 +74,6 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-def display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(paths.PROJECT_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def _date(value, where: str) -> dt.date:
     if isinstance(value, dt.datetime):  # a TOML date-time: an expiry is a day
         raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD), not a date-time")
@@ -97,17 +90,8 @@ def _date(value, where: str) -> dt.date:
 def load_register(path: str | Path) -> Register:
     """Read and check a register; the first problem is a ConfigError naming the file and the entry."""
     path = Path(path).expanduser()
-    shown = display(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{shown}: deviation register not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read the deviation register: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{shown}: not UTF-8 text (byte {exc.start}); a deviation register is TOML") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{shown}: not valid TOML: {exc}") from None
+    shown = paths.shown(path)
+    data = read_toml(path, "deviation register", shown=shown, missing="deviation register not found")
     extra = sorted(set(data) - {"deviation"})
     if extra:
         raise ConfigError(f"{shown}: unknown top-level key {extra[0]!r} (a register holds [[deviation]] entries only)")

@@ -13,6 +13,14 @@ from .errors import ConfigError, DataPackageMissing
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+
+def shown(path: Path) -> str:
+    """A path as a user recognises it in a message: relative to the project when it lives there."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
 KEYSTORE_PACKAGE = "@smartdcc/dccboxed-keystore"
 TEMPLATES_PACKAGE = "@smartdcc/duis-templates"
 PARSER_PACKAGE = "@smartdcc/duis-parser"

@@ -215,7 +215,7 @@ def _rule(c: _Checker, srv: str) -> SRVRule:
 
 
 def _parse(path: Path) -> Catalogue:
-    shown = _display(path)
+    shown = paths.shown(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -238,14 +238,6 @@ def _parse(path: Path) -> Catalogue:
         seen.add(srv)
         rules.append(_rule(_Checker(f"{shown}: SRV {srv}", table), srv))
     return Catalogue(tuple(rules), path)
-
-
-def _display(path: Path) -> str:
-    """The path as a user recognises it: relative to the project when it lives there."""
-    try:
-        return str(path.relative_to(paths.PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 @lru_cache(maxsize=8)

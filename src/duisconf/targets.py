@@ -16,7 +16,6 @@ A target file is validated on load; every error names the file, the key and what
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -24,6 +23,7 @@ from urllib.parse import urlparse
 from . import paths
 from .duis.model import normalise_eui
 from .errors import ConfigError, InvalidInput
+from .toml_file import read_toml
 
 KINDS = ("emulator", "dccboxed", "dcc", "user-system")
 DRIVER_KINDS = ("http", "command", "manual")
@@ -149,20 +149,6 @@ def resolve(name_or_path: str) -> Path:
         known = ", ".join(sorted(p.stem for p in targets_dir().glob("*.toml")))
         raise ConfigError(f"no target named {name_or_path!r} (known: {known}; or give a path to a .toml file)")
     return path
-
-
-def read_toml(source: Path, what: str) -> dict:
-    """A TOML file as a dict; unreadable, non-UTF-8 or malformed files raise ConfigError naming the file."""
-    try:
-        raw = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read the {what}: {exc.strerror}") from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: the {what} is not UTF-8 text (byte {exc.start}); expected TOML") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: the {what} is not valid TOML: {exc}") from None
 
 
 class _Reader:

@@ -25,12 +25,12 @@ Every error names the file, the entry and the key.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..duis.model import normalise_eui
 from ..errors import ConfigError, InvalidInput
+from ..toml_file import read_toml
 from .identities import DEFAULT_SEED
 from .state import Device, Inventory, User
 
@@ -62,15 +62,7 @@ class EmulatorConfig:
 
 
 def load_config(path: Path) -> EmulatorConfig:
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); an emulator configuration is TOML") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "emulator configuration")
     unknown = set(data) - {"emulator", "users", "devices"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))} (expected emulator, users, devices)")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import functools
 import logging
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +35,8 @@ from lxml import etree
 
 from .. import paths
 from ..duis.model import DCC_EUI, eui_bytes
-from ..errors import ConfigError, DuisConfError
+from ..errors import DuisConfError
+from ..toml_file import read_toml
 from ..gbcs import builder
 from ..gbcs.frame import CRA, GroupingHeader, cosem_datetime
 from ..gbcs.keys import KeyChain, KeySource, Zaz1Source, eui_hex
@@ -59,11 +59,7 @@ ROLE_WORDS = {"IS": "supplier", "ES": "supplier", "GS": "supplier", "ED": "no", 
 @functools.cache
 def rules() -> dict[str, Any]:
     path = paths.rules_dir() / RULES_FILE
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    return read_toml(path, "emulator's GBCS rules")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,13 +21,13 @@ from __future__ import annotations
 import copy
 import functools
 import re
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from .. import paths
 from ..errors import ConfigError, InvalidInput
+from ..toml_file import read_toml
 from . import readings as _readings
 from .axdr import obis_bytes
 from .frame import CRA, GroupingHeader, cosem_datetime
@@ -60,13 +60,7 @@ def _restore(node: Any) -> Any:
 def shapes() -> dict[str, Any]:
     """The shapes file: ``{"use_cases": {uc: {"encoding", "shapes": [...]}}, "duis": {uc: {slot: path}}}``."""
     path = paths.rules_dir() / SHAPES_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: GBCS shapes file not found (run tools/gbcs_shapes.py)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return _restore(data)
+    return _restore(read_toml(path, "GBCS shapes file", missing="GBCS shapes file not found (run tools/gbcs_shapes.py)"))
 
 
 def use_cases() -> list[str]:

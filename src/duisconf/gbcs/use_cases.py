@@ -9,7 +9,6 @@ Loaded once. ``DUISCONF_RULES`` points at another rules folder, as for the other
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -18,6 +17,7 @@ from typing import Any
 
 from .. import paths
 from ..errors import ConfigError
+from ..toml_file import read_toml
 
 FILE_NAME = "gbcs_use_cases.toml"
 CRA_KINDS = ("command", "response", "alert")
@@ -65,12 +65,7 @@ class UseCase:
 @functools.cache
 def _load(path_text: str) -> tuple[dict[int, UseCase], dict[str, tuple[UseCase, ...]], dict[str, tuple[UseCase, ...]]]:
     path = Path(path_text)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the GBCS use-case catalogue ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "GBCS use-case catalogue")
     by_code: dict[int, UseCase] = {}
     for index, row in enumerate(data.get("message", [])):
         use_case = _use_case(row, f"{path}: [[message]] #{index + 1}")
