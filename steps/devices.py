@@ -54,7 +54,7 @@ def devices_in_status(context: ScenarioContext, duis_scenario, status: str, devi
                                      f"the scenario needs it {wanted}")
 
 
-def _advance(duis, seconds: float) -> None:
+def let_time_pass(duis, seconds: float) -> None:
     """Let `seconds` of target time pass: the emulator's clock jumps; a real target is waited for when
     the wait fits in its future-dated timeout, otherwise the scenario is inconclusive."""
     if duis.control is not None:
@@ -67,7 +67,7 @@ def _advance(duis, seconds: float) -> None:
 
 @when(parsers.re(r"(?P<amount>\d+) (?P<unit>second|minute|hour|day)s? pass(?:es)?$"))
 def time_passes(duis_scenario, amount: str, unit: str) -> None:
-    _advance(duis_scenario.session, int(amount) * _UNITS[unit])
+    let_time_pass(duis_scenario.session, int(amount) * _UNITS[unit])
 
 
 @when("the execution date-time passes")
@@ -77,7 +77,7 @@ def execution_passes(context: ScenarioContext, duis_scenario) -> None:
     assert context.execution, "no future-dated request has been sent in this scenario"
     due = datetime.fromisoformat(context.execution.replace("Z", "+00:00"))
     remaining = (due - target_now(duis_scenario.session)) + timedelta(seconds=1)
-    _advance(duis_scenario.session, max(remaining.total_seconds(), 0))
+    let_time_pass(duis_scenario.session, max(remaining.total_seconds(), 0))
 
 
 @then("nothing the future-dated request causes arrives before its execution date-time")

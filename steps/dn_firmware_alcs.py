@@ -32,11 +32,11 @@ from duisconf.evidence import attach_inbound, attach_text
 
 from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, record, user_eui
 from .device_reads import DeviceReport, device_report, firmware_text
-from .requests import _execution
+from .requests import execution_datetime
 
 _SR = f"{{{SR_NS}}}"
 _TYPES = "|".join(DEVICE_TYPES)
-_WHEN = r'(?: to execute (?P<when>in \d+ (?:seconds?|minutes?|hours?|days?)|at "[^"]+"))?'
+TO_EXECUTE = r'(?: to execute (?P<when>in \d+ (?:seconds?|minutes?|hours?|days?)|at "[^"]+"))?'
 _ITEM = rf'(?:the )?(?:(?P<kind>{_TYPES})|device "(?P<eui>[0-9A-Fa-f-]+)")'
 
 
@@ -145,13 +145,13 @@ def firmware_warning_lists(context: ScenarioContext, duis_scenario, devices: str
 
 
 @when(parsers.re(rf'the (?P<role>{ROLE_NAMES}) activates firmware "(?P<version>[^"]+)" on the {DEVICE}'
-                 rf'(?P<wrong> with a hash that matches no distributed image)?{_WHEN}$'))
+                 rf'(?P<wrong> with a hash that matches no distributed image)?{TO_EXECUTE}$'))
 def activates_firmware(context: ScenarioContext, duis_scenario, role: str, version: str, device: str,
                        wrong: str | None, when: str | None) -> None:
     """11.3 Activate Firmware (critical: CV 4 -> signed pre-command -> CV 5), by the hash of the image."""
     digest = hashlib.sha256(b"not " + firmware_image(version)).hexdigest().upper() if wrong else firmware_hash(version)
     target = device_of(context, duis_scenario, device)
-    context.execution = _execution(duis_scenario.session, when)
+    context.execution = execution_datetime(duis_scenario.session, when)
     if not wrong:
         context.__dict__.setdefault("activated_firmware", set()).add(version)
     _send(context, duis_scenario, role, "11.3", target, {"FirmwareHash": digest},

@@ -28,7 +28,7 @@ from duisconf.evidence import attach_inbound, attach_text
 from .common import (DEVICE, ROLE_NAMES, ScenarioContext, acknowledged, control_of, device_of, params_of, record,
                      reference_identities, target_now, user_eui)
 from .device_reads import DeviceReport, NotReported, command_outcome, device_report
-from .requests import _PARAMS, _TO, _WHEN, _addressing, _execution, send
+from .requests import TO_EXECUTE, TO_TARGET, WITH_PARAMS, addressing, execution_datetime, send
 
 _SR = f"{{{SR_NS}}}"
 _PARTY = r"(?P<party>gaining|losing)"
@@ -76,12 +76,12 @@ def send_as(context: ScenarioContext, duis_scenario, originator: str, srv: str, 
     record(context, duis, exchange, srv, target, started)
 
 
-@when(parsers.re(rf"the {_PARTY} supplier sends SRV (?P<srv>[0-9.]+) {_TO}{_PARAMS}{_WHEN}$"))
+@when(parsers.re(rf"the {_PARTY} supplier sends SRV (?P<srv>[0-9.]+) {TO_TARGET}{WITH_PARAMS}{TO_EXECUTE}$"))
 def party_sends(context: ScenarioContext, duis_scenario, party: str, srv: str, device: str | None, eui: str | None,
                 for_device: str | None, params: str | None, when: str | None) -> None:
     values = params_of(params)
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
-    context.execution = _execution(duis_scenario.session, when)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
+    context.execution = execution_datetime(duis_scenario.session, when)
     send_as(context, duis_scenario, party_eui(context, duis_scenario.session, party), srv, target, values,
             execution_datetime=context.execution)
     if context.execution and acknowledged(context.exchange):  # for "the supply start date arrives"
@@ -90,13 +90,13 @@ def party_sends(context: ScenarioContext, duis_scenario, party: str, srv: str, d
 
 @when("the supply start date arrives")
 def supply_start_date_arrives(context: ScenarioContext, duis_scenario) -> None:
-    from .devices import _advance
+    from .devices import let_time_pass
 
     pending = getattr(context, "pending", None)
     assert pending, "no future-dated request has been sent by a supplier in this scenario"
     due = datetime.strptime(pending[1], _FORMAT).replace(tzinfo=timezone.utc)
     remaining = (due - target_now(duis_scenario.session)).total_seconds() + 1
-    _advance(duis_scenario.session, max(remaining, 0))
+    let_time_pass(duis_scenario.session, max(remaining, 0))
 
 
 @then(parsers.re(r"the future-dated SRV (?P<srv>[0-9.]+) is actioned with alert 8F66$"))
@@ -362,7 +362,7 @@ def before_bst(context: ScenarioContext, duis_scenario, hours: str) -> None:
     attach_text("clock change", f"British Summer Time starts {change.strftime(_FORMAT)} (01:00 GMT → 02:00 BST)")
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the {DEVICE}{_PARAMS} to execute "
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) to the {DEVICE}{WITH_PARAMS} to execute "
                  rf"(?P<minutes>\d+) minutes after the clocks go forward$"))
 def sends_after_bst(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str, params: str | None,
                     minutes: str) -> None:

@@ -19,13 +19,13 @@ from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ScenarioContext, device_of
 
 _TYPES = "|".join(DEVICE_TYPES)
 # "to the ESME" · "to the device "00-DB-…"" · "to the DCC" · "to the DCC for the GSME"
-_TO = rf'to the (?:(?P<device>{_TYPES})|device "(?P<eui>[0-9A-Fa-f-]+)"|DCC(?: for the (?P<for_device>{_TYPES}))?)'
-_PARAMS = r'(?: with (?P<params>\w+ "[^"]*"(?:(?:,| and) \w+ "[^"]*")*))?'
-_WHEN = r'(?: to execute (?P<when>in \d+ (?:seconds?|minutes?|hours?|days?)|at "[^"]+"))?'
+TO_TARGET = rf'to the (?:(?P<device>{_TYPES})|device "(?P<eui>[0-9A-Fa-f-]+)"|DCC(?: for the (?P<for_device>{_TYPES}))?)'
+WITH_PARAMS = r'(?: with (?P<params>\w+ "[^"]*"(?:(?:,| and) \w+ "[^"]*")*))?'
+TO_EXECUTE = r'(?: to execute (?P<when>in \d+ (?:seconds?|minutes?|hours?|days?)|at "[^"]+"))?'
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
-def _addressing(context: ScenarioContext, duis_scenario, device: str | None, eui: str | None,
+def addressing(context: ScenarioContext, duis_scenario, device: str | None, eui: str | None,
                 for_device: str | None, params: dict) -> str | None:
     """The request's target EUI (None: the DCC) and, for a non-device request, its DeviceID."""
     if device:
@@ -37,7 +37,7 @@ def _addressing(context: ScenarioContext, duis_scenario, device: str | None, eui
     return None
 
 
-def _execution(duis, when_text: str | None) -> str | None:
+def execution_datetime(duis, when_text: str | None) -> str | None:
     if not when_text:
         return None
     if when_text.startswith("at "):
@@ -56,8 +56,8 @@ def send(context: ScenarioContext, duis_scenario, role: str, srv: str, target: s
     record(context, duis, exchange, srv, target, started)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO}{_PARAMS}"
-                 rf"(?P<critical> as a critical request)?{_WHEN}$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET}{WITH_PARAMS}"
+                 rf"(?P<critical> as a critical request)?{TO_EXECUTE}$"))
 def sends(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str | None, eui: str | None,
           for_device: str | None, params: str | None, critical: str | None, when: str | None) -> None:
     """The everyday step. A critical SRV always takes the CV 4 → signed pre-command → CV 5 path; saying
@@ -65,18 +65,18 @@ def sends(context: ScenarioContext, duis_scenario, role: str, srv: str, device: 
     if critical:
         assert load_catalogue().srv(srv).critical, f"SRV {srv} is not a critical SRV in rules/srv_catalogue.toml"
     values = params_of(params)
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
-    context.execution = _execution(duis_scenario.session, when)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
+    context.execution = execution_datetime(duis_scenario.session, when)
     send(context, duis_scenario, role, srv, target, values, execution_datetime=context.execution)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO}{_PARAMS} for local delivery$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET}{WITH_PARAMS} for local delivery$"))
 def sends_for_local_delivery(context: ScenarioContext, duis_scenario, role: str, srv: str, device: str | None,
                              eui: str | None, for_device: str | None, params: str | None) -> None:
     """CV 2 (non-critical) or CV 6 (critical, after the transform): the DCC hands the command back for
     delivery over the HAN by the installer; the device's response returns later through SRV 8.13."""
     values = params_of(params)
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     critical = load_catalogue().srv(srv).critical
     send(context, duis_scenario, role, srv, target, values, **({"local_delivery": True} if critical else {"cv": 2}))
 
@@ -97,48 +97,48 @@ def send_variant(context: ScenarioContext, duis_scenario, role: str, srv: str, t
     record(context, duis, exchange, srv, target, started)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} unsigned$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET} unsigned$"))
 def sends_unsigned(context, duis_scenario, role, srv, device, eui, for_device) -> None:
     values: dict = {}
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     send_variant(context, duis_scenario, role, srv, target, params=values or None, signed=False)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} signed with the key of the "
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET} signed with the key of the "
                  rf"(?P<signer>{ROLE_NAMES})$"))
 def sends_signed_by_another(context, duis_scenario, role, srv, device, eui, for_device, signer) -> None:
     values: dict = {}
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     signer_eui = user_eui(context, duis_scenario.session, signer)
     assert signer_eui != user_eui(context, duis_scenario.session, role), \
         f"the {signer} and the {role} are the same organisation on this target: pick another signer"
     send_variant(context, duis_scenario, role, srv, target, params=values or None, signer=signer_eui)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} again with the same counter$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET} again with the same counter$"))
 def sends_replayed_counter(context, duis_scenario, role, srv, device, eui, for_device) -> None:
     assert context.exchange is not None, "nothing was sent before: there is no counter to replay"
     values: dict = {}
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     send_variant(context, duis_scenario, role, srv, target, params=values or None,
                  counter=context.exchange.request_id.counter)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} as CommandVariant (?P<cv>[1-8])$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET} as CommandVariant (?P<cv>[1-8])$"))
 def sends_as_command_variant(context, duis_scenario, role, srv, device, eui, for_device, cv) -> None:
     values: dict = {}
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     send_variant(context, duis_scenario, role, srv, target, params=values or None, cv=int(cv))
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} to (?P<service>serviceS|serviceT|serviceD)$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET} to (?P<service>serviceS|serviceT|serviceD)$"))
 def sends_to_service(context, duis_scenario, role, srv, device, eui, for_device, service) -> None:
     values: dict = {}
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     send_variant(context, duis_scenario, role, srv, target, params=values or None, service=service)
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {_TO} with an element the schema does not allow$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES}) sends SRV (?P<srv>[0-9.]+) {TO_TARGET} with an element the schema does not allow$"))
 def sends_schema_violation(context, duis_scenario, role, srv, device, eui, for_device) -> None:
     from lxml import etree
 
@@ -146,7 +146,7 @@ def sends_schema_violation(context, duis_scenario, role, srv, device, eui, for_d
         etree.SubElement(root.find(f"{{{SR_NS}}}Header"), f"{{{SR_NS}}}NotInDUIS").text = "x"
 
     values: dict = {}
-    target = _addressing(context, duis_scenario, device, eui, for_device, values)
+    target = addressing(context, duis_scenario, device, eui, for_device, values)
     send_variant(context, duis_scenario, role, srv, target, params=values or None, doctor=add_unknown_element)
 
 

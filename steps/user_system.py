@@ -20,10 +20,10 @@ from duisconf.user_system.pytest_hooks import (  # noqa: F401  (hooks of this pl
 )
 
 from .common import DEVICE, DEVICE_TYPES, ROLE_NAMES, ROLES, params_of, reference_identities
+from .requests import WITH_PARAMS
 
 _TYPES = "|".join(DEVICE_TYPES)
 _TO = rf'to the (?:(?P<device>{_TYPES})|DCC for the (?P<for_device>{_TYPES})|DCC)'
-_PARAMS = r'(?: with (?P<params>\w+ "[^"]*"(?:(?:,| and) \w+ "[^"]*")*))?'
 _WHEN = r'(?: to execute in (?P<amount>\d+) (?P<unit>second|minute|hour|day)s?)?'
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -137,7 +137,7 @@ def connected(user_system: UserSystemScenario) -> None:
     """The judge listens at its DCC address and their system is configured to send there (the target file)."""
 
 
-@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to send SRV (?P<srv>[0-9.]+) {_TO}{_PARAMS}{_WHEN}$"))
+@when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to send SRV (?P<srv>[0-9.]+) {_TO}{WITH_PARAMS}{_WHEN}$"))
 def asked_to_send(user_system: UserSystemScenario, role: str, srv: str, device: str | None, for_device: str | None,
                   params: str | None, amount: str | None, unit: str | None) -> None:
     run = user_system.run
@@ -576,7 +576,7 @@ def asked_to_restore(user_system: UserSystemScenario, role: str, log: str) -> No
 
 
 @when(parsers.re(rf"the (?P<role>{ROLE_NAMES})'s system is asked to send SRV (?P<srv>[0-9.]+) to the "
-                 rf"{_WHICH_HUB}{_PARAMS}$"))
+                 rf"{_WHICH_HUB}{WITH_PARAMS}$"))
 def asked_to_send_to_hub(user_system: UserSystemScenario, role: str, srv: str, which: str, device: str,
                          params: str | None) -> None:
     place(user_system, "send", srv, _hub(user_system, which, device), _organisation(user_system.run, role),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .pytest_plugin import _record_verdict
+from .pytest_plugin import record_verdict
 
 _KEY = "catalogue"
 
@@ -66,7 +66,7 @@ def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     decision = decide(request.config._duisconf_declaration, row, tags)
     node.user_properties.append((_KEY, json.dumps({"srv": decision.case.srv, "role": decision.case.role})))
     if not decision.applicable:
-        _record_verdict(node, "not applicable")
+        record_verdict(node, "not applicable")
         pytest.skip(f"not applicable: {decision.reason}")
 
 

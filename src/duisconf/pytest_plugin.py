@@ -140,7 +140,7 @@ def pytest_bdd_before_scenario(request, feature, scenario) -> None:
 
 # -- verdicts -------------------------------------------------------------------------------------
 
-def _record_verdict(node: pytest.Item, verdict: str) -> None:
+def record_verdict(node: pytest.Item, verdict: str) -> None:
     """Keep the scenario's verdict on the item (primitives only: it crosses xdist) and label it in Allure."""
     from .verdicts import worst
 
@@ -158,7 +158,7 @@ def _record_verdict(node: pytest.Item, verdict: str) -> None:
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
     from .verdicts import verdict_of
 
-    _record_verdict(request.node, verdict_of(exception))
+    record_verdict(request.node, verdict_of(exception))
 
 
 class UnexpectedMessages(AssertionError):
@@ -179,7 +179,7 @@ def pytest_bdd_after_scenario(request, feature, scenario) -> None:
     if accounting is not None and failing is not None and hasattr(failing, "add_note"):
         failing.add_note(f"DUIS message accounting: {accounting.line()}")  # shown with the failure message
     if accounting is not None and accounting.unexpected:
-        _record_verdict(node, "fail")
+        record_verdict(node, "fail")
         if previous not in ("fail", "error"):
             raise UnexpectedMessages(
                 f"unexpected message(s) from the target: {accounting.line()}: "
@@ -187,7 +187,7 @@ def pytest_bdd_after_scenario(request, feature, scenario) -> None:
                             + (f" from {m['device']}" if m.get("device") else "")
                             + f" RequestID {m.get('request_id') or '-'} ({m['because']})" for m in accounting.unexpected))
     if previous is None and not any(k == "verdict" for k, _ in node.user_properties):
-        _record_verdict(node, "pass")
+        record_verdict(node, "pass")
 
 
 @pytest.hookimpl(hookwrapper=True)
